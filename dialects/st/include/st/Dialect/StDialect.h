@@ -1,0 +1,39 @@
+//===- StDialect.h - The st dialect, its attributes and ops -----*- C++ -*-===//
+
+#ifndef ST_DIALECT_STDIALECT_H
+#define ST_DIALECT_STDIALECT_H
+
+#include "st/Layout/Layout.h"
+
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Dialect.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "st/Dialect/StOpsDialect.h.inc"
+
+namespace mlir {
+namespace st {
+namespace detail {
+/// Shared check behind `LayoutAttrInterface::verifyForLength`: every stride
+/// and block size of `layout` must be at most `n`.
+llvm::LogicalResult
+verifyLayoutForLength(const ::st::layout::Layout &layout, Attribute attr,
+                      int64_t n, llvm::function_ref<InFlightDiagnostic()> emitError);
+} // namespace detail
+} // namespace st
+} // namespace mlir
+
+#include "st/Dialect/StInterfaces.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "st/Dialect/StAttrs.h.inc"
+
+#define GET_OP_CLASSES
+#include "st/Dialect/StOps.h.inc"
+
+#endif // ST_DIALECT_STDIALECT_H

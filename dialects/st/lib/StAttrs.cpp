@@ -1,0 +1,201 @@
+//===- StAttrs.cpp - Attention layout attributes --------------------------===//
+//
+// Each attribute verifies its parameters and maps itself onto the pattern
+// library; all pattern math lives in st/Layout.
+//
+//===----------------------------------------------------------------------===//
+
+#include "st/Dialect/StDialect.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectImplementation.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+using namespace mlir::st;
+namespace lay = ::st::layout;
+
+#include "st/Dialect/StInterfaces.cpp.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "st/Dialect/StAttrs.cpp.inc"
+
+void StDialect::registerAttributes() {
+  addAttributes<
+#define GET_ATTRDEF_LIST
+#include "st/Dialect/StAttrs.cpp.inc"
+      >();
+}
+
+LogicalResult mlir::st::detail::verifyLayoutForLength(
+    const lay::Layout &layout, Attribute attr, int64_t n,
+    llvm::function_ref<InFlightDiagnostic()> emitError) {
+  if (n < 1)
+    return emitError() << "sequence length must be positive, got " << n;
+  for (int64_t h = 0; h < layout.getCycleLength(); ++h) {
+    for (const lay::Factor &f : layout.forHead(h).getFactors()) {
+      if (f.getKind() == lay::FactorKind::Band || f.getPeriod() <= n)
+        continue;
+      return emitError() << "layout " << attr << " has stride "
+                         << f.getPeriod() << " larger than the sequence length "
+                         << n;
+    }
+  }
+  return success();
+}
+
+namespace {
+
+LogicalResult checkPositive(function_ref<InFlightDiagnostic()> emitError,
+                            StringRef what, int64_t value) {
+  if (value >= 1)
+    return success();
+  return emitError() << what << " must be positive, got " << value;
+}
+
+/// Members of a union or per-head list: at least one, each a layout.
+LogicalResult verifyMembers(function_ref<InFlightDiagnostic()> emitError,
+                            StringRef what, ArrayRef<Attribute> members) {
+  if (members.empty())
+    return emitError() << what << " needs at least one member layout";
+  for (Attribute m : members)
+    if (!isa<LayoutAttrInterface>(m))
+      return emitError() << what << " member " << m
+                         << " is not an attention layout";
+  return success();
+}
+
+std::vector<lay::Layout> memberLayouts(ArrayRef<Attribute> members) {
+  std::vector<lay::Layout> layouts;
+  for (Attribute m : members)
+    layouts.push_back(cast<LayoutAttrInterface>(m).getLayout());
+  return layouts;
+}
+
+lay::Layout single(lay::Factor f) { return lay::Layout({lay::Pattern({f})}); }
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Patterns
+//===----------------------------------------------------------------------===//
+
+lay::Layout DenseCausalAttr::getLayout() const { return lay::Layout::denseCausal(); }
+SmallVector<Attribute> DenseCausalAttr::getFactorAttrs(int64_t) const {
+  return {*this};
+}
+
+LogicalResult LocalAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                int64_t window) {
+  return checkPositive(emitError, "local window", window);
+}
+lay::Layout LocalAttr::getLayout() const { return lay::Layout::local(getWindow()); }
+SmallVector<Attribute> LocalAttr::getFactorAttrs(int64_t) const {
+  return {BandAttr::get(getContext(), getWindow())};
+}
+
+LogicalResult StridedAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                  int64_t stride) {
+  return checkPositive(emitError, "stride", stride);
+}
+lay::Layout StridedAttr::getLayout() const {
+  return lay::Layout::strided(getStride());
+}
+SmallVector<Attribute> StridedAttr::getFactorAttrs(int64_t) const {
+  return {BandAttr::get(getContext(), getStride()),
+          ColumnAttr::get(getContext(), getStride())};
+}
+
+LogicalResult FixedAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                int64_t stride, int64_t summary, bool) {
+  if (failed(checkPositive(emitError, "stride", stride)) ||
+      failed(checkPositive(emitError, "summary", summary)))
+    return failure();
+  if (summary > stride)
+    return emitError() << "summary " << summary << " exceeds the stride "
+                       << stride;
+  return success();
+}
+lay::Layout FixedAttr::getLayout() const {
+  return lay::Layout::fixed(getStride(), getSummary(), getPerHead());
+}
+SmallVector<Attribute> FixedAttr::getFactorAttrs(int64_t head) const {
+  int64_t offset = getPerHead() ? head % (getStride() / getSummary()) : 0;
+  return {BlockAttr::get(getContext(), getStride()),
+          SummaryAttr::get(getContext(), getStride(), getSummary(), offset)};
+}
+
+LogicalResult UnionAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                ArrayRef<Attribute> members) {
+  return verifyMembers(emitError, "union", members);
+}
+lay::Layout UnionAttr::getLayout() const {
+  return lay::Layout::unite(memberLayouts(getMembers()));
+}
+SmallVector<Attribute> UnionAttr::getFactorAttrs(int64_t head) const {
+  SmallVector<Attribute> factors;
+  for (Attribute m : getMembers())
+    for (Attribute f : cast<LayoutAttrInterface>(m).getFactorAttrs(head))
+      if (!llvm::is_contained(factors, f))
+        factors.push_back(f);
+  return factors;
+}
+
+LogicalResult PerHeadAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                  ArrayRef<Attribute> members) {
+  return verifyMembers(emitError, "per_head", members);
+}
+lay::Layout PerHeadAttr::getLayout() const {
+  return lay::Layout::perHead(memberLayouts(getMembers()));
+}
+SmallVector<Attribute> PerHeadAttr::getFactorAttrs(int64_t head) const {
+  auto member = cast<LayoutAttrInterface>(
+      getMembers()[head % getMembers().size()]);
+  return member.getFactorAttrs(head);
+}
+
+//===----------------------------------------------------------------------===//
+// Factors
+//===----------------------------------------------------------------------===//
+
+LogicalResult BandAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                               int64_t width) {
+  return checkPositive(emitError, "band width", width);
+}
+lay::Layout BandAttr::getLayout() const { return single(lay::Factor::band(getWidth())); }
+SmallVector<Attribute> BandAttr::getFactorAttrs(int64_t) const { return {*this}; }
+
+LogicalResult ColumnAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                 int64_t stride) {
+  return checkPositive(emitError, "stride", stride);
+}
+lay::Layout ColumnAttr::getLayout() const {
+  return single(lay::Factor::column(getStride()));
+}
+SmallVector<Attribute> ColumnAttr::getFactorAttrs(int64_t) const { return {*this}; }
+
+LogicalResult BlockAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                int64_t size) {
+  return checkPositive(emitError, "block size", size);
+}
+lay::Layout BlockAttr::getLayout() const { return single(lay::Factor::block(getSize())); }
+SmallVector<Attribute> BlockAttr::getFactorAttrs(int64_t) const { return {*this}; }
+
+LogicalResult SummaryAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                                  int64_t stride, int64_t width,
+                                  int64_t offset) {
+  if (failed(checkPositive(emitError, "stride", stride)) ||
+      failed(checkPositive(emitError, "summary width", width)))
+    return failure();
+  if (offset < 0)
+    return emitError() << "summary offset must be non-negative, got " << offset;
+  if ((offset + 1) * width > stride)
+    return emitError() << "summary sub-block " << offset << " of width "
+                       << width << " does not fit in the stride " << stride;
+  return success();
+}
+lay::Layout SummaryAttr::getLayout() const {
+  int64_t hi = getStride() - getOffset() * getWidth();
+  return single(lay::Factor::summary(getStride(), hi - getWidth(), hi));
+}
+SmallVector<Attribute> SummaryAttr::getFactorAttrs(int64_t) const { return {*this}; }

@@ -1,0 +1,27 @@
+//===- st-opt.cpp - The ST optimizer driver -------------------------------===//
+//
+// mlir-opt with the st dialect and ST's passes, plus every upstream dialect
+// and pass that ST lowers through.
+//
+//===----------------------------------------------------------------------===//
+
+#include "st/Dialect/StDialect.h"
+#include "st/Transforms/Passes.h"
+
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/InitAllPasses.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
+#include "mlir/Tools/mlir-opt/MlirOptMain.h"
+
+int main(int argc, char **argv) {
+  mlir::DialectRegistry registry;
+  mlir::registerAllDialects(registry);
+  mlir::registerAllExtensions(registry);
+  mlir::registerAllToLLVMIRTranslations(registry);
+  registry.insert<mlir::st::StDialect>();
+  mlir::registerAllPasses();
+  mlir::st::registerStPasses();
+  return mlir::asMainReturnCode(
+      mlir::MlirOptMain(argc, argv, "ST optimizer driver\n", registry));
+}
