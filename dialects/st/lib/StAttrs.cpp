@@ -17,6 +17,26 @@ namespace lay = ::st::layout;
 
 #include "st/Dialect/StInterfaces.cpp.inc"
 
+/// `[` (attr (`,` attr)*)? `]`: an empty list parses, so the verifier can
+/// say what is wrong with it.
+static ParseResult parseLayoutList(AsmParser &parser,
+                                   SmallVector<Attribute> &members) {
+  return parser.parseCommaSeparatedList(
+      AsmParser::Delimiter::Square, [&]() -> ParseResult {
+        Attribute attr;
+        if (parser.parseAttribute(attr))
+          return failure();
+        members.push_back(attr);
+        return success();
+      });
+}
+
+static void printLayoutList(AsmPrinter &printer, ArrayRef<Attribute> members) {
+  printer << '[';
+  llvm::interleaveComma(members, printer);
+  printer << ']';
+}
+
 #define GET_ATTRDEF_CLASSES
 #include "st/Dialect/StAttrs.cpp.inc"
 

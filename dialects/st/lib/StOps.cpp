@@ -26,6 +26,10 @@ double AttentionOp::getScaleValue() {
 
 LogicalResult AttentionOp::verify() {
   auto qType = getQuery().getType();
+  if (qType.getRank() != 4)
+    return emitOpError() << "expects tensors of rank 4 (batch, heads, length, "
+                            "head_dim), got "
+                         << qType;
   auto names = {"key", "value", "result"};
   auto types = {getKey().getType(), getValue().getType(),
                 cast<RankedTensorType>(getResult().getType())};

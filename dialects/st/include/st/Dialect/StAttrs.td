@@ -66,13 +66,13 @@ def St_FixedAttr : St_LayoutAttr<"Fixed", "fixed"> {
 def St_UnionAttr : St_LayoutAttr<"Union", "union"> {
   let summary = "Merged heads: every head attends to the union of the members";
   let parameters = (ins ArrayRefParameter<"::mlir::Attribute">:$members);
-  let assemblyFormat = "`<` `[` $members `]` `>`";
+  let assemblyFormat = "`<` custom<LayoutList>($members) `>`";
 }
 
 def St_PerHeadAttr : St_LayoutAttr<"PerHead", "per_head"> {
   let summary = "Per-head assignment: head h gets member h mod k";
   let parameters = (ins ArrayRefParameter<"::mlir::Attribute">:$members);
-  let assemblyFormat = "`<` `[` $members `]` `>`";
+  let assemblyFormat = "`<` custom<LayoutList>($members) `>`";
 }
 
 //===----------------------------------------------------------------------===//

@@ -8,7 +8,7 @@ include "st/Dialect/StInterfaces.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 
 def St_FloatElt : AnyTypeOf<[F16, BF16, F32, F64]>;
-def St_AttnTensor : RankedTensorOf<[F16, BF16, F32, F64], [HasAnyRankOfPred<[4]>]>;
+def St_AttnTensor : RankedTensorOf<[F16, BF16, F32, F64]>;
 
 def St_AttentionOp : St_Op<"attention", [Pure]> {
   let summary = "Causal multi-head attention with a sparse layout";
