@@ -11,6 +11,8 @@
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::st;
 namespace lay = ::st::layout;
@@ -219,3 +221,31 @@ lay::Layout SummaryAttr::getLayout() const {
   return single(lay::Factor::summary(getStride(), hi - getWidth(), hi));
 }
 SmallVector<Attribute> SummaryAttr::getFactorAttrs(int64_t) const { return {*this}; }
+
+//===----------------------------------------------------------------------===//
+// Initialisers
+//===----------------------------------------------------------------------===//
+
+LogicalResult
+NormalInitAttr::verify(function_ref<InFlightDiagnostic()> emitError,
+                       llvm::APFloat stdValue) {
+  double std = stdValue.convertToDouble();
+  if (!(std >= 0.0) || std::isinf(std))
+    return emitError() << "normal initialiser needs a finite std >= 0, got "
+                       << std;
+  return success();
+}
+
+/// `<` `std` `=` float `>`
+Attribute NormalInitAttr::parse(AsmParser &parser, Type) {
+  double std = 0.0;
+  if (parser.parseLess() || parser.parseKeyword("std") || parser.parseEqual() ||
+      parser.parseFloat(std) || parser.parseGreater())
+    return {};
+  return getChecked([&] { return parser.emitError(parser.getNameLoc()); },
+                    parser.getContext(), llvm::APFloat(std));
+}
+
+void NormalInitAttr::print(AsmPrinter &printer) const {
+  printer << "<std = " << getStd().convertToDouble() << ">";
+}

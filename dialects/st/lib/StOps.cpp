@@ -53,3 +53,246 @@ LogicalResult AttentionOp::verify() {
     return success();
   return getLayout().verifyForLength(n, [&] { return emitOpError(); });
 }
+
+//===----------------------------------------------------------------------===//
+// Parameters
+//===----------------------------------------------------------------------===//
+
+LogicalResult ParamOp::verify() {
+  RankedTensorType type = getTensorType();
+  if (!type.hasStaticShape() || !type.getElementType().isF32())
+    return emitOpError() << "parameters are static-shaped f32 tensors, got "
+                         << type;
+  if (!isa<NormalInitAttr, ZerosInitAttr, OnesInitAttr>(getInit()))
+    return emitOpError() << "unknown initialiser " << getInit()
+                         << " (expected #st.normal, #st.zeros or #st.ones)";
+  return success();
+}
+
+LogicalResult
+LoadParamOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
+  auto param = symbolTable.lookupNearestSymbolFrom<ParamOp>(*this, getNameAttr());
+  if (!param)
+    return emitOpError() << "'" << getName() << "' does not name an st.param";
+  if (param.getType() != getResult().getType())
+    return emitOpError() << "result type " << getResult().getType()
+                         << " differs from the parameter's " << param.getType();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Model ops
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// Static size of `dim` of `type`, or kDynamic.
+int64_t dimOf(Type type, unsigned dim) {
+  return cast<ShapedType>(type).getDimSize(dim);
+}
+
+/// True when two sizes agree or one is unknown.
+bool compatible(int64_t a, int64_t b) {
+  return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
+}
+
+LogicalResult expectRank(Operation *op, StringRef what, Type type,
+                         int64_t rank) {
+  auto shaped = cast<ShapedType>(type);
+  if (shaped.hasRank() && shaped.getRank() == rank)
+    return success();
+  return op->emitOpError() << "expects " << what << " of rank " << rank
+                           << ", got " << type;
+}
+
+} // namespace
+
+LogicalResult EmbedOp::verify() {
+  if (failed(expectRank(*this, "tokens", getTokens().getType(), 2)) ||
+      failed(expectRank(*this, "table", getTable().getType(), 2)) ||
+      failed(expectRank(*this, "result", getResult().getType(), 3)))
+    return failure();
+  Type t = getTokens().getType(), w = getTable().getType(),
+       r = getResult().getType();
+  if (!compatible(dimOf(r, 0), dimOf(t, 0)) ||
+      !compatible(dimOf(r, 1), dimOf(t, 1)) ||
+      !compatible(dimOf(r, 2), dimOf(w, 1)))
+    return emitOpError() << "result " << r << " does not match tokens " << t
+                         << " and table " << w;
+  return success();
+}
+
+LogicalResult PosEmbedOp::verify() {
+  Type x = getInput().getType();
+  if (failed(expectRank(*this, "input", x, 3)))
+    return failure();
+  if (getTables().empty())
+    return emitOpError() << "needs at least one position table";
+  int64_t positions = 1;
+  for (Value table : getTables()) {
+    if (failed(expectRank(*this, "tables", table.getType(), 2)))
+      return failure();
+    if (!compatible(dimOf(table.getType(), 1), dimOf(x, 2)))
+      return emitOpError() << "table " << table.getType()
+                           << " width differs from the input's " << x;
+    int64_t rows = dimOf(table.getType(), 0);
+    if (ShapedType::isDynamic(rows))
+      return emitOpError() << "position tables need a static number of rows";
+    positions *= rows;
+  }
+  int64_t n = dimOf(x, 1);
+  if (!ShapedType::isDynamic(n) && positions < n)
+    return emitOpError() << "position tables cover " << positions
+                         << " positions, fewer than the sequence length " << n;
+  return success();
+}
+
+LogicalResult LayerNormOp::verify() {
+  auto x = cast<ShapedType>(getInput().getType());
+  if (!x.hasRank() || x.getRank() < 1)
+    return emitOpError() << "expects a ranked input";
+  int64_t d = x.getDimSize(x.getRank() - 1);
+  for (Value p : {getWeight(), getBias()}) {
+    if (failed(expectRank(*this, "weight and bias", p.getType(), 1)))
+      return failure();
+    if (!compatible(dimOf(p.getType(), 0), d))
+      return emitOpError() << "weight/bias " << p.getType()
+                           << " do not match the normalised width " << d;
+  }
+  if (!(getEps().convertToDouble() > 0.0))
+    return emitOpError() << "eps must be positive";
+  return success();
+}
+
+LogicalResult LinearOp::verify() {
+  auto x = cast<ShapedType>(getInput().getType());
+  auto r = cast<ShapedType>(getResult().getType());
+  if (!x.hasRank() || x.getRank() < 1 || !r.hasRank() ||
+      r.getRank() != x.getRank())
+    return emitOpError() << "input and result must have the same rank";
+  if (failed(expectRank(*this, "weight", getWeight().getType(), 2)))
+    return failure();
+  int64_t in = x.getDimSize(x.getRank() - 1);
+  int64_t out = r.getDimSize(r.getRank() - 1);
+  Type w = getWeight().getType();
+  if (!compatible(dimOf(w, 1), in) || !compatible(dimOf(w, 0), out))
+    return emitOpError() << "weight " << w << " is not [out = " << out
+                         << ", in = " << in << "]";
+  for (int64_t i = 0; i + 1 < x.getRank(); ++i)
+    if (!compatible(x.getDimSize(i), r.getDimSize(i)))
+      return emitOpError() << "result " << r << " does not match input " << x;
+  if (Value b = getBias()) {
+    if (failed(expectRank(*this, "bias", b.getType(), 1)))
+      return failure();
+    if (!compatible(dimOf(b.getType(), 0), out))
+      return emitOpError() << "bias " << b.getType() << " does not match "
+                           << out << " outputs";
+  }
+  return success();
+}
+
+LogicalResult DropoutOp::verify() {
+  double rate = getRate().convertToDouble();
+  if (!(rate >= 0.0 && rate < 1.0))
+    return emitOpError() << "rate must be in [0, 1), got " << rate;
+  auto rng = cast<ShapedType>(getRng().getType());
+  if (!rng.hasRank() || rng.getRank() != 1 ||
+      !compatible(rng.getDimSize(0), 2))
+    return emitOpError() << "rng must be tensor<2xi64> (seed, step), got "
+                         << rng;
+  return success();
+}
+
+LogicalResult SplitHeadsOp::verify() {
+  Type x = getInput().getType(), r = getResult().getType();
+  if (failed(expectRank(*this, "input", x, 3)) ||
+      failed(expectRank(*this, "result", r, 4)))
+    return failure();
+  int64_t h = dimOf(r, 1), dh = dimOf(r, 3), d = dimOf(x, 2);
+  bool widthOk = ShapedType::isDynamic(h) || ShapedType::isDynamic(dh) ||
+                 ShapedType::isDynamic(d) || h * dh == d;
+  if (!compatible(dimOf(x, 0), dimOf(r, 0)) ||
+      !compatible(dimOf(x, 1), dimOf(r, 2)) || !widthOk ||
+      cast<ShapedType>(x).getElementType() !=
+          cast<ShapedType>(r).getElementType())
+    return emitOpError() << "cannot split " << x << " into " << r;
+  return success();
+}
+
+LogicalResult MergeHeadsOp::verify() {
+  Type x = getInput().getType(), r = getResult().getType();
+  if (failed(expectRank(*this, "input", x, 4)) ||
+      failed(expectRank(*this, "result", r, 3)))
+    return failure();
+  int64_t h = dimOf(x, 1), dh = dimOf(x, 3), d = dimOf(r, 2);
+  bool widthOk = ShapedType::isDynamic(h) || ShapedType::isDynamic(dh) ||
+                 ShapedType::isDynamic(d) || h * dh == d;
+  if (!compatible(dimOf(x, 0), dimOf(r, 0)) ||
+      !compatible(dimOf(x, 2), dimOf(r, 1)) || !widthOk ||
+      cast<ShapedType>(x).getElementType() !=
+          cast<ShapedType>(r).getElementType())
+    return emitOpError() << "cannot merge " << x << " into " << r;
+  return success();
+}
+
+LogicalResult CrossEntropyOp::verify() {
+  Type l = getLogits().getType(), t = getTargets().getType();
+  if (failed(expectRank(*this, "logits", l, 3)) ||
+      failed(expectRank(*this, "targets", t, 2)))
+    return failure();
+  if (!compatible(dimOf(l, 0), dimOf(t, 0)) ||
+      !compatible(dimOf(l, 1), dimOf(t, 1)))
+    return emitOpError() << "targets " << t << " do not match logits " << l;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// TransformerOp
+//===----------------------------------------------------------------------===//
+
+LayoutAttrInterface TransformerOp::getLayerLayout(int64_t layer) {
+  ArrayAttr layouts = getLayouts();
+  return cast<LayoutAttrInterface>(layouts[layer % int64_t(layouts.size())]);
+}
+
+LogicalResult TransformerOp::verify() {
+  auto positive = [&](StringRef name, int64_t v) -> LogicalResult {
+    if (v >= 1)
+      return success();
+    return emitOpError() << name << " must be positive, got " << v;
+  };
+  if (failed(positive("vocab", getVocab())) ||
+      failed(positive("context", getContextSize())) ||
+      failed(positive("width", getWidth())) ||
+      failed(positive("heads", getHeads())) ||
+      failed(positive("layers", getLayers())) ||
+      failed(positive("ff_mult", getFfMult())))
+    return failure();
+  if (getWidth() % getHeads() != 0)
+    return emitOpError() << "width " << getWidth()
+                         << " is not a multiple of heads " << getHeads();
+  double dropout = getDropout().convertToDouble();
+  if (!(dropout >= 0.0 && dropout < 1.0))
+    return emitOpError() << "dropout must be in [0, 1), got " << dropout;
+  int64_t positions = 1;
+  for (int64_t s : getPosition()) {
+    if (s < 1)
+      return emitOpError() << "position axis sizes must be positive";
+    positions *= s;
+  }
+  if (getPosition().empty() || positions < int64_t(getContextSize()))
+    return emitOpError() << "position axes cover " << positions
+                         << " positions, fewer than the context "
+                         << getContextSize();
+  if (getLayouts().empty())
+    return emitOpError() << "needs at least one layout";
+  for (Attribute a : getLayouts()) {
+    auto layout = dyn_cast<LayoutAttrInterface>(a);
+    if (!layout)
+      return emitOpError() << a << " is not an attention layout";
+    if (failed(layout.verifyForLength(getContextSize(),
+                                      [&] { return emitOpError(); })))
+      return failure();
+  }
+  return success();
+}

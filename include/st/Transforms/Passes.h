@@ -5,6 +5,7 @@
 
 #include "st/Dialect/StDialect.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/Pass.h"
 
 namespace mlir {

@@ -25,4 +25,32 @@ def StLayoutStats : Pass<"st-layout-stats"> {
   ];
 }
 
+def StExpandModel : Pass<"st-expand-model", "::mlir::ModuleOp"> {
+  let summary = "Expand st.transformer into parameters and per-layer ops";
+  let description = [{
+    Replaces every `st.transformer @m` by
+    - `st.param` declarations named as PyTorch names them (`tok_emb.weight`,
+      `pos_emb.<axis>.weight`, `blocks.<i>.ln1.weight`,
+      `blocks.<i>.attn.qkv.weight` [3D, D] with q, k, v stacked,
+      `blocks.<i>.attn.proj.*`, `blocks.<i>.ln2.*`, `blocks.<i>.mlp.fc1.*`,
+      `blocks.<i>.mlp.fc2.*`, `ln_f.*`, `head.weight` [V, D]) with the
+      paper's initialisers: linear weights N(0, 0.125 / sqrt(d_in)), the
+      attention and second feed-forward output projections scaled by
+      1 / sqrt(2 layers), biases 0, norm gains 1, the logits projection 0;
+    - `func.func @m_loss(%tokens, %targets, %rng) -> (nats, bits)`: the
+      training forward pass with dropout at the end of each residual
+      branch (op ids: 2i for attention, 2i + 1 for the feed-forward);
+    - `func.func @m_eval(%tokens, %targets) -> (nats, bits)`: the same
+      without dropout.
+    Batch is dynamic unless `batch` is set.
+  }];
+  let options = [
+    Option<"batch", "batch", "int64_t", /*default=*/"0",
+           "Static batch size of the generated functions (0: dynamic)">
+  ];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 #endif // ST_TRANSFORMS_PASSES_TD

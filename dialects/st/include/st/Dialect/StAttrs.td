@@ -108,4 +108,23 @@ def St_SummaryAttr : St_LayoutAttr<"Summary", "summary"> {
   let assemblyFormat = "`<` struct(params) `>`";
 }
 
+//===----------------------------------------------------------------------===//
+// Parameter initialisers
+//===----------------------------------------------------------------------===//
+
+def St_NormalInitAttr : St_Attr<"NormalInit", "normal"> {
+  let summary = "Initialise from N(0, std^2)";
+  let parameters = (ins APFloatParameter<"standard deviation">:$std);
+  let hasCustomAssemblyFormat = 1;
+  let genVerifyDecl = 1;
+}
+
+def St_ZerosInitAttr : St_Attr<"ZerosInit", "zeros"> {
+  let summary = "Initialise to 0";
+}
+
+def St_OnesInitAttr : St_Attr<"OnesInit", "ones"> {
+  let summary = "Initialise to 1";
+}
+
 #endif // ST_DIALECT_STATTRS_TD

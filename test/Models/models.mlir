@@ -1,0 +1,39 @@
+// Every model file in models/ parses, verifies and expands.
+// RUN: st-opt %st_src_root/models/tiny-text.mlir --st-expand-model | FileCheck %s --check-prefix=TINY
+// RUN: st-opt %st_src_root/models/enwik8.mlir --st-expand-model | FileCheck %s --check-prefix=ENWIK8
+// RUN: st-opt %st_src_root/models/cifar10.mlir --st-expand-model | FileCheck %s --check-prefix=CIFAR
+// RUN: st-opt %st_src_root/models/imagenet64.mlir --st-expand-model | FileCheck %s --check-prefix=IMAGENET
+// RUN: st-opt %st_src_root/models/music.mlir --st-expand-model | FileCheck %s --check-prefix=MUSIC
+// RUN: st-opt %st_src_root/models/attention-layouts.mlir --st-layout-stats -o /dev/null | FileCheck %s --check-prefix=LAYOUTS
+
+// TINY: st.param @pos_emb.row.weight : tensor<32x128xf32>
+// TINY: st.param @blocks.4.mlp.fc2.bias
+// TINY-NOT: @blocks.5.
+// TINY: func.func @tiny_text_loss(%{{.*}}: tensor<?x1024xi32>
+// TINY: layout(#st.fixed<stride = 32, summary = 8>)
+// TINY: func.func @tiny_text_eval
+
+// ENWIK8: st.param @pos_emb.row.weight : tensor<96x512xf32>
+// ENWIK8: st.param @pos_emb.col.weight : tensor<128x512xf32>
+// ENWIK8: st.param @blocks.29.mlp.fc2.bias
+// ENWIK8-NOT: @blocks.30.
+// ENWIK8: func.func @enwik8_loss(%{{.*}}: tensor<?x12288xi32>
+// ENWIK8: st.attention {{.*}} layout(#st.fixed<stride = 128, summary = 32>) {{.*}} -> tensor<?x8x12288x64xf32>
+// ENWIK8: st.dropout {{.*}} rate = 4.000000e-01
+
+// CIFAR: st.param @pos_emb.row.weight : tensor<32x256xf32>
+// CIFAR: st.param @pos_emb.col.weight : tensor<32x256xf32>
+// CIFAR: st.param @pos_emb.chan.weight : tensor<3x256xf32>
+// CIFAR: st.param @blocks.127.mlp.fc2.bias
+// CIFAR-NOT: @blocks.128.
+// CIFAR: st.attention {{.*}} layout(#st.strided<stride = 96>) {{.*}} -> tensor<?x2x3072x128xf32>
+
+// IMAGENET: st.param @pos_emb.chan.weight : tensor<3x512xf32>
+// IMAGENET: st.param @blocks.47.mlp.fc2.bias
+// IMAGENET-NOT: @blocks.48.
+// IMAGENET: st.attention {{.*}} layout(#st.strided<stride = 192>) {{.*}} -> tensor<?x16x12288x32xf32>
+
+// MUSIC: st.param @blocks.11.mlp.fc2.bias
+// MUSIC: st.attention {{.*}} layout(#st.strided<stride = 256>) {{.*}} -> tensor<?x16x65536x64xf32>
+
+// LAYOUTS-COUNT-7: st.attention loc(
