@@ -125,7 +125,7 @@ lay::Layout StridedAttr::getLayout() const {
 }
 SmallVector<Attribute> StridedAttr::getFactorAttrs(int64_t) const {
   return {BandAttr::get(getContext(), getStride()),
-          ColumnAttr::get(getContext(), getStride())};
+          ColumnAttr::get(getContext(), getStride(), /*from=*/0)};
 }
 
 LogicalResult FixedAttr::verify(function_ref<InFlightDiagnostic()> emitError,
@@ -142,9 +142,11 @@ lay::Layout FixedAttr::getLayout() const {
   return lay::Layout::fixed(getStride(), getSummary(), getPerHead());
 }
 SmallVector<Attribute> FixedAttr::getFactorAttrs(int64_t head) const {
-  int64_t offset = getPerHead() ? head % (getStride() / getSummary()) : 0;
+  int64_t offset =
+      getPerHead() ? (head % (getStride() / getSummary())) * getSummary() : 0;
   return {BlockAttr::get(getContext(), getStride()),
-          SummaryAttr::get(getContext(), getStride(), getSummary(), offset)};
+          SummaryAttr::get(getContext(), getStride(), getSummary(), offset,
+                           /*earlier_blocks=*/false)};
 }
 
 LogicalResult UnionAttr::verify(function_ref<InFlightDiagnostic()> emitError,
@@ -188,11 +190,13 @@ lay::Layout BandAttr::getLayout() const { return single(lay::Factor::band(getWid
 SmallVector<Attribute> BandAttr::getFactorAttrs(int64_t) const { return {*this}; }
 
 LogicalResult ColumnAttr::verify(function_ref<InFlightDiagnostic()> emitError,
-                                 int64_t stride) {
+                                 int64_t stride, int64_t from) {
+  if (from < 0)
+    return emitError() << "column distance must be non-negative, got " << from;
   return checkPositive(emitError, "stride", stride);
 }
 lay::Layout ColumnAttr::getLayout() const {
-  return single(lay::Factor::column(getStride()));
+  return single(lay::Factor::column(getStride(), getFrom()));
 }
 SmallVector<Attribute> ColumnAttr::getFactorAttrs(int64_t) const { return {*this}; }
 
@@ -205,20 +209,22 @@ SmallVector<Attribute> BlockAttr::getFactorAttrs(int64_t) const { return {*this}
 
 LogicalResult SummaryAttr::verify(function_ref<InFlightDiagnostic()> emitError,
                                   int64_t stride, int64_t width,
-                                  int64_t offset) {
+                                  int64_t offset, bool) {
   if (failed(checkPositive(emitError, "stride", stride)) ||
       failed(checkPositive(emitError, "summary width", width)))
     return failure();
   if (offset < 0)
     return emitError() << "summary offset must be non-negative, got " << offset;
-  if ((offset + 1) * width > stride)
-    return emitError() << "summary sub-block " << offset << " of width "
-                       << width << " does not fit in the stride " << stride;
+  if (offset + width > stride)
+    return emitError() << "summary columns [" << stride - offset - width
+                       << ", " << stride - offset
+                       << ") do not fit in the stride " << stride;
   return success();
 }
 lay::Layout SummaryAttr::getLayout() const {
-  int64_t hi = getStride() - getOffset() * getWidth();
-  return single(lay::Factor::summary(getStride(), hi - getWidth(), hi));
+  int64_t hi = getStride() - getOffset();
+  return single(lay::Factor::summary(getStride(), hi - getWidth(), hi,
+                                     getEarlierBlocks()));
 }
 SmallVector<Attribute> SummaryAttr::getFactorAttrs(int64_t) const { return {*this}; }
 
@@ -248,4 +254,35 @@ Attribute NormalInitAttr::parse(AsmParser &parser, Type) {
 
 void NormalInitAttr::print(AsmPrinter &printer) const {
   printer << "<std = " << getStd().convertToDouble() << ">";
+}
+
+//===----------------------------------------------------------------------===//
+// Factor <-> attribute
+//===----------------------------------------------------------------------===//
+
+Attribute mlir::st::getFactorAttr(MLIRContext *ctx, const lay::Factor &f) {
+  switch (f.getKind()) {
+  case lay::FactorKind::Band:
+    if (f.isDenseCausal())
+      return DenseCausalAttr::get(ctx);
+    return BandAttr::get(ctx, f.getPeriod());
+  case lay::FactorKind::Column:
+    return ColumnAttr::get(ctx, f.getPeriod(), f.getMinDistance());
+  case lay::FactorKind::Block:
+    return BlockAttr::get(ctx, f.getPeriod());
+  case lay::FactorKind::Summary:
+    return SummaryAttr::get(ctx, f.getPeriod(), f.getHi() - f.getLo(),
+                            f.getPeriod() - f.getHi(), f.isEarlierOnly());
+  }
+  llvm_unreachable("unknown factor kind");
+}
+
+std::optional<lay::Factor> mlir::st::getFactor(Attribute attr) {
+  auto layout = dyn_cast<LayoutAttrInterface>(attr);
+  if (!layout)
+    return std::nullopt;
+  lay::Layout l = layout.getLayout();
+  if (!l.isHeadIndependent() || l.forHead(0).getFactors().size() != 1)
+    return std::nullopt;
+  return l.forHead(0).getFactors()[0];
 }

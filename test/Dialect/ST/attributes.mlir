@@ -31,13 +31,17 @@ func.func @factors() attributes {
   // CHECK-SAME: block = #st.block<size = 128>
   block = #st.block<size = 128>,
   // CHECK-SAME: column = #st.column<stride = 128>
-  column = #st.column<stride = 128>,
+  column = #st.column<stride = 128, from = 0>,
+  // CHECK-SAME: column_from = #st.column<stride = 16, from = 32>
+  column_from = #st.column<stride = 16, from = 32>,
   // CHECK-SAME: nested = #st.union<[#st.band<width = 128>, #st.column<stride = 128>]>
   nested = #st.union<[#st.band<width = 128>, #st.column<stride = 128>]>,
   // CHECK-SAME: summary = #st.summary<stride = 128, width = 32>
   summary = #st.summary<stride = 128, width = 32>,
-  // CHECK-SAME: summary_offset = #st.summary<stride = 128, width = 32, offset = 2>
-  summary_offset = #st.summary<stride = 128, width = 32, offset = 2>
+  // CHECK-SAME: summary_earlier = #st.summary<stride = 128, width = 32, earlier_blocks = true>
+  summary_earlier = #st.summary<stride = 128, width = 32, earlier_blocks = true>,
+  // CHECK-SAME: summary_offset = #st.summary<stride = 128, width = 32, offset = 64>
+  summary_offset = #st.summary<stride = 128, width = 32, offset = 64>
 } {
   return
 }

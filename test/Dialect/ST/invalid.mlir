@@ -36,8 +36,8 @@ func.func @block_zero() attributes {l = #st.block<size = 0>} { return }
 
 // -----
 
-// expected-error @+1 {{summary sub-block 4 of width 32 does not fit in the stride 128}}
-func.func @summary_offset() attributes {l = #st.summary<stride = 128, width = 32, offset = 4>} { return }
+// expected-error @+1 {{summary columns [-32, 0) do not fit in the stride 128}}
+func.func @summary_offset() attributes {l = #st.summary<stride = 128, width = 32, offset = 128>} { return }
 
 // -----
 

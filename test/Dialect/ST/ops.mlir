@@ -34,8 +34,8 @@ func.func @attention_every_layout(%q: tensor<1x2x256x32xf16>) {
   // CHECK: layout(#st.per_head<[#st.local<window = 16>, #st.column<stride = 16>]>)
   %3 = st.attention %q, %q, %q layout(#st.per_head<[#st.local<window = 16>, #st.column<stride = 16>]>)
       : tensor<1x2x256x32xf16>, tensor<1x2x256x32xf16>, tensor<1x2x256x32xf16> -> tensor<1x2x256x32xf16>
-  // CHECK: layout(#st.union<[#st.block<size = 64>, #st.summary<stride = 64, width = 8, offset = 1>]>)
-  %4 = st.attention %q, %q, %q layout(#st.union<[#st.block<size = 64>, #st.summary<stride = 64, width = 8, offset = 1>]>)
+  // CHECK: layout(#st.union<[#st.block<size = 64>, #st.summary<stride = 64, width = 8, offset = 8>]>)
+  %4 = st.attention %q, %q, %q layout(#st.union<[#st.block<size = 64>, #st.summary<stride = 64, width = 8, offset = 8>]>)
       : tensor<1x2x256x32xf16>, tensor<1x2x256x32xf16>, tensor<1x2x256x32xf16> -> tensor<1x2x256x32xf16>
   return
 }

@@ -86,8 +86,14 @@ def St_BandAttr : St_LayoutAttr<"Band", "band"> {
 }
 
 def St_ColumnAttr : St_LayoutAttr<"Column", "column"> {
-  let summary = "Factor: (i - j) mod stride == 0, j <= i";
-  let parameters = (ins "int64_t":$stride);
+  let summary = "Factor: (i - j) mod stride == 0, i - j >= from";
+  let description = [{
+    `from` (default 0) skips the distances below it; the strided pattern's
+    column part, made disjoint from its band, is
+    `#st.column<stride = L, from = L>`.
+  }];
+  let parameters = (ins "int64_t":$stride,
+                        DefaultValuedParameter<"int64_t", "0">:$from);
   let assemblyFormat = "`<` struct(params) `>`";
 }
 
@@ -100,11 +106,16 @@ def St_BlockAttr : St_LayoutAttr<"Block", "block"> {
 def St_SummaryAttr : St_LayoutAttr<"Summary", "summary"> {
   let summary = "Factor: summary columns of every block";
   let description = [{
-    `#st.summary<stride = L, width = C, offset = k>`: `j <= i` and
-    `j mod L` in `[L - (k + 1) C, L - k C)`; offset 0 is the last C columns.
+    `#st.summary<stride = L, width = C, offset = O>`: `j <= i` and
+    `j mod L` in `[L - O - C, L - O)`: the C columns that end O columns
+    before the end of each block (offset 0: the last C columns; the paper's
+    per-head variant gives head h the offset h * C). With
+    `earlier_blocks = true`, only blocks before the query's own block count
+    (the fixed pattern's summary part, made disjoint from its own block).
   }];
   let parameters = (ins "int64_t":$stride, "int64_t":$width,
-                        DefaultValuedParameter<"int64_t", "0">:$offset);
+                        DefaultValuedParameter<"int64_t", "0">:$offset,
+                        DefaultValuedParameter<"bool", "false">:$earlier_blocks);
   let assemblyFormat = "`<` struct(params) `>`";
 }
 

@@ -36,4 +36,13 @@ verifyLayoutForLength(const ::st::layout::Layout &layout, Attribute attr,
 #define GET_OP_CLASSES
 #include "st/Dialect/StOps.h.inc"
 
+namespace mlir {
+namespace st {
+/// The attribute that spells factor `f` (#st.band, #st.column, ...).
+Attribute getFactorAttr(MLIRContext *ctx, const ::st::layout::Factor &f);
+/// The single factor an attribute stands for, if it is one.
+std::optional<::st::layout::Factor> getFactor(Attribute attr);
+} // namespace st
+} // namespace mlir
+
 #endif // ST_DIALECT_STDIALECT_H
