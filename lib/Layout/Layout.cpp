@@ -477,16 +477,19 @@ std::vector<Pattern::Part> Pattern::disjointParts() const {
     if (!redundant)
       kept.push_back(factors[a]);
   }
-  std::stable_sort(kept.begin(), kept.end(),
-                   [](const Factor &x, const Factor &y) {
-                     return partRank(x) < partRank(y);
-                   });
+  // Stable order by rank (a counting sort: std::stable_sort's temporary
+  // buffer is deprecated in libstdc++ 12 under clang 22).
+  std::vector<Factor> ordered;
+  for (int rank = 0; rank <= 3; ++rank)
+    for (const Factor &f : kept)
+      if (partRank(f) == rank)
+        ordered.push_back(f);
   std::vector<Part> parts;
-  for (size_t k = 0; k < kept.size(); ++k) {
-    Part part{kept[k], {}};
+  for (size_t k = 0; k < ordered.size(); ++k) {
+    Part part{ordered[k], {}};
     for (size_t e = 0; e < k; ++e)
-      if (!makeDisjoint(kept[e], part.factor))
-        part.excluded.push_back(kept[e]);
+      if (!makeDisjoint(ordered[e], part.factor))
+        part.excluded.push_back(ordered[e]);
     parts.push_back(std::move(part));
   }
   return parts;

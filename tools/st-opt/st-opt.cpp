@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "st/Conversion/Passes.h"
 #include "st/Dialect/StDialect.h"
 #include "st/Transforms/Passes.h"
 
@@ -22,6 +23,7 @@ int main(int argc, char **argv) {
   registry.insert<mlir::st::StDialect>();
   mlir::registerAllPasses();
   mlir::st::registerStPasses();
+  mlir::st::registerStConversionPasses();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "ST optimizer driver\n", registry));
 }

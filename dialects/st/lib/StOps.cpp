@@ -296,3 +296,67 @@ LogicalResult TransformerOp::verify() {
   }
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// AttentionPartOp / AttentionMergeOp
+//===----------------------------------------------------------------------===//
+
+::st::layout::Factor AttentionPartOp::getFactorValue() {
+  return *mlir::st::getFactor(getFactorAttr());
+}
+
+SmallVector<::st::layout::Factor> AttentionPartOp::getExcludedFactors() {
+  SmallVector<::st::layout::Factor> factors;
+  for (Attribute a : getExcluded())
+    factors.push_back(*mlir::st::getFactor(a));
+  return factors;
+}
+
+LogicalResult AttentionPartOp::verify() {
+  if (!mlir::st::getFactor(getFactorAttr()))
+    return emitOpError() << "factor " << getFactorAttr()
+                         << " is not a single factor";
+  for (Attribute a : getExcluded())
+    if (!mlir::st::getFactor(a))
+      return emitOpError() << "excluded " << a << " is not a single factor";
+  auto q = getQuery().getType(), k = getKey().getType(),
+       v = getValue().getType();
+  for (RankedTensorType t : {q, k, v})
+    if (t.getRank() != 4)
+      return emitOpError() << "expects rank-4 query, key and value, got " << t;
+  if (k != v)
+    return emitOpError() << "key " << k << " and value " << v << " differ";
+  if (!compatible(q.getDimSize(0), k.getDimSize(0)) ||
+      !compatible(q.getDimSize(1), k.getDimSize(1)) ||
+      !compatible(q.getDimSize(3), k.getDimSize(3)))
+    return emitOpError() << "key " << k << " does not match query " << q;
+  if (!getCompactKeys() && !compatible(q.getDimSize(2), k.getDimSize(2)))
+    return emitOpError() << "key length differs from the query's; only "
+                            "compact_keys parts have their own key length";
+  if (getCompactKeys() &&
+      getFactorValue().getKind() != ::st::layout::FactorKind::Summary)
+    return emitOpError() << "compact_keys needs a summary factor";
+  if (getOut().getType() != q)
+    return emitOpError() << "out type " << getOut().getType()
+                         << " differs from the query's " << q;
+  auto lse = getLse().getType();
+  if (lse.getRank() != 3 || !compatible(lse.getDimSize(0), q.getDimSize(0)) ||
+      !compatible(lse.getDimSize(1), q.getDimSize(1)) ||
+      !compatible(lse.getDimSize(2), q.getDimSize(2)))
+    return emitOpError() << "lse " << lse << " is not [B, H, N] of " << q;
+  return success();
+}
+
+LogicalResult AttentionMergeOp::verify() {
+  if (getOuts().empty())
+    return emitOpError() << "needs at least one part";
+  for (Value o : getOuts())
+    if (o.getType() != getResult().getType())
+      return emitOpError() << "part " << o.getType() << " differs from result "
+                           << getResult().getType();
+  for (Value l : getLses())
+    if (l.getType() != getLse().getType())
+      return emitOpError() << "part lse " << l.getType()
+                           << " differs from result lse " << getLse().getType();
+  return success();
+}

@@ -53,4 +53,19 @@ def StExpandModel : Pass<"st-expand-model", "::mlir::ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def StDecomposeAttention : Pass<"st-decompose-attention"> {
+  let summary = "Split st.attention into structured parts merged by log-sum-exp";
+  let description = [{
+    Lowers each `st.attention` by the structure of its layout: head groups
+    for per-head layouts (strided slices of the head dimension), one
+    `st.attention_part` per disjoint factor of the pattern, a strided column
+    turned into dense causal attention over the transposed `[N/L, L]` view,
+    fixed summaries gathered into a compact key sequence, and an
+    `st.attention_merge` that combines the parts exactly by log-sum-exp.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 #endif // ST_TRANSFORMS_PASSES_TD

@@ -240,4 +240,6 @@ def St_TransformerOp : St_Op<"transformer", [Symbol]> {
   }];
 }
 
+include "st/Dialect/StAttentionOps.td"
+
 #endif // ST_DIALECT_STOPS_TD

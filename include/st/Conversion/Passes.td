@@ -1,0 +1,56 @@
+//===- Passes.td - Conversions out of the st dialect -------*- tablegen -*-===//
+
+#ifndef ST_CONVERSION_PASSES_TD
+#define ST_CONVERSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ConvertStToLinalg : Pass<"convert-st-to-linalg", "::mlir::ModuleOp"> {
+  let summary = "Lower st model ops (not attention) to linalg/tensor/arith/math";
+  let description = [{
+    Lowers the element-wise, normalisation, embedding, linear, dropout and
+    loss ops of the st dialect to upstream tensor-level ops (linalg.generic,
+    linalg.matmul, tensor, arith, math), so that one-shot bufferization and
+    the upstream CPU pipeline can take them the rest of the way.
+    `st.attention` and its lowered forms are left alone (they have their own
+    structure-aware lowering).
+  }];
+  let dependentDialects = [
+    "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
+    "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+    "::mlir::scf::SCFDialect"
+  ];
+}
+
+def ConvertStAttentionToLoops
+    : Pass<"convert-st-attention-to-loops", "::mlir::ModuleOp"> {
+  let summary = "Lower attention parts to tiled online-softmax loop nests";
+  let description = [{
+    The tiled form of attention. Each `st.attention_part` becomes an
+    `scf.parallel` over (batch x head, query tile) whose rows walk only the
+    key tiles the part's structure can reach, clipped per row to the
+    factor's interval (band, own block, shifted causal, compact summary
+    prefix), with a two-pass online softmax per key tile and a
+    `vector<D>` accumulator. `st.attention_merge` becomes a row loop that
+    combines the parts by log-sum-exp. Results come back as tensors through
+    `bufferization.to_tensor`, so the rest of the function bufferizes
+    normally.
+  }];
+  let options = [
+    Option<"blockQ", "block-q", "int64_t", /*default=*/"64",
+           "Query rows per parallel tile">,
+    Option<"blockK", "block-k", "int64_t", /*default=*/"64",
+           "Keys per tile of the online softmax">,
+    Option<"countWork", "count-work", "bool", /*default=*/"false",
+           "Add every visited (row, key) pair to the global counter "
+           "@st_attention_work (for tests)">
+  ];
+  let dependentDialects = [
+    "::mlir::scf::SCFDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::vector::VectorDialect", "::mlir::math::MathDialect",
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect"
+  ];
+}
+
+#endif // ST_CONVERSION_PASSES_TD
