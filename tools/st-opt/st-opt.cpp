@@ -7,6 +7,7 @@
 
 #include "st/Conversion/Passes.h"
 #include "st/Dialect/StDialect.h"
+#include "st/Pipelines/Pipelines.h"
 #include "st/Transforms/Passes.h"
 
 #include "mlir/InitAllDialects.h"
@@ -24,6 +25,7 @@ int main(int argc, char **argv) {
   mlir::registerAllPasses();
   mlir::st::registerStPasses();
   mlir::st::registerStConversionPasses();
+  mlir::st::registerStPipelines();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "ST optimizer driver\n", registry));
 }

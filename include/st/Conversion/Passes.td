@@ -53,4 +53,15 @@ def ConvertStAttentionToLoops
   ];
 }
 
+def StCopiesToLinalg : Pass<"st-copies-to-linalg"> {
+  let summary = "Rewrite memref.copy as linalg.copy";
+  let description = [{
+    Bufferization emits `memref.copy`, which the LLVM lowering turns into a
+    call to the `memrefCopy` helper of MLIR's C runner library. Rewriting
+    copies as `linalg.copy` lets them become plain loops, so compiled
+    programs need no runtime library besides libc, libm and OpenMP.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 #endif // ST_CONVERSION_PASSES_TD

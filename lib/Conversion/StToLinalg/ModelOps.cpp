@@ -2,8 +2,8 @@
 //
 // One conversion pattern per op. Every lowering keeps the f32 arithmetic of
 // the op's definition in the order it is written there (no reassociation,
-// no fused multiply-add), so that the CPU and GPU pipelines agree with each
-// other and with the runtime's reference formulas up to libm differences.
+// no fused multiply-add), so that any backend computes the same values up to
+// the accuracy of its exp, log and erf.
 //
 //===----------------------------------------------------------------------===//
 
@@ -178,7 +178,10 @@ struct LayerNormLowering : OpConversionPattern<LayerNormOp> {
     Value width =
         indexToFloat(rewriter, loc, sizes.back(), rewriter.getF32Type());
     Value eps = f32Constant(rewriter, loc, op.getEps().convertToDouble());
-    Value zeros =
+    // One accumulator per reduction, so that bufferization needs no copy.
+    Value sumInit =
+        filledTensor(rewriter, loc, rowSizes, rewriter.getF32FloatAttr(0.0f));
+    Value sumSqInit =
         filledTensor(rewriter, loc, rowSizes, rewriter.getF32FloatAttr(0.0f));
 
     AffineMap id = rewriter.getMultiDimIdentityMap(rank);
@@ -190,8 +193,8 @@ struct LayerNormLowering : OpConversionPattern<LayerNormOp> {
 
     Value sum =
         linalg::GenericOp::create(
-            rewriter, loc, TypeRange{zeros.getType()}, ValueRange{x},
-            ValueRange{zeros}, ArrayRef<AffineMap>{id, row}, rowReduction,
+            rewriter, loc, TypeRange{sumInit.getType()}, ValueRange{x},
+            ValueRange{sumInit}, ArrayRef<AffineMap>{id, row}, rowReduction,
             [&](OpBuilder &b, Location nloc, ValueRange args) {
               linalg::YieldOp::create(
                   b, nloc,
@@ -201,8 +204,9 @@ struct LayerNormLowering : OpConversionPattern<LayerNormOp> {
 
     Value sumSq =
         linalg::GenericOp::create(
-            rewriter, loc, TypeRange{zeros.getType()}, ValueRange{x, sum},
-            ValueRange{zeros}, ArrayRef<AffineMap>{id, row, row}, rowReduction,
+            rewriter, loc, TypeRange{sumSqInit.getType()}, ValueRange{x, sum},
+            ValueRange{sumSqInit}, ArrayRef<AffineMap>{id, row, row},
+            rowReduction,
             [&](OpBuilder &b, Location nloc, ValueRange args) {
               Value mean = arith::DivFOp::create(b, nloc, args[1], width);
               Value dev = arith::SubFOp::create(b, nloc, args[0], mean);

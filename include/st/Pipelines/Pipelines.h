@@ -1,0 +1,49 @@
+//===- Pipelines.h - ST's named pass pipelines ------------------*- C++ -*-===//
+//
+// Every pipeline users run lives here, so `st-opt --<pipeline>` (what the lit
+// tests exercise) and `st-run` build exactly the same pass lists.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ST_PIPELINES_PIPELINES_H
+#define ST_PIPELINES_PIPELINES_H
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
+
+namespace mlir {
+namespace st {
+
+struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
+  PassOptions::Option<int64_t> blockQ{*this, "block-q",
+                                      llvm::cl::desc("Query tile of attention"),
+                                      llvm::cl::init(64)};
+  PassOptions::Option<int64_t> blockK{*this, "block-k",
+                                      llvm::cl::desc("Key tile of attention"),
+                                      llvm::cl::init(64)};
+  PassOptions::Option<bool> countWork{
+      *this, "count-work",
+      llvm::cl::desc("Count visited attention (row, key) pairs in "
+                     "@st_attention_work"),
+      llvm::cl::init(false)};
+  PassOptions::Option<bool> parallel{
+      *this, "parallel",
+      llvm::cl::desc("Run parallel loops on all cores through OpenMP"),
+      llvm::cl::init(true)};
+};
+
+/// st model and attention ops down to tensors, loops and linalg:
+/// attention by structure, then the tiled loops, then the model ops.
+void buildStToLoopsPipeline(OpPassManager &pm,
+                            const CpuPipelineOptions &options);
+
+/// The whole CPU path: the above, bufferization, loops, OpenMP, LLVM.
+void buildStToCpuPipeline(OpPassManager &pm, const CpuPipelineOptions &options);
+
+/// Registers `st-to-loops` and `st-to-cpu` with the global pass registry.
+void registerStPipelines();
+
+} // namespace st
+} // namespace mlir
+
+#endif // ST_PIPELINES_PIPELINES_H

@@ -1,0 +1,35 @@
+//===- Jit.h - Compile ST programs for this CPU and load them ---*- C++ -*-===//
+
+#ifndef ST_TARGET_CPU_JIT_H
+#define ST_TARGET_CPU_JIT_H
+
+#include "st/Pipelines/Pipelines.h"
+
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/IR/BuiltinOps.h"
+
+#include <memory>
+
+namespace mlir {
+namespace st {
+
+struct JitOptions {
+  /// LLVM optimisation level of the JIT (0-3).
+  unsigned optLevel = 3;
+};
+
+/// Registers what the JIT needs to translate the LLVM dialect (builtin, LLVM,
+/// OpenMP translations) in `registry`.
+void registerCpuJitTranslations(DialectRegistry &registry);
+
+/// Runs `st-to-cpu` on `module` (in place) and JIT-compiles the result with
+/// OpenMP's runtime loaded. Failures are reported as diagnostics on the
+/// module's location.
+FailureOr<std::unique_ptr<ExecutionEngine>>
+compileForCpu(ModuleOp module, const CpuPipelineOptions &pipeline,
+              const JitOptions &jit = {});
+
+} // namespace st
+} // namespace mlir
+
+#endif // ST_TARGET_CPU_JIT_H

@@ -1,0 +1,58 @@
+//===- Jit.cpp - Compile ST programs for this CPU and load them -----------===//
+
+#include "st/Target/Cpu/Jit.h"
+
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
+#include "llvm/Support/TargetSelect.h"
+
+using namespace mlir;
+using namespace mlir::st;
+
+void mlir::st::registerCpuJitTranslations(DialectRegistry &registry) {
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  registerOpenMPDialectTranslation(registry);
+}
+
+FailureOr<std::unique_ptr<ExecutionEngine>>
+mlir::st::compileForCpu(ModuleOp module, const CpuPipelineOptions &pipeline,
+                        const JitOptions &jit) {
+  static bool nativeTargetReady = [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    return true;
+  }();
+  (void)nativeTargetReady;
+
+  DialectRegistry registry;
+  registerCpuJitTranslations(registry);
+  module->getContext()->appendDialectRegistry(registry);
+
+  PassManager pm(module->getContext());
+  buildStToCpuPipeline(pm, pipeline);
+  if (failed(pm.run(module)))
+    return failure();
+
+  ExecutionEngineOptions options;
+  auto transformer = makeOptimizingTransformer(jit.optLevel,
+                                               /*sizeLevel=*/0,
+                                               /*targetMachine=*/nullptr);
+  options.transformer = transformer;
+  options.jitCodeGenOptLevel = static_cast<llvm::CodeGenOptLevel>(jit.optLevel);
+  // The OpenMP runtime that scf-to-openmp's code calls into.
+  SmallVector<StringRef> libs;
+  if (pipeline.parallel)
+    libs.push_back(ST_OPENMP_RUNTIME);
+  options.sharedLibPaths = libs;
+  auto engine = ExecutionEngine::create(module, options);
+  if (!engine) {
+    std::string message = llvm::toString(engine.takeError());
+    module.emitError() << "JIT compilation failed: " << message;
+    return failure();
+  }
+  return std::move(*engine);
+}
