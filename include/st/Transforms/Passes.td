@@ -68,4 +68,16 @@ def StDecomposeAttention : Pass<"st-decompose-attention"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def StParamsToArgs : Pass<"st-params-to-args", "::mlir::ModuleOp"> {
+  let summary = "Pass parameters to entry points as leading arguments";
+  let description = [{
+    Every function that reads an `st.param` gets one leading tensor argument
+    per `st.param` of the module, in declaration order; `st.load_param`
+    becomes that argument, the function is marked `llvm.emit_c_interface`
+    and the declarations are removed. The runtime, which owns the
+    parameters, reads the declarations before compiling and calls every
+    entry point with the parameters first.
+  }];
+}
+
 #endif // ST_TRANSFORMS_PASSES_TD

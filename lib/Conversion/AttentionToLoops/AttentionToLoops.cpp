@@ -167,6 +167,8 @@ public:
       // Scratch for one key tile's scores. A heap buffer, not an alloca:
       // scf-to-openmp wraps loop bodies with allocas in memref.alloca_scope,
       // which cannot hold the multi-block control flow of the loops below.
+      // Bufferization's deallocation pipeline frees it at the end of the
+      // body.
       Value scores =
           memref::AllocOp::create(b, loc, MemRefType::get({blockK}, accType));
       std::pair<Value, Value> tileRange = keyTileRange(q0, q1);
@@ -177,7 +179,6 @@ public:
             emitRow(q, k, v, out, lse, scores, bIdx, hIdx, i, kt0, kt1);
             scf::YieldOp::create(b, loc);
           });
-      memref::DeallocOp::create(b, loc, scores);
     }
     auto outT = bufferization::ToTensorOp::create(
         b, loc, op.getOut().getType(), out, /*restrict=*/true,

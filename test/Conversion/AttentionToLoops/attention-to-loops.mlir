@@ -25,7 +25,6 @@
 // CHECK: vector.store %{{.*}}, %[[OUT]][
 // CHECK: math.log
 // CHECK: memref.store %{{.*}}, %[[LSE]][
-// CHECK: memref.dealloc %[[SCORES]]
 // CHECK: bufferization.to_tensor %[[OUT]] restrict writable
 // CHECK: bufferization.to_tensor %[[LSE]] restrict writable
 // COUNT-LABEL: func.func @band
