@@ -67,19 +67,23 @@ void mlir::st::buildStToCpuPipeline(OpPassManager &pm,
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createStCopiesToLinalg());
+  if (options.blas)
+    pm.addPass(createStLinalgToBlas());
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   if (options.parallel) {
     pm.addPass(createConvertSCFToOpenMPPass());
     // Inlines the alloca scopes around loop bodies that allocate nothing.
     pm.addPass(createCanonicalizerPass());
   }
+  // Strided-metadata expansion emits affine.apply for dynamic shapes; it
+  // must come before affine is lowered.
+  pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createConvertVectorToSCFPass());
   pm.addPass(createSCFToControlFlowPass());
   if (options.parallel)
     pm.addPass(createConvertOpenMPToLLVMPass());
   pm.addPass(createConvertVectorToLLVMPass());
-  pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());

@@ -56,6 +56,9 @@ public:
                   {scalar, scalar}, /*training=*/true);
     buildFunction(model.getSymName().str() + "_eval", {tokens, tokens},
                   {scalar, scalar}, /*training=*/false);
+    buildFunction(model.getSymName().str() + "_logits", {tokens},
+                  {tensorType({batchDim(), n, int64_t(model.getVocab())}, f32)},
+                  /*training=*/false);
     model.erase();
     return success();
   }
@@ -171,7 +174,8 @@ private:
     auto fn = func::FuncOp::create(builder, loc, name, fnType);
     Block *entry = fn.addEntryBlock();
     OpBuilder b = OpBuilder::atBlockBegin(entry);
-    Value tokens = entry->getArgument(0), targets = entry->getArgument(1);
+    Value tokens = entry->getArgument(0);
+    Value targets = inputs.size() > 1 ? entry->getArgument(1) : Value();
     Value rng = training ? entry->getArgument(2) : Value();
     int64_t vocab = model.getVocab(), ff = model.getFfMult() * d;
 
@@ -205,6 +209,10 @@ private:
     }
     h = layerNorm(b, h, "ln_f");
     Value logits = linear(b, h, "head", vocab, d, /*bias=*/false);
+    if (!targets) {
+      func::ReturnOp::create(b, loc, logits);
+      return;
+    }
     auto ce = CrossEntropyOp::create(b, loc, results[0], results[1], logits,
                                        targets);
     func::ReturnOp::create(b, loc, ce.getResults());

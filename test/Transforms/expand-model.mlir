@@ -61,6 +61,14 @@
 // CHECK-NOT: st.dropout
 // CHECK: st.cross_entropy
 
+// The logits function returns the output projection.
+// CHECK-LABEL: func.func @small_logits
+// CHECK-SAME: (%{{.*}}: tensor<?x128xi32>) -> tensor<?x128x256xf32>
+// CHECK-NOT: st.dropout
+// CHECK-NOT: st.cross_entropy
+// CHECK: %[[L:.*]] = st.linear %{{[0-9]+}}, %{{[0-9]+}} : tensor<?x128x64xf32>, tensor<256x64xf32> -> tensor<?x128x256xf32>
+// CHECK-NEXT: return %[[L]]
+
 // STATIC-LABEL: func.func @small_loss
 // STATIC-SAME: tensor<4x128xi32>
 // STATIC-NOT: tensor.dim

@@ -64,4 +64,17 @@ def StCopiesToLinalg : Pass<"st-copies-to-linalg"> {
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def StLinalgToBlas : Pass<"st-linalg-to-blas", "::mlir::ModuleOp"> {
+  let summary = "Bufferized f32 matrix products become BLAS calls";
+  let description = [{
+    Dense GEMMs may be library calls. Every 2-D f32 contraction on buffers
+    (`linalg.matmul` and its transposed forms) becomes a call to
+    `st_blas_sgemm(transA, transB, A, B, C)` (C interface), which the
+    runtime implements with the system BLAS, accumulating into C.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 #endif // ST_CONVERSION_PASSES_TD

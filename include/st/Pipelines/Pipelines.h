@@ -26,6 +26,10 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::desc("Count visited attention (row, key) pairs in "
                      "@st_attention_work"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> blas{
+      *this, "blas",
+      llvm::cl::desc("Call the runtime's BLAS for f32 matrix products"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> parallel{
       *this, "parallel",
       llvm::cl::desc("Run parallel loops on all cores through OpenMP"),

@@ -41,7 +41,9 @@ def StExpandModel : Pass<"st-expand-model", "::mlir::ModuleOp"> {
       training forward pass with dropout at the end of each residual
       branch (op ids: 2i for attention, 2i + 1 for the feed-forward);
     - `func.func @m_eval(%tokens, %targets) -> (nats, bits)`: the same
-      without dropout.
+      without dropout;
+    - `func.func @m_logits(%tokens) -> [B, N, V]`: the logits, without
+      dropout.
     Batch is dynamic unless `batch` is set.
   }];
   let options = [

@@ -54,5 +54,14 @@ mlir::st::compileForCpu(ModuleOp module, const CpuPipelineOptions &pipeline,
     module.emitError() << "JIT compilation failed: " << message;
     return failure();
   }
+  if (!jit.symbols.empty()) {
+    (*engine)->registerSymbols([&](llvm::orc::MangleAndInterner interner) {
+      llvm::orc::SymbolMap map;
+      for (const auto &[name, address] : jit.symbols)
+        map[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
+                               llvm::JITSymbolFlags::Exported};
+      return map;
+    });
+  }
   return std::move(*engine);
 }

@@ -9,6 +9,9 @@
 #include "mlir/IR/BuiltinOps.h"
 
 #include <memory>
+#include <string>
+#include <utility>
+#include <vector>
 
 namespace mlir {
 namespace st {
@@ -16,6 +19,9 @@ namespace st {
 struct JitOptions {
   /// LLVM optimisation level of the JIT (0-3).
   unsigned optLevel = 3;
+  /// Host routines the compiled code may call (name, address), e.g. the
+  /// runtime's BLAS entry points.
+  std::vector<std::pair<std::string, void *>> symbols;
 };
 
 /// Registers what the JIT needs to translate the LLVM dialect (builtin, LLVM,

@@ -1,0 +1,56 @@
+//===- Model.h - Compile a model file into callable programs ----*- C++ -*-===//
+//
+// The glue between the compiler and the runtime used by st-run: parse and
+// verify a model file, expand it, read its parameter declarations, compile
+// its entry points for the CPU and hand the runtime packed function
+// pointers.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ST_DRIVER_MODEL_H
+#define ST_DRIVER_MODEL_H
+
+#include "st/Pipelines/Pipelines.h"
+#include "st/Runtime/Program.h"
+
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/IR/MLIRContext.h"
+
+#include <memory>
+#include <string>
+
+namespace mlir {
+namespace st {
+
+/// The configuration of the model's st.transformer.
+struct ModelConfig {
+  std::string name;
+  int64_t vocab = 0, context = 0, width = 0, heads = 0, layers = 0;
+  double dropout = 0.0;
+};
+
+struct CompiledModel {
+  ModelConfig config;
+  std::vector<::st::rt::ParamSpec> params;
+  std::unique_ptr<ExecutionEngine> engine;
+  /// (params..., tokens [B, N] i32, targets [B, N] i32, nats [], bits [])
+  ::st::rt::PackedFunction evalLoss = nullptr;
+  /// (params..., tokens, targets, rng [2] i64, nats [], bits [])
+  ::st::rt::PackedFunction trainLoss = nullptr;
+  /// (params..., tokens [B, N] i32, logits [B, N, V] f32)
+  ::st::rt::PackedFunction logits = nullptr;
+};
+
+/// Creates a context with every dialect and translation st-run needs.
+std::unique_ptr<MLIRContext> createContext();
+
+/// Parses, verifies and compiles the model file at `path`. Diagnostics go
+/// to the context's handler (st-run prints them with locations).
+FailureOr<CompiledModel> compileModel(MLIRContext &context,
+                                      const std::string &path,
+                                      const CpuPipelineOptions &options);
+
+} // namespace st
+} // namespace mlir
+
+#endif // ST_DRIVER_MODEL_H

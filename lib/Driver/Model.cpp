@@ -1,0 +1,108 @@
+//===- Model.cpp - Compile a model file into callable programs ------------===//
+
+#include "st/Driver/Model.h"
+
+#include "st/Dialect/StDialect.h"
+#include "st/Runtime/Kernels.h"
+#include "st/Target/Cpu/Jit.h"
+#include "st/Transforms/Passes.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/Support/SourceMgr.h"
+
+using namespace mlir;
+using namespace mlir::st;
+namespace rt = ::st::rt;
+
+std::unique_ptr<MLIRContext> mlir::st::createContext() {
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registry.insert<StDialect>();
+  registerCpuJitTranslations(registry);
+  auto context = std::make_unique<MLIRContext>(registry);
+  context->loadAllAvailableDialects();
+  return context;
+}
+
+namespace {
+
+FailureOr<rt::ParamSpec> specOf(ParamOp p) {
+  rt::ParamSpec spec;
+  spec.name = p.getSymName().str();
+  auto shape = p.getTensorType().getShape();
+  spec.shape.assign(shape.begin(), shape.end());
+  Attribute init = p.getInit();
+  if (auto normal = dyn_cast<NormalInitAttr>(init)) {
+    spec.init = rt::InitKind::Normal;
+    spec.std = normal.getStd().convertToDouble();
+  } else if (isa<OnesInitAttr>(init)) {
+    spec.init = rt::InitKind::Ones;
+  } else if (isa<ZerosInitAttr>(init)) {
+    spec.init = rt::InitKind::Zeros;
+  } else {
+    return p.emitOpError() << "has an initialiser the runtime cannot apply";
+  }
+  return spec;
+}
+
+} // namespace
+
+FailureOr<CompiledModel>
+mlir::st::compileModel(MLIRContext &context, const std::string &path,
+                       const CpuPipelineOptions &options) {
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(path, &context);
+  if (!module)
+    return failure();
+  SmallVector<TransformerOp> models(module->getOps<TransformerOp>());
+  if (models.size() != 1)
+    return module->emitError()
+           << "expected exactly one st.transformer in the model file, found "
+           << models.size();
+  CompiledModel result;
+  TransformerOp t = models.front();
+  result.config = {t.getSymName().str(),
+                   int64_t(t.getVocab()),
+                   int64_t(t.getContextSize()),
+                   int64_t(t.getWidth()),
+                   int64_t(t.getHeads()),
+                   int64_t(t.getLayers()),
+                   t.getDropout().convertToDouble()};
+
+  PassManager expand(&context);
+  expand.addPass(createStExpandModel());
+  if (failed(expand.run(*module)))
+    return failure();
+  for (ParamOp p : module->getOps<ParamOp>()) {
+    FailureOr<rt::ParamSpec> spec = specOf(p);
+    if (failed(spec))
+      return failure();
+    result.params.push_back(std::move(*spec));
+  }
+
+  JitOptions jit;
+  jit.symbols = rt::runtimeSymbols();
+  FailureOr<std::unique_ptr<ExecutionEngine>> engine =
+      compileForCpu(*module, options, jit);
+  if (failed(engine))
+    return failure();
+  result.engine = std::move(*engine);
+  auto lookup = [&](const std::string &fn) -> rt::PackedFunction {
+    auto sym = result.engine->lookupPacked("_mlir_ciface_" + fn);
+    if (!sym) {
+      llvm::consumeError(sym.takeError());
+      return nullptr;
+    }
+    return *sym;
+  };
+  result.evalLoss = lookup(result.config.name + "_eval");
+  result.trainLoss = lookup(result.config.name + "_loss");
+  result.logits = lookup(result.config.name + "_logits");
+  if (!result.evalLoss || !result.trainLoss || !result.logits)
+    return module->emitError() << "compiled model lacks its entry points";
+  return result;
+}

@@ -1,0 +1,81 @@
+//===- st-run.cpp - Train, evaluate and sample ST models ------------------===//
+//
+//   st-run MODEL.mlir eval --data FILE [--checkpoint CK] [--batch B]
+//
+// Flag parsing only; the commands live in lib/Driver.
+//
+//===----------------------------------------------------------------------===//
+
+#include "st/Driver/Commands.h"
+
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cstring>
+#include <vector>
+
+using namespace llvm;
+
+namespace {
+
+cl::SubCommand evalCmd("eval", "Mean loss and bits per byte on held-out data");
+
+cl::opt<std::string> evalModel(cl::Positional, cl::desc("<model.mlir>"),
+                               cl::Required, cl::sub(evalCmd));
+cl::opt<std::string> evalData("data", cl::desc("Byte file to evaluate on"),
+                              cl::value_desc("path"), cl::Required,
+                              cl::sub(evalCmd));
+cl::opt<std::string>
+    evalCheckpoint("checkpoint",
+                   cl::desc("Safetensors checkpoint (default: random init)"),
+                   cl::value_desc("path"), cl::sub(evalCmd));
+cl::opt<int64_t> evalBatch("batch", cl::desc("Sequences per call"),
+                           cl::init(4), cl::sub(evalCmd));
+cl::opt<uint64_t> evalSeed("seed", cl::desc("Seed of the random init"),
+                           cl::init(0), cl::sub(evalCmd));
+cl::opt<double> evalValFraction(
+    "val-fraction", cl::desc("Fraction of the file held out for validation"),
+    cl::init(0.05), cl::sub(evalCmd));
+cl::opt<int64_t> evalMax("max-sequences",
+                         cl::desc("Evaluate at most this many sequences"),
+                         cl::init(0), cl::sub(evalCmd));
+
+/// Accepts `st-run MODEL SUBCOMMAND ...` as well as `st-run SUBCOMMAND MODEL
+/// ...` (llvm::cl wants the subcommand first).
+std::vector<const char *> reorder(int argc, char **argv) {
+  std::vector<const char *> args(argv, argv + argc);
+  static const char *subcommands[] = {"eval"};
+  if (args.size() >= 3) {
+    for (const char *s : subcommands)
+      if (std::strcmp(args[2], s) == 0 && std::strcmp(args[1], s) != 0)
+        std::swap(args[1], args[2]);
+  }
+  return args;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  std::vector<const char *> args = reorder(argc, argv);
+  if (!cl::ParseCommandLineOptions(int(args.size()), args.data(),
+                                   "ST: train, evaluate and sample Sparse "
+                                   "Transformers\n",
+                                   &errs()))
+    return 1;
+  if (evalCmd) {
+    mlir::st::EvalOptions options;
+    options.model = evalModel;
+    options.data = evalData;
+    options.checkpoint = evalCheckpoint;
+    options.batch = evalBatch;
+    options.seed = evalSeed;
+    options.valFraction = evalValFraction;
+    options.maxSequences = evalMax;
+    return mlir::st::runEval(options);
+  }
+  errs() << "st-run: error: no command given (try: st-run MODEL.mlir eval "
+            "--data FILE; --help lists all)\n";
+  return 1;
+}
