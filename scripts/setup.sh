@@ -8,7 +8,7 @@ PACKAGES=(
   clang-22 lld-22 llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   libzstd-dev libomp-22-dev libopenblas-dev
   libgtest-dev nlohmann-json3-dev
-  xz-utils
+  xz-utils fortunes
 )
 
 missing=()
