@@ -52,23 +52,31 @@ public:
     int64_t heads = op.getNumHeads();
     int64_t groups = std::min<int64_t>(layout.getCycleLength(), heads);
     Value q = op.getQuery(), k = op.getKey(), v = op.getValue();
-    Value result;
+    Value result, lse;
     if (groups == 1) {
-      result = lowerPattern(q, k, v, layout.forHead(0));
+      std::tie(result, lse) = lowerPattern(q, k, v, layout.forHead(0));
     } else {
       // Heads h = g (mod groups) share a pattern: slice them out with a
       // stride on the head dimension and put the results back the same way.
       result = emptyLike(q);
+      if (op.getLse())
+        lse = tensor::EmptyOp::create(b, loc,
+                                      ArrayRef(sizesOf(q)).take_front(3),
+                                      b.getF32Type());
       for (int64_t g = 0; g < groups; ++g) {
         int64_t count = (heads - g + groups - 1) / groups;
         Value qg = headSlice(q, g, count, groups);
         Value kg = headSlice(k, g, count, groups);
         Value vg = headSlice(v, g, count, groups);
-        Value og = lowerPattern(qg, kg, vg, layout.forHead(g));
+        auto [og, lg] = lowerPattern(qg, kg, vg, layout.forHead(g));
         result = insertHeads(og, result, g, count, groups);
+        if (lse)
+          lse = insertHeads(lg, lse, g, count, groups);
       }
     }
-    op.replaceAllUsesWith(result);
+    op.getResult().replaceAllUsesWith(result);
+    if (op.getLse())
+      op.getLse().replaceAllUsesWith(lse);
     op.erase();
   }
 
@@ -104,15 +112,16 @@ private:
         sizes, strides);
   }
 
+  /// Inserts heads [first, first + count * step) with stride `step` of a
+  /// rank-3 (lse) or rank-4 (out) tensor.
   Value insertHeads(Value part, Value into, int64_t first, int64_t count,
                     int64_t step) {
     SmallVector<OpFoldResult> sizes = sizesOf(part);
-    SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0),
-                                         b.getIndexAttr(first),
-                                         b.getIndexAttr(0), b.getIndexAttr(0)};
-    SmallVector<OpFoldResult> strides = {b.getIndexAttr(1),
-                                         b.getIndexAttr(step),
-                                         b.getIndexAttr(1), b.getIndexAttr(1)};
+    int64_t rank = sizes.size();
+    SmallVector<OpFoldResult> offsets(rank, b.getIndexAttr(0));
+    offsets[1] = b.getIndexAttr(first);
+    SmallVector<OpFoldResult> strides(rank, b.getIndexAttr(1));
+    strides[1] = b.getIndexAttr(step);
     return tensor::InsertSliceOp::create(b, loc, part, into, offsets, sizes,
                                          strides);
   }
@@ -247,7 +256,9 @@ private:
     return part(q, gather(k), gather(v), summary, {}, /*compact=*/true);
   }
 
-  Value lowerPattern(Value q, Value k, Value v, const lay::Pattern &pattern) {
+  /// The attention of one head group and its log-sum-exp.
+  std::pair<Value, Value> lowerPattern(Value q, Value k, Value v,
+                                       const lay::Pattern &pattern) {
     SmallVector<Value> outs, lses;
     for (const lay::Pattern::Part &p : pattern.disjointParts()) {
       PartResult r;
@@ -263,10 +274,10 @@ private:
       lses.push_back(r.lse);
     }
     if (outs.size() == 1)
-      return outs.front();
+      return {outs.front(), lses.front()};
     auto merge = AttentionMergeOp::create(b, loc, outs.front().getType(),
                                           lses.front().getType(), outs, lses);
-    return merge.getResult();
+    return {merge.getResult(), merge.getLse()};
   }
 
   AttentionOp op;

@@ -194,8 +194,9 @@ private:
       Value qkv = linear(b, x, p + ".attn.qkv", 3 * d, d);
       Value q = headsOf(b, qkv, 0), k = headsOf(b, qkv, 1),
             v = headsOf(b, qkv, 2);
-      Value o = AttentionOp::create(b, loc, q.getType(), q, k, v,
-                                      model.getLayerLayout(l), FloatAttr());
+      Value o = AttentionOp::create(b, loc, q.getType(), /*lse=*/Type(), q, k,
+                                    v, model.getLayerLayout(l), FloatAttr())
+                    .getResult();
       Value merged = MergeHeadsOp::create(b, loc, act(d), o);
       Value a = linear(b, merged, p + ".attn.proj", d, d);
       a = dropout(b, a, rng, 2 * l);

@@ -104,3 +104,20 @@ func.func @union(%q: tensor<1x2x64x16xf32>) -> (tensor<1x2x64x16xf32>, tensor<1x
   return %o, %d : tensor<1x2x64x16xf32>, tensor<1x2x64x16xf32>
 }
 
+
+// -----
+
+// The optional log-sum-exp result comes from the merge (or the single part),
+// reassembled across head groups like the output.
+// CHECK-LABEL: func.func @with_lse
+// CHECK: %[[LSE0:.*]] = tensor.empty() : tensor<1x2x32xf32>
+// CHECK: %{{.*}}, %[[L0:.*]] = st.attention_part {{.*}} factor(#st.band<width = 4>)
+// CHECK: %[[I0:.*]] = tensor.insert_slice %[[L0]] into %[[LSE0]][0, 0, 0] [1, 1, 32] [1, 2, 1]
+// CHECK: %{{.*}}, %[[L1:.*]] = st.attention_part {{.*}} factor(#st.dense_causal)
+// CHECK: %[[I1:.*]] = tensor.insert_slice %[[L1]] into %[[I0]][0, 1, 0] [1, 1, 32] [1, 2, 1]
+// CHECK: return %{{.*}}, %[[I1]]
+func.func @with_lse(%q: tensor<1x2x32x8xf32>) -> (tensor<1x2x32x8xf32>, tensor<1x2x32xf32>) {
+  %o, %l = st.attention %q, %q, %q layout(#st.per_head<[#st.local<window = 4>, #st.dense_causal]>)
+      : tensor<1x2x32x8xf32>, tensor<1x2x32x8xf32>, tensor<1x2x32x8xf32> -> tensor<1x2x32x8xf32>, tensor<1x2x32xf32>
+  return %o, %l : tensor<1x2x32x8xf32>, tensor<1x2x32xf32>
+}

@@ -44,6 +44,14 @@ LogicalResult AttentionOp::verify() {
                            << qType;
     ++name;
   }
+  if (Value lse = getLse()) {
+    auto lseType = cast<RankedTensorType>(lse.getType());
+    if (lseType.getRank() != 3 ||
+        failed(verifyCompatibleShape(lseType.getShape(),
+                                     qType.getShape().take_front(3))))
+      return emitOpError() << "lse " << lseType << " is not [B, H, N] of "
+                           << qType;
+  }
   if (std::optional<llvm::APFloat> s = getScale();
       s && !(s->convertToDouble() > 0.0))
     return emitOpError() << "scale must be positive, got "

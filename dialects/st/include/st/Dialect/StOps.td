@@ -18,7 +18,9 @@ def St_AttentionOp : St_Op<"attention", [Pure]> {
     `q`, `k` and `v` are `tensor<B x H x N x D x elt>`; the result has the
     same type. Row i of head h attends to the keys j of `layout`'s pattern
     for head h: `out[b,h,i] = sum_j softmax_j(scale * q_i . k_j) v_j`. The
-    scale defaults to `1/sqrt(D)`.
+    scale defaults to `1/sqrt(D)`. The optional second result is the
+    per-row log-sum-exp of the scaled scores ([B, H, N], f32; -inf for rows
+    without keys), which the backward pass needs.
 
     ```mlir
     %o = st.attention %q, %k, %v layout(#st.fixed<stride = 128, summary = 32>)
@@ -30,11 +32,12 @@ def St_AttentionOp : St_Op<"attention", [Pure]> {
                        St_AttnTensor:$value,
                        St_LayoutAttrInterface:$layout,
                        OptionalAttr<F64Attr>:$scale);
-  let results = (outs St_AttnTensor:$result);
+  let results = (outs St_AttnTensor:$result,
+                      Optional<RankedTensorOf<[F32]>>:$lse);
   let assemblyFormat = [{
     $query `,` $key `,` $value `layout` `(` $layout `)` (`scale` `(` $scale^ `)`)?
     attr-dict `:` type($query) `,` type($key) `,` type($value) `->`
-    type($result)
+    type($result) (`,` type($lse)^)?
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{
