@@ -368,3 +368,21 @@ LogicalResult AttentionMergeOp::verify() {
                            << " differs from result lse " << getLse().getType();
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// AttentionGradOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult AttentionGradOp::verify() {
+  auto q = getQuery().getType();
+  for (Value t : {getKey(), getValue(), getOut(), getDout(), getDquery(),
+                  getDkey(), getDvalue()})
+    if (t.getType() != q)
+      return emitOpError() << "expects every tensor operand and result to be "
+                           << q << ", got " << t.getType();
+  auto lse = getLse().getType();
+  if (lse.getRank() != 3 ||
+      failed(verifyCompatibleShape(lse.getShape(), q.getShape().take_front(3))))
+    return emitOpError() << "lse " << lse << " is not [B, H, N] of " << q;
+  return success();
+}

@@ -244,5 +244,6 @@ def St_TransformerOp : St_Op<"transformer", [Symbol]> {
 }
 
 include "st/Dialect/StAttentionOps.td"
+include "st/Dialect/StGradOps.td"
 
 #endif // ST_DIALECT_STOPS_TD
