@@ -23,6 +23,7 @@ std::unique_ptr<MLIRContext> mlir::st::createContext() {
   registerAllDialects(registry);
   registerAllExtensions(registry);
   registry.insert<StDialect>();
+  registerGradientExternalModels(registry);
   registerCpuJitTranslations(registry);
   auto context = std::make_unique<MLIRContext>(registry);
   context->loadAllAvailableDialects();

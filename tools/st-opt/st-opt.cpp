@@ -22,6 +22,7 @@ int main(int argc, char **argv) {
   mlir::registerAllExtensions(registry);
   mlir::registerAllToLLVMIRTranslations(registry);
   registry.insert<mlir::st::StDialect>();
+  mlir::st::registerGradientExternalModels(registry);
   mlir::registerAllPasses();
   mlir::st::registerStPasses();
   mlir::st::registerStConversionPasses();

@@ -64,6 +64,11 @@ def StDecomposeAttention : Pass<"st-decompose-attention"> {
     turned into dense causal attention over the transposed `[N/L, L]` view,
     fixed summaries gathered into a compact key sequence, and an
     `st.attention_merge` that combines the parts exactly by log-sum-exp.
+    `st.attention_grad` is decomposed the same way into one
+    `st.attention_part_grad` per part, all reading the global log-sum-exp
+    and `D = rowsum(dout * out)` (computed once); their gradients are mapped
+    back from the parts' views (inverse transpose, scatter to the summary
+    positions) and summed.
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect",
                            "::mlir::tensor::TensorDialect",
@@ -80,6 +85,26 @@ def StParamsToArgs : Pass<"st-params-to-args", "::mlir::ModuleOp"> {
     parameters, reads the declarations before compiling and calls every
     entry point with the parameters first.
   }];
+}
+
+def StAutodiff : Pass<"st-autodiff", "::mlir::ModuleOp"> {
+  let summary = "Build the gradient function of every training loss";
+  let description = [{
+    For every function named `<m>_loss` (see `suffix`) returning the scalar
+    loss first, creates `<m>_grad` with the same arguments returning the
+    loss function's results followed by the gradient of the loss with
+    respect to every `st.param`, in declaration order. Gradients come from
+    each op's own rule (`DifferentiableOpInterface`); attention backward
+    recomputes probabilities from the forward's log-sum-exp. The loss
+    function itself is kept.
+  }];
+  let options = [
+    Option<"suffix", "suffix", "std::string", /*default=*/"\"_loss\"",
+           "Name suffix of the functions to differentiate">
+  ];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect"];
 }
 
 #endif // ST_TRANSFORMS_PASSES_TD

@@ -29,6 +29,7 @@ verifyLayoutForLength(const ::st::layout::Layout &layout, Attribute attr,
 } // namespace mlir
 
 #include "st/Dialect/StInterfaces.h.inc"
+#include "st/Dialect/StOpInterfaces.h.inc"
 
 #define GET_ATTRDEF_CLASSES
 #include "st/Dialect/StAttrs.h.inc"
@@ -42,6 +43,9 @@ namespace st {
 Attribute getFactorAttr(MLIRContext *ctx, const ::st::layout::Factor &f);
 /// The single factor an attribute stands for, if it is one.
 std::optional<::st::layout::Factor> getFactor(Attribute attr);
+/// Attaches DifferentiableOpInterface to the upstream ops that st models
+/// use (arith.addf, tensor.extract_slice).
+void registerGradientExternalModels(DialectRegistry &registry);
 } // namespace st
 } // namespace mlir
 

@@ -5,6 +5,7 @@
 
 include "st/Dialect/StBase.td"
 include "st/Dialect/StInterfaces.td"
+include "st/Dialect/StOpInterfaces.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/IR/SymbolInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
@@ -12,7 +13,7 @@ include "mlir/Interfaces/InferTypeOpInterface.td"
 def St_FloatElt : AnyTypeOf<[F16, BF16, F32, F64]>;
 def St_AttnTensor : RankedTensorOf<[F16, BF16, F32, F64]>;
 
-def St_AttentionOp : St_Op<"attention", [Pure]> {
+def St_AttentionOp : St_Op<"attention", [DeclareOpInterfaceMethods<St_DifferentiableOpInterface>, Pure]> {
   let summary = "Causal multi-head attention with a sparse layout";
   let description = [{
     `q`, `k` and `v` are `tensor<B x H x N x D x elt>`; the result has the
@@ -88,7 +89,7 @@ def St_LoadParamOp : St_Op<"load_param", [Pure,
 // Model ops (tensor level)
 //===----------------------------------------------------------------------===//
 
-def St_EmbedOp : St_Op<"embed", [Pure]> {
+def St_EmbedOp : St_Op<"embed", [DeclareOpInterfaceMethods<St_DifferentiableOpInterface>, Pure]> {
   let summary = "Token embedding: out[b, n] = table[tokens[b, n]]";
   let arguments = (ins TensorOf<[I32]>:$tokens, TensorOf<[F32]>:$table);
   let results = (outs TensorOf<[F32]>:$result);
@@ -98,7 +99,7 @@ def St_EmbedOp : St_Op<"embed", [Pure]> {
   let hasVerifier = 1;
 }
 
-def St_PosEmbedOp : St_Op<"pos_embed", [Pure, AllTypesMatch<["input", "result"]>]> {
+def St_PosEmbedOp : St_Op<"pos_embed", [DeclareOpInterfaceMethods<St_DifferentiableOpInterface>, Pure, AllTypesMatch<["input", "result"]>]> {
   let summary = "Adds a factorized learned position embedding";
   let description = [{
     `out[b, n] = x[b, n] + sum_a tables[a][idx_a(n)]` where the position n is
@@ -115,7 +116,7 @@ def St_PosEmbedOp : St_Op<"pos_embed", [Pure, AllTypesMatch<["input", "result"]>
   let hasVerifier = 1;
 }
 
-def St_LayerNormOp : St_Op<"layer_norm", [Pure, AllTypesMatch<["input", "result"]>]> {
+def St_LayerNormOp : St_Op<"layer_norm", [DeclareOpInterfaceMethods<St_DifferentiableOpInterface>, Pure, AllTypesMatch<["input", "result"]>]> {
   let summary = "Layer normalisation over the last dimension";
   let arguments = (ins TensorOf<[F32]>:$input, TensorOf<[F32]>:$weight,
                        TensorOf<[F32]>:$bias,
@@ -127,7 +128,7 @@ def St_LayerNormOp : St_Op<"layer_norm", [Pure, AllTypesMatch<["input", "result"
   let hasVerifier = 1;
 }
 
-def St_LinearOp : St_Op<"linear", [Pure]> {
+def St_LinearOp : St_Op<"linear", [DeclareOpInterfaceMethods<St_DifferentiableOpInterface>, Pure]> {
   let summary = "y = x W^T + b with W stored [out, in] like PyTorch";
   let arguments = (ins TensorOf<[F32]>:$input, TensorOf<[F32]>:$weight,
                        Optional<TensorOf<[F32]>>:$bias);
@@ -139,7 +140,7 @@ def St_LinearOp : St_Op<"linear", [Pure]> {
   let hasVerifier = 1;
 }
 
-def St_GeluOp : St_Op<"gelu", [Pure, SameOperandsAndResultType]> {
+def St_GeluOp : St_Op<"gelu", [DeclareOpInterfaceMethods<St_DifferentiableOpInterface>, Pure, SameOperandsAndResultType]> {
   let summary = "GELU, exact: x * (1 + erf(x / sqrt(2))) / 2";
   let description = [{
     With `approximate`, the paper's sigmoid form `x * sigmoid(1.702 x)`.
@@ -149,7 +150,7 @@ def St_GeluOp : St_Op<"gelu", [Pure, SameOperandsAndResultType]> {
   let assemblyFormat = "$input attr-dict `:` type($input)";
 }
 
-def St_DropoutOp : St_Op<"dropout", [Pure, AllTypesMatch<["input", "result"]>]> {
+def St_DropoutOp : St_Op<"dropout", [DeclareOpInterfaceMethods<St_DifferentiableOpInterface>, Pure, AllTypesMatch<["input", "result"]>]> {
   let summary = "Inverted dropout with a counter-based mask";
   let description = [{
     Keeps element e with probability 1 - rate and scales it by 1/(1 - rate).
@@ -167,7 +168,7 @@ def St_DropoutOp : St_Op<"dropout", [Pure, AllTypesMatch<["input", "result"]>]> 
   let hasVerifier = 1;
 }
 
-def St_SplitHeadsOp : St_Op<"split_heads", [Pure]> {
+def St_SplitHeadsOp : St_Op<"split_heads", [DeclareOpInterfaceMethods<St_DifferentiableOpInterface>, Pure]> {
   let summary = "[B, N, H*Dh] -> [B, H, N, Dh]";
   let arguments = (ins TensorOf<[F16, BF16, F32, F64]>:$input);
   let results = (outs TensorOf<[F16, BF16, F32, F64]>:$result);
@@ -175,7 +176,7 @@ def St_SplitHeadsOp : St_Op<"split_heads", [Pure]> {
   let hasVerifier = 1;
 }
 
-def St_MergeHeadsOp : St_Op<"merge_heads", [Pure]> {
+def St_MergeHeadsOp : St_Op<"merge_heads", [DeclareOpInterfaceMethods<St_DifferentiableOpInterface>, Pure]> {
   let summary = "[B, H, N, Dh] -> [B, N, H*Dh]";
   let arguments = (ins TensorOf<[F16, BF16, F32, F64]>:$input);
   let results = (outs TensorOf<[F16, BF16, F32, F64]>:$result);
@@ -183,7 +184,7 @@ def St_MergeHeadsOp : St_Op<"merge_heads", [Pure]> {
   let hasVerifier = 1;
 }
 
-def St_CrossEntropyOp : St_Op<"cross_entropy", [Pure]> {
+def St_CrossEntropyOp : St_Op<"cross_entropy", [DeclareOpInterfaceMethods<St_DifferentiableOpInterface>, Pure]> {
   let summary = "Mean next-byte cross-entropy in nats and in bits per byte";
   let arguments = (ins TensorOf<[F32]>:$logits, TensorOf<[I32]>:$targets);
   let results = (outs 0DTensorOf<[F32]>:$nats, 0DTensorOf<[F32]>:$bits);
