@@ -107,4 +107,37 @@ def StAutodiff : Pass<"st-autodiff", "::mlir::ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def StOptimizer : Pass<"st-optimizer", "::mlir::ModuleOp"> {
+  let summary = "Build the training step: gradients, clipping, schedule, AdamW";
+  let description = [{
+    For every `<m>_grad` function (from `--st-autodiff`), creates
+    `<m>_train_step(params..., m..., v..., step, data...) -> (params'...,
+    m'..., v'..., nats, bits, grad_norm, lr)`: gradients clipped by their
+    global norm, a learning rate warmed up linearly then decayed along a
+    cosine, and Adam with bias correction and decoupled weight decay on the
+    weight matrices of linear layers only. State is fp32.
+  }];
+  let options = [
+    Option<"lr", "lr", "double", /*default=*/"1e-3", "Peak learning rate">,
+    Option<"minLr", "min-lr", "double", /*default=*/"1e-5",
+           "Learning rate at the end of the cosine decay">,
+    Option<"warmup", "warmup", "int64_t", /*default=*/"100",
+           "Steps of linear warm-up">,
+    Option<"totalSteps", "total-steps", "int64_t", /*default=*/"1000",
+           "Step at which the cosine decay reaches min-lr">,
+    Option<"beta1", "beta1", "double", /*default=*/"0.9", "Adam beta1">,
+    Option<"beta2", "beta2", "double", /*default=*/"0.95", "Adam beta2">,
+    Option<"eps", "eps", "double", /*default=*/"1e-8", "Adam epsilon">,
+    Option<"weightDecay", "weight-decay", "double", /*default=*/"0.01",
+           "Decoupled weight decay of linear layers' weight matrices">,
+    Option<"clip", "clip", "double", /*default=*/"1.0",
+           "Global gradient-norm clipping threshold">
+  ];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::func::FuncDialect"];
+}
+
 #endif // ST_TRANSFORMS_PASSES_TD
