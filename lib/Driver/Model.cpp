@@ -55,7 +55,8 @@ FailureOr<rt::ParamSpec> specOf(ParamOp p) {
 
 FailureOr<CompiledModel>
 mlir::st::compileModel(MLIRContext &context, const std::string &path,
-                       const CpuPipelineOptions &options) {
+                       const CpuPipelineOptions &options,
+                       const TrainingPipelineOptions *training) {
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(path, &context);
   if (!module)
     return failure();
@@ -75,7 +76,10 @@ mlir::st::compileModel(MLIRContext &context, const std::string &path,
                    t.getDropout().convertToDouble()};
 
   PassManager expand(&context);
-  expand.addPass(createStExpandModel());
+  if (training)
+    buildTrainingPipeline(expand, *training);
+  else
+    expand.addPass(createStExpandModel());
   if (failed(expand.run(*module)))
     return failure();
   for (ParamOp p : module->getOps<ParamOp>()) {
@@ -103,6 +107,11 @@ mlir::st::compileModel(MLIRContext &context, const std::string &path,
   result.evalLoss = lookup(result.config.name + "_eval");
   result.trainLoss = lookup(result.config.name + "_loss");
   result.logits = lookup(result.config.name + "_logits");
+  if (training) {
+    result.trainStep = lookup(result.config.name + "_train_step");
+    if (!result.trainStep)
+      return module->emitError() << "compiled model lacks its training step";
+  }
   if (!result.evalLoss || !result.trainLoss || !result.logits)
     return module->emitError() << "compiled model lacks its entry points";
   return result;

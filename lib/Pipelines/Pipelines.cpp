@@ -30,8 +30,22 @@
 using namespace mlir;
 using namespace mlir::st;
 
+void mlir::st::buildTrainingPipeline(OpPassManager &pm,
+                                     const TrainingPipelineOptions &options) {
+  pm.addPass(createStExpandModel());
+  pm.addPass(createStAutodiff());
+  StOptimizerOptions optimizer;
+  optimizer.lr = options.lr;
+  optimizer.warmup = options.warmup;
+  optimizer.totalSteps = options.totalSteps;
+  pm.addPass(createStOptimizer(optimizer));
+}
+
 void mlir::st::buildStToLoopsPipeline(OpPassManager &pm,
                                       const CpuPipelineOptions &options) {
+  // The training step calls the gradient function; inline it so that its
+  // parameter reads become the step's own.
+  pm.addPass(createInlinerPass());
   pm.addPass(createStParamsToArgs());
   pm.addPass(createStDecomposeAttention());
   pm.addPass(createCanonicalizerPass());
@@ -95,6 +109,10 @@ void mlir::st::buildStToCpuPipeline(OpPassManager &pm,
 }
 
 void mlir::st::registerStPipelines() {
+  PassPipelineRegistration<TrainingPipelineOptions>(
+      "st-training-pipeline",
+      "Expand the model, differentiate its loss and add the AdamW step",
+      buildTrainingPipeline);
   PassPipelineRegistration<CpuPipelineOptions>(
       "st-to-loops",
       "Lower st ops to tensors, linalg and the tiled attention loops",

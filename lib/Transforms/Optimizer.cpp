@@ -3,8 +3,12 @@
 // Builds `@m_train_step` from `@m_grad`: one training step as ops, so that
 // the optimizer is compiled (and fused, parallelised) like the model.
 //
-//   (params..., m..., v..., step, tokens, targets, rng)
+//   (m..., v..., step, tokens, targets, rng)
 //     -> (params'..., m'..., v'..., nats, bits, grad_norm, lr)
+//
+// The current parameters are read with st.load_param like every other
+// function (--st-params-to-args makes them leading arguments), and the
+// gradient function is called (the pipeline inlines it).
 //
 // - gradients are clipped by their global L2 norm (scale = min(1, clip /
 //   norm));
@@ -74,12 +78,14 @@ struct OptimizerPass : public mlir::st::impl::StOptimizerBase<OptimizerPass> {
     auto scalarI64 = RankedTensorType::get({}, mb.getI64Type());
 
     SmallVector<Type> inputs, results;
-    for (int copy = 0; copy < 3; ++copy)
+    for (int copy = 0; copy < 2; ++copy)
       for (ParamOp p : params)
         inputs.push_back(p.getTensorType());
     inputs.push_back(scalarI64);
     inputs.append(gradType.getInputs().begin(), gradType.getInputs().end());
-    results.assign(inputs.begin(), inputs.begin() + 3 * np);
+    for (int copy = 0; copy < 3; ++copy)
+      for (ParamOp p : params)
+        results.push_back(p.getTensorType());
     results.append({scalarF32, scalarF32, scalarF32, scalarF32});
     std::string name = gradFn.getName().drop_back(5).str() + "_train_step";
     if (module.lookupSymbol(name))
@@ -89,10 +95,14 @@ struct OptimizerPass : public mlir::st::impl::StOptimizerBase<OptimizerPass> {
     Block *entry = fn.addEntryBlock();
     OpBuilder b = OpBuilder::atBlockBegin(entry);
     ValueRange args = entry->getArguments();
-    ValueRange pArgs = args.slice(0, np), mArgs = args.slice(np, np),
-               vArgs = args.slice(2 * np, np);
-    Value stepArg = args[3 * np];
-    ValueRange dataArgs = args.drop_front(3 * np + 1);
+    ValueRange mArgs = args.slice(0, np), vArgs = args.slice(np, np);
+    Value stepArg = args[2 * np];
+    ValueRange dataArgs = args.drop_front(2 * np + 1);
+    SmallVector<Value> pArgs;
+    for (ParamOp p : params)
+      pArgs.push_back(LoadParamOp::create(
+          b, loc, p.getTensorType(),
+          FlatSymbolRefAttr::get(ctx, p.getSymName())));
 
     // The gradients. A call keeps the gradient function testable on its
     // own; the pipeline inlines it.

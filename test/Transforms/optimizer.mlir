@@ -7,9 +7,11 @@ st.param @w.bias : tensor<2xf32> init(#st.zeros)
 func.func private @m_grad(tensor<1x4xi32>) -> (tensor<f32>, tensor<f32>, tensor<2x3xf32>, tensor<2xf32>)
 
 // CHECK-LABEL: func.func @m_train_step
-// CHECK-SAME: (%[[P0:.*]]: tensor<2x3xf32>, %[[P1:.*]]: tensor<2xf32>, %[[M0:.*]]: tensor<2x3xf32>, %[[M1:.*]]: tensor<2xf32>, %[[V0:.*]]: tensor<2x3xf32>, %[[V1:.*]]: tensor<2xf32>, %[[STEP:.*]]: tensor<i64>, %[[TOK:.*]]: tensor<1x4xi32>)
+// CHECK-SAME: (%[[M0:.*]]: tensor<2x3xf32>, %[[M1:.*]]: tensor<2xf32>, %[[V0:.*]]: tensor<2x3xf32>, %[[V1:.*]]: tensor<2xf32>, %[[STEP:.*]]: tensor<i64>, %[[TOK:.*]]: tensor<1x4xi32>)
 // CHECK-SAME: -> (tensor<2x3xf32>, tensor<2xf32>, tensor<2x3xf32>, tensor<2xf32>, tensor<2x3xf32>, tensor<2xf32>, tensor<f32>, tensor<f32>, tensor<f32>, tensor<f32>)
 // CHECK-SAME: attributes {llvm.emit_c_interface}
+// CHECK: %[[P0:.*]] = st.load_param @w.weight
+// CHECK: %[[P1:.*]] = st.load_param @w.bias
 // CHECK: %[[G:.*]]:4 = call @m_grad(%[[TOK]])
 // Global norm over both gradients, clip scale min(1, 1 / norm).
 // CHECK: linalg.generic {{.*}} iterator_types = ["reduction", "reduction"]} ins(%[[G]]#2

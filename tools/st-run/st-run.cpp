@@ -1,5 +1,6 @@
 //===- st-run.cpp - Train, evaluate and sample ST models ------------------===//
 //
+//   st-run MODEL.mlir train --data FILE [--steps N] [--checkpoint CK] ...
 //   st-run MODEL.mlir eval --data FILE [--checkpoint CK] [--batch B]
 //
 // Flag parsing only; the commands live in lib/Driver.
@@ -41,11 +42,51 @@ cl::opt<int64_t> evalMax("max-sequences",
                          cl::desc("Evaluate at most this many sequences"),
                          cl::init(0), cl::sub(evalCmd));
 
+cl::SubCommand trainCmd("train", "Train on a byte file with AdamW");
+
+cl::opt<std::string> trainModel(cl::Positional, cl::desc("<model.mlir>"),
+                                cl::Required, cl::sub(trainCmd));
+cl::opt<std::string> trainData("data", cl::desc("Byte file to train on"),
+                               cl::value_desc("path"), cl::Required,
+                               cl::sub(trainCmd));
+cl::opt<int64_t> trainSteps("steps", cl::desc("Optimizer steps"),
+                            cl::init(1000), cl::sub(trainCmd));
+cl::opt<int64_t> trainBatch("batch", cl::desc("Sequences per step"),
+                            cl::init(8), cl::sub(trainCmd));
+cl::opt<double> trainLr("lr", cl::desc("Peak learning rate"), cl::init(1e-3),
+                        cl::sub(trainCmd));
+cl::opt<int64_t> trainWarmup("warmup", cl::desc("Warm-up steps"),
+                             cl::init(100), cl::sub(trainCmd));
+cl::opt<uint64_t> trainSeed("seed", cl::desc("Seed of init, data and dropout"),
+                            cl::init(0), cl::sub(trainCmd));
+cl::opt<double> trainValFraction(
+    "val-fraction", cl::desc("Fraction of the file held out for validation"),
+    cl::init(0.05), cl::sub(trainCmd));
+cl::opt<int64_t> trainEvalEvery("eval-every",
+                                cl::desc("Validate every N steps (0: at the "
+                                         "end only)"),
+                                cl::init(0), cl::sub(trainCmd));
+cl::opt<int64_t> trainEvalSequences(
+    "eval-sequences", cl::desc("Validation sequences per evaluation (0: all)"),
+    cl::init(64), cl::sub(trainCmd));
+cl::opt<std::string> trainCheckpoint("checkpoint",
+                                     cl::desc("Checkpoint file (safetensors)"),
+                                     cl::value_desc("path"), cl::sub(trainCmd));
+cl::opt<int64_t> trainCheckpointEvery(
+    "checkpoint-every", cl::desc("Checkpoint every N steps (0: at the end)"),
+    cl::init(0), cl::sub(trainCmd));
+cl::opt<bool> trainResume("resume",
+                          cl::desc("Continue from --checkpoint if it exists"),
+                          cl::sub(trainCmd));
+cl::opt<std::string> trainMetrics("metrics",
+                                  cl::desc("JSON-lines metrics file"),
+                                  cl::value_desc("path"), cl::sub(trainCmd));
+
 /// Accepts `st-run MODEL SUBCOMMAND ...` as well as `st-run SUBCOMMAND MODEL
 /// ...` (llvm::cl wants the subcommand first).
 std::vector<const char *> reorder(int argc, char **argv) {
   std::vector<const char *> args(argv, argv + argc);
-  static const char *subcommands[] = {"eval"};
+  static const char *subcommands[] = {"eval", "train"};
   if (args.size() >= 3) {
     for (const char *s : subcommands)
       if (std::strcmp(args[2], s) == 0 && std::strcmp(args[1], s) != 0)
@@ -64,6 +105,24 @@ int main(int argc, char **argv) {
                                    "Transformers\n",
                                    &errs()))
     return 1;
+  if (trainCmd) {
+    mlir::st::TrainOptions options;
+    options.model = trainModel;
+    options.data = trainData;
+    options.steps = trainSteps;
+    options.batch = trainBatch;
+    options.lr = trainLr;
+    options.warmup = trainWarmup;
+    options.seed = trainSeed;
+    options.valFraction = trainValFraction;
+    options.evalEvery = trainEvalEvery;
+    options.evalSequences = trainEvalSequences;
+    options.checkpoint = trainCheckpoint;
+    options.checkpointEvery = trainCheckpointEvery;
+    options.resume = trainResume;
+    options.metrics = trainMetrics;
+    return mlir::st::runTrain(options);
+  }
   if (evalCmd) {
     mlir::st::EvalOptions options;
     options.model = evalModel;

@@ -22,6 +22,32 @@ struct EvalOptions {
   int64_t maxSequences = 0;
 };
 
+struct TrainOptions {
+  std::string model;
+  std::string data;
+  int64_t steps = 1000;
+  int64_t batch = 8;
+  double lr = 1e-3;
+  int64_t warmup = 100;
+  uint64_t seed = 0;
+  double valFraction = 0.05;
+  /// Validation every this many steps (0: only at the end).
+  int64_t evalEvery = 0;
+  /// At most this many validation sequences per evaluation (0: all).
+  int64_t evalSequences = 64;
+  /// Checkpoint path (safetensors) and interval (0: only at the end).
+  std::string checkpoint;
+  int64_t checkpointEvery = 0;
+  /// Continue from `checkpoint` if it exists.
+  bool resume = false;
+  /// JSON-lines metrics file (empty: none).
+  std::string metrics;
+};
+
+/// `st-run MODEL train`: trains on a byte file with AdamW, reports progress,
+/// validates, checkpoints and resumes bit for bit.
+int runTrain(const TrainOptions &options);
+
 /// `st-run MODEL eval`: mean loss and bits per byte of the model on the
 /// validation split of a byte file. Returns the process exit code; errors
 /// are one located line on stderr.

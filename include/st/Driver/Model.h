@@ -39,6 +39,10 @@ struct CompiledModel {
   ::st::rt::PackedFunction trainLoss = nullptr;
   /// (params..., tokens [B, N] i32, logits [B, N, V] f32)
   ::st::rt::PackedFunction logits = nullptr;
+  /// Only when compiled for training: (params..., m..., v..., step [] i64,
+  /// tokens, targets, rng, params'..., m'..., v'..., nats [], bits [],
+  /// grad_norm [], lr []).
+  ::st::rt::PackedFunction trainStep = nullptr;
 };
 
 /// Creates a context with every dialect and translation st-run needs.
@@ -46,9 +50,12 @@ std::unique_ptr<MLIRContext> createContext();
 
 /// Parses, verifies and compiles the model file at `path`. Diagnostics go
 /// to the context's handler (st-run prints them with locations).
-FailureOr<CompiledModel> compileModel(MLIRContext &context,
-                                      const std::string &path,
-                                      const CpuPipelineOptions &options);
+/// With `training`, the training pipeline (autodiff, optimizer) runs first
+/// and `trainStep` is compiled too.
+FailureOr<CompiledModel>
+compileModel(MLIRContext &context, const std::string &path,
+             const CpuPipelineOptions &options,
+             const TrainingPipelineOptions *training = nullptr);
 
 } // namespace st
 } // namespace mlir

@@ -36,6 +36,24 @@ struct CpuPipelineOptions : public PassPipelineOptions<CpuPipelineOptions> {
       llvm::cl::init(true)};
 };
 
+struct TrainingPipelineOptions
+    : public PassPipelineOptions<TrainingPipelineOptions> {
+  PassOptions::Option<double> lr{*this, "lr",
+                                 llvm::cl::desc("Peak learning rate"),
+                                 llvm::cl::init(1e-3)};
+  PassOptions::Option<int64_t> warmup{*this, "warmup",
+                                      llvm::cl::desc("Warm-up steps"),
+                                      llvm::cl::init(100)};
+  PassOptions::Option<int64_t> totalSteps{
+      *this, "total-steps", llvm::cl::desc("Steps of the whole schedule"),
+      llvm::cl::init(1000)};
+};
+
+/// The model level of training: expand st.transformer, differentiate the
+/// loss, add the optimizer step (`<m>_train_step`).
+void buildTrainingPipeline(OpPassManager &pm,
+                           const TrainingPipelineOptions &options);
+
 /// st model and attention ops down to tensors, loops and linalg:
 /// attention by structure, then the tiled loops, then the model ops.
 void buildStToLoopsPipeline(OpPassManager &pm,
@@ -44,7 +62,8 @@ void buildStToLoopsPipeline(OpPassManager &pm,
 /// The whole CPU path: the above, bufferization, loops, OpenMP, LLVM.
 void buildStToCpuPipeline(OpPassManager &pm, const CpuPipelineOptions &options);
 
-/// Registers `st-to-loops` and `st-to-cpu` with the global pass registry.
+/// Registers `st-training-pipeline`, `st-to-loops` and `st-to-cpu` with the
+/// global pass registry.
 void registerStPipelines();
 
 } // namespace st
