@@ -34,6 +34,9 @@ void mlir::st::buildTrainingPipeline(OpPassManager &pm,
                                      const TrainingPipelineOptions &options) {
   pm.addPass(createStExpandModel());
   pm.addPass(createStAutodiff());
+  StRematOptions remat;
+  remat.policy = options.remat;
+  pm.addPass(createStRemat(remat));
   StOptimizerOptions optimizer;
   optimizer.lr = options.lr;
   optimizer.warmup = options.warmup;

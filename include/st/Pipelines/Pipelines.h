@@ -47,6 +47,10 @@ struct TrainingPipelineOptions
   PassOptions::Option<int64_t> totalSteps{
       *this, "total-steps", llvm::cl::desc("Steps of the whole schedule"),
       llvm::cl::init(1000)};
+  PassOptions::Option<std::string> remat{
+      *this, "remat",
+      llvm::cl::desc("Rematerialisation: none, paper or budget=<bytes>"),
+      llvm::cl::init("paper")};
 };
 
 /// The model level of training: expand st.transformer, differentiate the

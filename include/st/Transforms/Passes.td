@@ -140,4 +140,35 @@ def StOptimizer : Pass<"st-optimizer", "::mlir::ModuleOp"> {
                            "::mlir::func::FuncDialect"];
 }
 
+def StRemat : Pass<"st-remat", "::mlir::ModuleOp"> {
+  let summary = "Recompute activations in gradient functions instead of keeping them";
+  let description = [{
+    In every `<m>_grad` function, backward uses of forward activations are
+    rewired to copies of the forward ops recomputed just before them.
+    `policy=none` keeps everything; `policy=paper` keeps only block inputs
+    (the residual stream) and recomputes attention and feed-forward blocks;
+    `policy=budget=<bytes>` also keeps the largest activations that fit in
+    the budget. Counter-based dropout makes recomputed masks identical.
+  }];
+  let options = [
+    Option<"policy", "policy", "std::string", /*default=*/"\"paper\"",
+           "none, paper or budget=<bytes>">
+  ];
+}
+
+def StMemoryPlan : Pass<"st-memory-plan", "::mlir::ModuleOp"> {
+  let summary = "Plan activation buffers with lifetime-based reuse; print the peak";
+  let description = [{
+    For every function: one buffer per tensor an op produces (views share
+    their source's), alive from definition to last use, placed by greedy
+    first-fit (largest first). Prints `st-memory-plan: @f: N buffers, peak P
+    bytes, T bytes without reuse` and attaches `st.memory_peak`. Dynamic
+    dimensions count as `batch`.
+  }];
+  let options = [
+    Option<"batch", "batch", "int64_t", /*default=*/"1",
+           "Size assumed for dynamic dimensions">
+  ];
+}
+
 #endif // ST_TRANSFORMS_PASSES_TD
