@@ -121,3 +121,110 @@ func.func @with_lse(%q: tensor<1x2x32x8xf32>) -> (tensor<1x2x32x8xf32>, tensor<1
       : tensor<1x2x32x8xf32>, tensor<1x2x32x8xf32>, tensor<1x2x32x8xf32> -> tensor<1x2x32x8xf32>, tensor<1x2x32xf32>
   return %o, %l : tensor<1x2x32x8xf32>, tensor<1x2x32xf32>
 }
+
+// -----
+
+// The gradient of strided attention: D = rowsum(dout * out) once, then one
+// st.attention_part_grad per part with the global lse and D. The column part
+// runs on the transposed [L, N / L] view (20 padded to 3 rows of 8) with
+// lse, D and dout transposed alongside q; its dq, dk and dv come back through
+// the inverse transpose and truncation, and the parts' gradients are summed.
+// CHECK-LABEL: func.func @strided_grad
+// CHECK-SAME: (%[[Q:.*]]: tensor<1x2x20x8xf32>, %[[K:.*]]: tensor<1x2x20x8xf32>, %[[V:.*]]: tensor<1x2x20x8xf32>, %[[O:.*]]: tensor<1x2x20x8xf32>, %[[L:.*]]: tensor<1x2x20xf32>, %[[DO:.*]]: tensor<1x2x20x8xf32>)
+// CHECK: %[[ZERO:.*]] = linalg.fill {{.*}} -> tensor<1x2x20xf32>
+// CHECK: %[[D:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "reduction"]} ins(%[[DO]], %[[O]] : {{.*}}) outs(%[[ZERO]] : tensor<1x2x20xf32>)
+// CHECK: arith.mulf
+// CHECK: arith.addf
+// CHECK: %[[BQ:.*]], %[[BK:.*]], %[[BV:.*]] = st.attention_part_grad %[[Q]], %[[K]], %[[V]], %[[L]], %[[D]], %[[DO]] factor(#st.band<width = 8>) scale(2.500000e-01) : tensor<1x2x20x8xf32>, tensor<1x2x20x8xf32>, tensor<1x2x20xf32>
+// CHECK: %[[QC:.*]] = tensor.collapse_shape {{.*}} into tensor<1x16x3x8xf32>
+// CHECK: %[[KC:.*]] = tensor.collapse_shape {{.*}} into tensor<1x16x3x8xf32>
+// CHECK: %[[VC:.*]] = tensor.collapse_shape {{.*}} into tensor<1x16x3x8xf32>
+// CHECK: tensor.pad %[[L]] low[0, 0, 0] high[0, 0, 4]
+// CHECK: linalg.transpose {{.*}} permutation = [0, 1, 3, 2]
+// CHECK: %[[LC:.*]] = tensor.collapse_shape {{.*}} into tensor<1x16x3xf32>
+// CHECK: tensor.pad %[[D]] low[0, 0, 0] high[0, 0, 4]
+// CHECK: %[[DC:.*]] = tensor.collapse_shape {{.*}} into tensor<1x16x3xf32>
+// CHECK: tensor.pad %[[DO]]
+// CHECK: %[[DOC:.*]] = tensor.collapse_shape {{.*}} into tensor<1x16x3x8xf32>
+// CHECK: %[[CQ:.*]], %[[CK:.*]], %[[CV:.*]] = st.attention_part_grad %[[QC]], %[[KC]], %[[VC]], %[[LC]], %[[DC]], %[[DOC]] factor(#st.column<stride = 1, from = 1>) scale(2.500000e-01) : tensor<1x16x3x8xf32>, tensor<1x16x3x8xf32>, tensor<1x16x3xf32>
+// CHECK: tensor.expand_shape %[[CQ]] {{\[}}[0], [1, 2], [3], [4]] output_shape [1, 2, 8, 3, 8]
+// CHECK: linalg.transpose {{.*}} permutation = [0, 1, 3, 2, 4]
+// CHECK: %[[DQC:.*]] = tensor.extract_slice %{{.*}}[0, 0, 0, 0] [1, 2, 20, 8] [1, 1, 1, 1] : tensor<1x2x24x8xf32> to tensor<1x2x20x8xf32>
+// CHECK: tensor.expand_shape %[[CK]]
+// CHECK: %[[DKC:.*]] = tensor.extract_slice
+// CHECK: tensor.expand_shape %[[CV]]
+// CHECK: %[[DVC:.*]] = tensor.extract_slice
+// CHECK: %[[DQ:.*]] = arith.addf %[[BQ]], %[[DQC]] : tensor<1x2x20x8xf32>
+// CHECK: %[[DK:.*]] = arith.addf %[[BK]], %[[DKC]] : tensor<1x2x20x8xf32>
+// CHECK: %[[DV:.*]] = arith.addf %[[BV]], %[[DVC]] : tensor<1x2x20x8xf32>
+// CHECK: return %[[DQ]], %[[DK]], %[[DV]]
+func.func @strided_grad(%q: tensor<1x2x20x8xf32>, %k: tensor<1x2x20x8xf32>, %v: tensor<1x2x20x8xf32>, %o: tensor<1x2x20x8xf32>, %l: tensor<1x2x20xf32>, %do: tensor<1x2x20x8xf32>) -> (tensor<1x2x20x8xf32>, tensor<1x2x20x8xf32>, tensor<1x2x20x8xf32>) {
+  %dq, %dk, %dv = st.attention_grad %q, %k, %v, %o, %l, %do layout(#st.strided<stride = 8>) scale(0.25)
+      : tensor<1x2x20x8xf32>, tensor<1x2x20xf32> -> tensor<1x2x20x8xf32>, tensor<1x2x20x8xf32>, tensor<1x2x20x8xf32>
+  return %dq, %dk, %dv : tensor<1x2x20x8xf32>, tensor<1x2x20x8xf32>, tensor<1x2x20x8xf32>
+}
+
+// -----
+
+// The gradient of fixed attention: the own block on the sequence; the
+// summary part reads compact keys (3 blocks x columns 6..7 of every block of
+// 8) and its dk and dv are scattered back: the compact rows are inserted at
+// the summary columns of a zero [B, H, 3, 8, D] tensor, which is collapsed
+// and truncated to the sequence. bf16 D is accumulated in f32.
+// CHECK-LABEL: func.func @fixed_grad
+// CHECK-SAME: (%[[Q:.*]]: tensor<1x2x20x8xbf16>, %[[K:.*]]: tensor<1x2x20x8xbf16>, %[[V:.*]]: tensor<1x2x20x8xbf16>, %[[O:.*]]: tensor<1x2x20x8xbf16>, %[[L:.*]]: tensor<1x2x20xf32>, %[[DO:.*]]: tensor<1x2x20x8xbf16>)
+// CHECK: %[[D:.*]] = linalg.generic
+// CHECK: arith.extf %{{.*}} : bf16 to f32
+// CHECK: %[[BQ:.*]], %[[BK:.*]], %[[BV:.*]] = st.attention_part_grad %[[Q]], %[[K]], %[[V]], %[[L]], %[[D]], %[[DO]] factor(#st.block<size = 8>)
+// CHECK: %[[KS:.*]] = tensor.extract_slice %{{.*}}[0, 0, 0, 6, 0] [1, 2, 3, 2, 8] [1, 1, 1, 1, 1]
+// CHECK: %[[KC:.*]] = tensor.collapse_shape %[[KS]] {{.*}} into tensor<1x2x6x8xbf16>
+// CHECK: %[[VC:.*]] = tensor.collapse_shape {{.*}} into tensor<1x2x6x8xbf16>
+// CHECK: %[[SQ:.*]], %[[SK:.*]], %[[SV:.*]] = st.attention_part_grad %[[Q]], %[[KC]], %[[VC]], %[[L]], %[[D]], %[[DO]] factor(#st.summary<stride = 8, width = 2, earlier_blocks = true>) scale(2.500000e-01) {compact_keys} : tensor<1x2x20x8xbf16>, tensor<1x2x6x8xbf16>, tensor<1x2x20xf32>
+// CHECK: %[[SKE:.*]] = tensor.expand_shape %[[SK]] {{\[}}[0], [1], [2, 3], [4]] output_shape [1, 2, 3, 2, 8]
+// CHECK: %[[ZEROS:.*]] = linalg.fill {{.*}} -> tensor<1x2x3x8x8xbf16>
+// CHECK: %[[SKI:.*]] = tensor.insert_slice %[[SKE]] into %[[ZEROS]][0, 0, 0, 6, 0] [1, 2, 3, 2, 8] [1, 1, 1, 1, 1]
+// CHECK: %[[SKF:.*]] = tensor.collapse_shape %[[SKI]] {{.*}} into tensor<1x2x24x8xbf16>
+// CHECK: %[[SKT:.*]] = tensor.extract_slice %[[SKF]][0, 0, 0, 0] [1, 2, 20, 8]
+// CHECK: %[[SVE:.*]] = tensor.expand_shape %[[SV]]
+// CHECK: tensor.insert_slice %[[SVE]] into %[[ZEROS]][0, 0, 0, 6, 0]
+// CHECK: %[[SVT:.*]] = tensor.extract_slice
+// CHECK: %[[DQ:.*]] = arith.addf %[[BQ]], %[[SQ]]
+// CHECK: %[[DK:.*]] = arith.addf %[[BK]], %[[SKT]]
+// CHECK: %[[DV:.*]] = arith.addf %[[BV]], %[[SVT]]
+// CHECK: return %[[DQ]], %[[DK]], %[[DV]]
+func.func @fixed_grad(%q: tensor<1x2x20x8xbf16>, %k: tensor<1x2x20x8xbf16>, %v: tensor<1x2x20x8xbf16>, %o: tensor<1x2x20x8xbf16>, %l: tensor<1x2x20xf32>, %do: tensor<1x2x20x8xbf16>) -> (tensor<1x2x20x8xbf16>, tensor<1x2x20x8xbf16>, tensor<1x2x20x8xbf16>) {
+  %dq, %dk, %dv = st.attention_grad %q, %k, %v, %o, %l, %do layout(#st.fixed<stride = 8, summary = 2>) scale(0.25)
+      : tensor<1x2x20x8xbf16>, tensor<1x2x20xf32> -> tensor<1x2x20x8xbf16>, tensor<1x2x20x8xbf16>, tensor<1x2x20x8xbf16>
+  return %dq, %dk, %dv : tensor<1x2x20x8xbf16>, tensor<1x2x20x8xbf16>, tensor<1x2x20x8xbf16>
+}
+
+// -----
+
+// A per-head layout: q, k, v, dout, lse and D are sliced per head group with
+// a stride on the head dimension, and dq, dk, dv are inserted back the same
+// way.
+// CHECK-LABEL: func.func @per_head_grad
+// CHECK-SAME: (%[[X:.*]]: tensor<?x4x16x8xf32>, %[[L:.*]]: tensor<?x4x16xf32>)
+// CHECK: %[[D:.*]] = linalg.generic
+// CHECK: %[[INIT:.*]] = tensor.empty(%{{.*}}) : tensor<?x4x16x8xf32>
+// CHECK: %[[X0:.*]] = tensor.extract_slice %[[X]][0, 0, 0, 0] [%{{.*}}, 2, 16, 8] [1, 2, 1, 1]
+// CHECK: %[[L0:.*]] = tensor.extract_slice %[[L]][0, 0, 0] [%{{.*}}, 2, 16] [1, 2, 1]
+// CHECK: %[[D0:.*]] = tensor.extract_slice %[[D]][0, 0, 0] [%{{.*}}, 2, 16] [1, 2, 1]
+// CHECK: %[[Q0:.*]], %[[K0:.*]], %[[V0:.*]] = st.attention_part_grad %[[X0]], %[[X0]], %[[X0]], %[[L0]], %[[D0]], %[[X0]] factor(#st.band<width = 4>)
+// CHECK: %[[IQ0:.*]] = tensor.insert_slice %[[Q0]] into %[[INIT]][0, 0, 0, 0] [%{{.*}}, 2, 16, 8] [1, 2, 1, 1]
+// CHECK: %[[IK0:.*]] = tensor.insert_slice %[[K0]] into %[[INIT]][0, 0, 0, 0]
+// CHECK: %[[IV0:.*]] = tensor.insert_slice %[[V0]] into %[[INIT]][0, 0, 0, 0]
+// CHECK: %[[X1:.*]] = tensor.extract_slice %[[X]][0, 1, 0, 0] [%{{.*}}, 2, 16, 8] [1, 2, 1, 1]
+// CHECK: tensor.extract_slice %[[L]][0, 1, 0]
+// CHECK: tensor.extract_slice %[[D]][0, 1, 0]
+// CHECK: %[[Q1:.*]], %[[K1:.*]], %[[V1:.*]] = st.attention_part_grad %[[X1]], {{.*}} factor(#st.dense_causal)
+// CHECK: %[[IQ1:.*]] = tensor.insert_slice %[[Q1]] into %[[IQ0]][0, 1, 0, 0] [%{{.*}}, 2, 16, 8] [1, 2, 1, 1]
+// CHECK: %[[IK1:.*]] = tensor.insert_slice %[[K1]] into %[[IK0]][0, 1, 0, 0]
+// CHECK: %[[IV1:.*]] = tensor.insert_slice %[[V1]] into %[[IV0]][0, 1, 0, 0]
+// CHECK-NOT: arith.addf
+// CHECK: return %[[IQ1]], %[[IK1]], %[[IV1]]
+func.func @per_head_grad(%x: tensor<?x4x16x8xf32>, %l: tensor<?x4x16xf32>) -> (tensor<?x4x16x8xf32>, tensor<?x4x16x8xf32>, tensor<?x4x16x8xf32>) {
+  %dq, %dk, %dv = st.attention_grad %x, %x, %x, %x, %l, %x layout(#st.per_head<[#st.local<window = 4>, #st.dense_causal]>) scale(0.25)
+      : tensor<?x4x16x8xf32>, tensor<?x4x16xf32> -> tensor<?x4x16x8xf32>, tensor<?x4x16x8xf32>, tensor<?x4x16x8xf32>
+  return %dq, %dk, %dv : tensor<?x4x16x8xf32>, tensor<?x4x16x8xf32>, tensor<?x4x16x8xf32>
+}

@@ -386,3 +386,51 @@ LogicalResult AttentionGradOp::verify() {
     return emitOpError() << "lse " << lse << " is not [B, H, N] of " << q;
   return success();
 }
+
+//===----------------------------------------------------------------------===//
+// AttentionPartGradOp
+//===----------------------------------------------------------------------===//
+
+::st::layout::Factor AttentionPartGradOp::getFactorValue() {
+  return *mlir::st::getFactor(getFactorAttr());
+}
+
+SmallVector<::st::layout::Factor> AttentionPartGradOp::getExcludedFactors() {
+  SmallVector<::st::layout::Factor> factors;
+  for (Attribute a : getExcluded())
+    factors.push_back(*mlir::st::getFactor(a));
+  return factors;
+}
+
+LogicalResult AttentionPartGradOp::verify() {
+  if (!mlir::st::getFactor(getFactorAttr()))
+    return emitOpError() << "factor " << getFactorAttr()
+                         << " is not a single factor";
+  for (Attribute a : getExcluded())
+    if (!mlir::st::getFactor(a))
+      return emitOpError() << "excluded " << a << " is not a single factor";
+  auto q = getQuery().getType(), k = getKey().getType();
+  for (RankedTensorType t : {q, k})
+    if (t.getRank() != 4)
+      return emitOpError() << "expects rank-4 query and key, got " << t;
+  if (q.getElementType() != k.getElementType() ||
+      !compatible(q.getDimSize(0), k.getDimSize(0)) ||
+      !compatible(q.getDimSize(1), k.getDimSize(1)) ||
+      !compatible(q.getDimSize(3), k.getDimSize(3)))
+    return emitOpError() << "key " << k << " does not match query " << q;
+  if (!getCompactKeys() && !compatible(q.getDimSize(2), k.getDimSize(2)))
+    return emitOpError() << "key length differs from the query's; only "
+                            "compact_keys parts have their own key length";
+  if (getCompactKeys() &&
+      getFactorValue().getKind() != ::st::layout::FactorKind::Summary)
+    return emitOpError() << "compact_keys needs a summary factor";
+  auto lse = getLse().getType();
+  if (lse.getRank() != 3 || !compatible(lse.getDimSize(0), q.getDimSize(0)) ||
+      !compatible(lse.getDimSize(1), q.getDimSize(1)) ||
+      !compatible(lse.getDimSize(2), q.getDimSize(2)))
+    return emitOpError() << "lse " << lse << " is not [B, H, N] of " << q;
+  if (!(getScale().convertToDouble() > 0.0))
+    return emitOpError() << "scale must be positive, got "
+                         << getScale().convertToDouble();
+  return success();
+}

@@ -32,15 +32,20 @@ def ConvertStAttentionToLoops
     factor's interval (band, own block, shifted causal, compact summary
     prefix), with a two-pass online softmax per key tile and a
     `vector<D>` accumulator. `st.attention_merge` becomes a row loop that
-    combines the parts by log-sum-exp. Results come back as tensors through
-    `bufferization.to_tensor`, so the rest of the function bufferizes
-    normally.
+    combines the parts by log-sum-exp. Each `st.attention_part_grad` becomes
+    two nests without atomics: dq parallel over query tiles, each row
+    walking its keys, and dk/dv parallel over key tiles, each key walking
+    the rows that attend it (the transposed structure); both recompute the
+    probabilities from the forward's log-sum-exp. Results come back as
+    tensors through `bufferization.to_tensor`, so the rest of the function
+    bufferizes normally.
   }];
   let options = [
     Option<"blockQ", "block-q", "int64_t", /*default=*/"64",
            "Query rows per parallel tile">,
     Option<"blockK", "block-k", "int64_t", /*default=*/"64",
-           "Keys per tile of the online softmax">,
+           "Keys per tile of the online softmax (and per parallel tile of "
+           "the dk/dv gradient nest)">,
     Option<"countWork", "count-work", "bool", /*default=*/"false",
            "Add every visited (row, key) pair to the global counter "
            "@st_attention_work (for tests)">

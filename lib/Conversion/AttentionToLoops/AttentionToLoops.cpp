@@ -17,7 +17,8 @@
 // them (unions the structure pass could not make disjoint). The accumulator
 // is a vector<D x f32> carried in registers; inputs may be f16/bf16/f32/f64
 // and are computed in f32 (f64 in f64). st.attention_merge becomes a loop
-// over rows combining the parts by log-sum-exp.
+// over rows combining the parts by log-sum-exp. st.attention_part_grad
+// has its own loop nests (AttentionGradToLoops.cpp).
 //
 // With `count-work`, every visited (row, key) pair is added to the global
 // counter @st_attention_work, so tests can measure the work of the
@@ -26,6 +27,9 @@
 //===----------------------------------------------------------------------===//
 
 #include "st/Conversion/Passes.h"
+
+#include "AttentionGradToLoops.h"
+#include "PartStructure.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
@@ -39,6 +43,7 @@
 #include "mlir/IR/BuiltinOps.h"
 
 #include <limits>
+#include <optional>
 
 namespace mlir {
 namespace st {
@@ -49,80 +54,16 @@ namespace st {
 
 using namespace mlir;
 using namespace mlir::st;
-namespace lay = ::st::layout;
+using namespace mlir::st::attention_loops;
 
 namespace {
-
-constexpr StringLiteral kWorkCounter = "st_attention_work";
-
-/// Small arithmetic helpers over index values.
-struct IndexMath {
-  OpBuilder &b;
-  Location loc;
-
-  Value c(int64_t v) { return arith::ConstantIndexOp::create(b, loc, v); }
-  Value add(Value x, Value y) { return arith::AddIOp::create(b, loc, x, y); }
-  Value sub(Value x, Value y) { return arith::SubIOp::create(b, loc, x, y); }
-  Value mul(Value x, Value y) { return arith::MulIOp::create(b, loc, x, y); }
-  Value div(Value x, Value y) {
-    return arith::FloorDivSIOp::create(b, loc, x, y);
-  }
-  Value rem(Value x, Value y) { return arith::RemSIOp::create(b, loc, x, y); }
-  Value min(Value x, Value y) { return arith::MinSIOp::create(b, loc, x, y); }
-  Value max(Value x, Value y) { return arith::MaxSIOp::create(b, loc, x, y); }
-  Value cmp(arith::CmpIPredicate p, Value x, Value y) {
-    return arith::CmpIOp::create(b, loc, p, x, y);
-  }
-  Value andi(Value x, Value y) { return arith::AndIOp::create(b, loc, x, y); }
-  Value ori(Value x, Value y) { return arith::OrIOp::create(b, loc, x, y); }
-  Value ceilDiv(Value x, Value y) {
-    return arith::CeilDivSIOp::create(b, loc, x, y);
-  }
-};
-
-/// Emits `factor.contains(i, j)` for j <= i already known or not.
-Value emitContains(IndexMath &m, const lay::Factor &f, Value i, Value j) {
-  using P = arith::CmpIPredicate;
-  Value causal = m.cmp(P::sle, j, i);
-  Value dist = m.sub(i, j);
-  switch (f.getKind()) {
-  case lay::FactorKind::Band:
-    if (f.isDenseCausal())
-      return causal;
-    return m.andi(causal, m.cmp(P::slt, dist, m.c(f.getPeriod())));
-  case lay::FactorKind::Column: {
-    Value ok = m.andi(causal, m.cmp(P::sge, dist, m.c(f.getMinDistance())));
-    if (f.getPeriod() == 1)
-      return ok;
-    return m.andi(ok, m.cmp(P::eq, m.rem(dist, m.c(f.getPeriod())), m.c(0)));
-  }
-  case lay::FactorKind::Block: {
-    Value l = m.c(f.getPeriod());
-    return m.andi(causal, m.cmp(P::eq, m.div(i, l), m.div(j, l)));
-  }
-  case lay::FactorKind::Summary: {
-    Value l = m.c(f.getPeriod());
-    Value r = m.rem(j, l);
-    Value ok = m.andi(causal, m.andi(m.cmp(P::sge, r, m.c(f.getLo())),
-                                     m.cmp(P::slt, r, m.c(f.getHi()))));
-    if (f.isEarlierOnly())
-      ok = m.andi(ok, m.cmp(P::slt, m.div(j, l), m.div(i, l)));
-    return ok;
-  }
-  }
-  llvm_unreachable("unknown factor kind");
-}
 
 class PartLowering {
 public:
   PartLowering(AttentionPartOp op, int64_t blockQ, int64_t blockK,
                bool countWork)
       : op(op), b(op), loc(op.getLoc()), m{b, loc}, blockQ(blockQ),
-        blockK(blockK), countWork(countWork) {
-    factor = op.getFactorValue();
-    excluded = op.getExcludedFactors();
-    compact = op.getCompactKeys();
-  }
+        blockK(blockK), countWork(countWork) {}
 
   LogicalResult run() {
     auto qType = op.getQuery().getType();
@@ -139,10 +80,10 @@ public:
     heads = qType.getDimSize(1);
     n = qType.getDimSize(2);
     keyLen = kType.getDimSize(2);
+    structure.emplace(m, op.getFactorValue(), op.getExcludedFactors(),
+                      op.getCompactKeys(), n);
 
-    Value q = toBuffer(op.getQuery()), k = toBuffer(op.getKey()),
-          v = toBuffer(op.getValue());
-    Value batch = memref::DimOp::create(b, loc, q, 0);
+    Value batch = tensor::DimOp::create(b, loc, op.getQuery(), 0);
     auto outType = MemRefType::get(qType.getShape(), eltType);
     auto lseType = MemRefType::get(qType.getShape().take_front(3),
                                    b.getF32Type());
@@ -160,6 +101,11 @@ public:
     {
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(par.getBody());
+      // The operands' buffers are taken inside the loop: bufferization
+      // sees a read where the loop reads, and CSE cannot merge them with
+      // another part's (whose buffers could be overwritten in between).
+      Value q = toBuffer(op.getQuery()), k = toBuffer(op.getKey()),
+            v = toBuffer(op.getValue());
       Value bIdx = m.div(par.getInductionVars()[0], m.c(heads));
       Value hIdx = m.rem(par.getInductionVars()[0], m.c(heads));
       Value q0 = m.mul(par.getInductionVars()[1], m.c(blockQ));
@@ -204,93 +150,15 @@ private:
     return arith::ConstantOp::create(b, loc, b.getFloatAttr(accType, x));
   }
 
-  /// Original position of key operand index `j` (compact summaries map back
-  /// to the full sequence).
-  Value originalKey(Value j) {
-    if (!compact)
-      return j;
-    int64_t w = factor.getHi() - factor.getLo();
-    return m.add(m.add(m.mul(m.div(j, m.c(w)), m.c(factor.getPeriod())),
-                       m.c(factor.getLo())),
-                 m.rem(j, m.c(w)));
-  }
-
-  /// Number of compact summary keys that row i may attend.
-  Value compactPrefix(Value i) {
-    int64_t l = factor.getPeriod(), w = factor.getHi() - factor.getLo();
-    Value full = m.mul(m.div(i, m.c(l)), m.c(w));
-    if (factor.isEarlierOnly())
-      return full;
-    // Summary columns of the own block up to and including i.
-    Value own = m.add(m.sub(m.rem(i, m.c(l)), m.c(factor.getLo())), m.c(1));
-    own = m.max(m.c(0), m.min(own, m.c(w)));
-    return m.add(full, own);
-  }
-
-  /// Key operand interval [lo, hi) that row i may attend, from the factor's
-  /// structure. Exact for bands, blocks, shifted causal and compact
-  /// summaries; a superset (the causal prefix) for masked parts.
-  std::pair<Value, Value> rowInterval(Value i) {
-    Value one = m.c(1);
-    if (compact)
-      return {m.c(0), compactPrefix(i)};
-    Value hi = m.add(i, one);
-    switch (factor.getKind()) {
-    case lay::FactorKind::Band:
-      if (factor.isDenseCausal())
-        return {m.c(0), hi};
-      return {m.max(m.c(0), m.sub(hi, m.c(factor.getPeriod()))), hi};
-    case lay::FactorKind::Column:
-      return {m.c(0), m.max(m.c(0), m.sub(hi, m.c(factor.getMinDistance())))};
-    case lay::FactorKind::Block: {
-      Value l = m.c(factor.getPeriod());
-      return {m.mul(m.div(i, l), l), hi};
-    }
-    case lay::FactorKind::Summary:
-      if (factor.isEarlierOnly()) {
-        Value l = m.c(factor.getPeriod());
-        return {m.c(0), m.mul(m.div(i, l), l)};
-      }
-      return {m.c(0), hi};
-    }
-    llvm_unreachable("unknown factor kind");
-  }
-
   /// Key tiles [kt0, kt1) that can hold keys of rows [q0, q1): the union of
   /// the rows' intervals, which are monotone in i.
   std::pair<Value, Value> keyTileRange(Value q0, Value q1) {
-    Value lo = rowInterval(q0).first;
-    Value hi = rowInterval(m.sub(q1, m.c(1))).second;
+    Value lo = structure->rowInterval(q0).first;
+    Value hi = structure->rowInterval(m.sub(q1, m.c(1))).second;
     Value bk = m.c(blockK);
     Value kt0 = m.div(lo, bk);
     Value kt1 = m.max(kt0, m.ceilDiv(hi, bk));
     return {kt0, kt1};
-  }
-
-  /// True when the structural interval alone does not decide membership.
-  bool needsMask() const {
-    if (!excluded.empty())
-      return true;
-    if (compact)
-      return false;
-    switch (factor.getKind()) {
-    case lay::FactorKind::Column:
-      return factor.getPeriod() != 1;
-    case lay::FactorKind::Summary:
-      return true;
-    default:
-      return false;
-    }
-  }
-
-  Value emitAllowed(Value i, Value j) {
-    Value jo = originalKey(j);
-    Value ok = emitContains(m, factor, i, jo);
-    for (const lay::Factor &e : excluded)
-      ok = m.andi(ok, arith::XOrIOp::create(
-                          b, loc, emitContains(m, e, i, jo),
-                          arith::ConstantIntOp::create(b, loc, 1, 1)));
-    return ok;
   }
 
   Value loadRow(Value buf, Value bIdx, Value hIdx, Value row) {
@@ -314,7 +182,7 @@ private:
     Value qRow = loadRow(q, bIdx, hIdx, i);
     qRow = arith::MulFOp::create(
         b, loc, qRow, vector::BroadcastOp::create(b, loc, accVec, scale));
-    std::pair<Value, Value> interval = rowInterval(i);
+    std::pair<Value, Value> interval = structure->rowInterval(i);
     Value rowLo = interval.first, rowHi = interval.second;
     Value zeroVec = arith::ConstantOp::create(
         b, loc, DenseElementsAttr::get(accVec, b.getFloatAttr(accType, 0.0)));
@@ -327,7 +195,7 @@ private:
           Value j0 = m.max(k0, rowLo);
           Value j1 = m.min(m.min(m.add(k0, m.c(blockK)), m.c(keyLen)), rowHi);
           if (countWork)
-            emitCount(m.max(m.c(0), m.sub(j1, j0)));
+            emitWorkCount(b, loc, op, m.max(m.c(0), m.sub(j1, j0)));
           // Pass 1: scores of the tile and their max.
           auto pass1 = scf::ForOp::create(
               b, loc, j0, j1, m.c(1), ValueRange{negInf},
@@ -336,9 +204,9 @@ private:
                 Value prod = arith::MulFOp::create(b, loc, qRow, kRow);
                 Value s = vector::ReductionOp::create(
                     b, loc, vector::CombiningKind::ADD, prod);
-                if (needsMask())
-                  s = arith::SelectOp::create(b, loc, emitAllowed(i, j), s,
-                                              negInf);
+                if (structure->needsMask())
+                  s = arith::SelectOp::create(
+                      b, loc, structure->emitAllowed(i, j), s, negInf);
                 memref::StoreOp::create(b, loc, s, scores,
                                         ValueRange{m.sub(j, k0)});
                 scf::YieldOp::create(
@@ -402,34 +270,13 @@ private:
     memref::StoreOp::create(b, loc, rowLse, lse, ValueRange{bIdx, hIdx, i});
   }
 
-  void emitCount(Value count) {
-    auto module = op->getParentOfType<ModuleOp>();
-    auto type = MemRefType::get({1}, b.getI64Type());
-    if (!module.lookupSymbol(kWorkCounter)) {
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(module.getBody());
-      memref::GlobalOp::create(
-          b, loc, kWorkCounter, b.getStringAttr("public"), type,
-          DenseElementsAttr::get(RankedTensorType::get({1}, b.getI64Type()),
-                                 b.getI64IntegerAttr(0).getValue()),
-          /*constant=*/false, /*alignment=*/nullptr);
-    }
-    Value counter = memref::GetGlobalOp::create(b, loc, type, kWorkCounter);
-    Value amount =
-        arith::IndexCastOp::create(b, loc, b.getI64Type(), count);
-    memref::AtomicRMWOp::create(b, loc, arith::AtomicRMWKind::addi, amount,
-                                counter, ValueRange{m.c(0)});
-  }
-
   AttentionPartOp op;
   OpBuilder b;
   Location loc;
   IndexMath m;
   int64_t blockQ, blockK;
   bool countWork;
-  lay::Factor factor = lay::Factor::denseCausal();
-  SmallVector<lay::Factor> excluded;
-  bool compact = false;
+  std::optional<PartStructure> structure;
   Type eltType, accType;
   int64_t headDim = 0, heads = 0, n = 0, keyLen = 0;
 };
@@ -455,12 +302,7 @@ LogicalResult lowerMerge(AttentionMergeOp op) {
         b, loc, MemRefType::get(tt.getShape(), tt.getElementType()), t, true)
         .getResult();
   };
-  SmallVector<Value> outs, lses;
-  for (Value o : op.getOuts())
-    outs.push_back(toBuf(o));
-  for (Value l : op.getLses())
-    lses.push_back(toBuf(l));
-  Value batch = memref::DimOp::create(b, loc, outs[0], 0);
+  Value batch = tensor::DimOp::create(b, loc, op.getOuts()[0], 0);
   SmallVector<Value> dyn;
   if (type.isDynamicDim(0))
     dyn.push_back(batch);
@@ -475,6 +317,12 @@ LogicalResult lowerMerge(AttentionMergeOp op) {
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(par.getBody());
+    // Buffers taken inside the loop, as for the parts.
+    SmallVector<Value> outs, lses;
+    for (Value o : op.getOuts())
+      outs.push_back(toBuf(o));
+    for (Value l : op.getLses())
+      lses.push_back(toBuf(l));
     SmallVector<Value> iv(par.getInductionVars());
     auto cst = [&](double x) {
       return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(x));
@@ -540,15 +388,21 @@ struct ConvertAttentionToLoopsPass
       return signalPassFailure();
     }
     SmallVector<AttentionPartOp> parts;
+    SmallVector<AttentionPartGradOp> grads;
     SmallVector<AttentionMergeOp> merges;
     getOperation()->walk([&](Operation *op) {
       if (auto p = dyn_cast<AttentionPartOp>(op))
         parts.push_back(p);
+      else if (auto g = dyn_cast<AttentionPartGradOp>(op))
+        grads.push_back(g);
       else if (auto mg = dyn_cast<AttentionMergeOp>(op))
         merges.push_back(mg);
     });
     for (AttentionPartOp p : parts)
       if (failed(PartLowering(p, blockQ, blockK, countWork).run()))
+        return signalPassFailure();
+    for (AttentionPartGradOp g : grads)
+      if (failed(lowerAttentionPartGrad(g, blockQ, blockK, countWork)))
         return signalPassFailure();
     for (AttentionMergeOp mg : merges)
       if (failed(lowerMerge(mg)))
