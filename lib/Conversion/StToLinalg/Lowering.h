@@ -23,7 +23,24 @@ void populateStModelOpLoweringPatterns(RewritePatternSet &patterns);
 /// The pattern for st.dropout (Philox4x32-10 mask).
 void populateStDropoutLoweringPatterns(RewritePatternSet &patterns);
 
+/// Patterns for the backward ops st.embed_grad, st.pos_embed_grad,
+/// st.layer_norm_grad, st.linear_grad, st.gelu_grad and
+/// st.cross_entropy_grad.
+void populateStGradOpLoweringPatterns(RewritePatternSet &patterns);
+
+/// Diagnoses, at `op`, a backward op whose operand and result types the
+/// lowering cannot express (unranked, wrong rank, mismatched sizes, a table
+/// with a dynamic row count); success for every other op. The backward ops
+/// have no verifiers: gradient rules build them from verified forward ops.
+LogicalResult checkGradOpLowerable(Operation *op);
+
 namespace lowering {
+
+/// An f32 constant (rounded from `value`).
+Value f32Constant(OpBuilder &b, Location loc, double value);
+
+/// (d0, ..., d_{rank-1}) -> (d_{dims[0]}, d_{dims[1]}, ...).
+AffineMap projection(MLIRContext *ctx, unsigned rank, ArrayRef<unsigned> dims);
 
 /// `n` parallel iterators followed by `numReduction` reduction iterators.
 SmallVector<utils::IteratorType> iterators(unsigned numParallel,
@@ -59,9 +76,30 @@ Value indexToFloat(OpBuilder &b, Location loc, OpFoldResult size,
 /// of size `bound`.
 Value lastIndex(OpBuilder &b, Location loc, OpFoldResult bound);
 
+/// `lhs * rhs`, folded when both are static.
+OpFoldResult mulSizes(OpBuilder &b, Location loc, OpFoldResult lhs,
+                      OpFoldResult rhs);
+
 /// Clamps an i32 index read from a tensor (a token or target id) into
 /// [0, maxIndex] as an `index`, so that a gather never reads out of bounds.
 Value clampedIndex(OpBuilder &b, Location loc, Value i32Index, Value maxIndex);
+
+/// The two passes of layer normalisation over the last dimension of `x`
+/// (its other sizes are `rowSizes`, its last as f32 is `width`): per row,
+/// the sum, then the sum of squared deviations from the mean sum / width
+/// (which, unlike E[x^2] - E[x]^2, does not cancel catastrophically when
+/// |mean| >> std). Shared by st.layer_norm and st.layer_norm_grad, so that
+/// the backward pass recomputes exactly the forward statistics.
+std::pair<Value, Value> rowMoments(OpBuilder &b, Location loc, Value x,
+                                   ArrayRef<OpFoldResult> rowSizes,
+                                   Value width);
+
+/// Per position of logits [B, N, V] (`positions` = {B, N}): the max over
+/// the classes, and the sum of exp(logit - max). Shared by st.cross_entropy
+/// and its gradient.
+std::pair<Value, Value> softmaxStatistics(OpBuilder &b, Location loc,
+                                          Value logits,
+                                          ArrayRef<OpFoldResult> positions);
 
 } // namespace lowering
 } // namespace st

@@ -18,25 +18,12 @@
 #include "mlir/Transforms/DialectConversion.h"
 
 #include <cmath>
-#include <limits>
 
 using namespace mlir;
 using namespace mlir::st;
 using namespace mlir::st::lowering;
 
 namespace {
-
-Value f32Constant(OpBuilder &b, Location loc, double value) {
-  return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(float(value)));
-}
-
-/// (d0, ..., d_{rank-1}) -> (d_{dims[0]}, d_{dims[1]}, ...).
-AffineMap projection(MLIRContext *ctx, unsigned rank, ArrayRef<unsigned> dims) {
-  SmallVector<AffineExpr> exprs;
-  for (unsigned d : dims)
-    exprs.push_back(getAffineDimExpr(d, ctx));
-  return AffineMap::get(rank, 0, exprs, ctx);
-}
 
 /// An element-wise linalg.generic over `input` with `body` mapping one
 /// element to one element of type `resultElt`.
@@ -178,44 +165,13 @@ struct LayerNormLowering : OpConversionPattern<LayerNormOp> {
     Value width =
         indexToFloat(rewriter, loc, sizes.back(), rewriter.getF32Type());
     Value eps = f32Constant(rewriter, loc, op.getEps().convertToDouble());
-    // One accumulator per reduction, so that bufferization needs no copy.
-    Value sumInit =
-        filledTensor(rewriter, loc, rowSizes, rewriter.getF32FloatAttr(0.0f));
-    Value sumSqInit =
-        filledTensor(rewriter, loc, rowSizes, rewriter.getF32FloatAttr(0.0f));
+    auto [sum, sumSq] = rowMoments(rewriter, loc, x, rowSizes, width);
 
     AffineMap id = rewriter.getMultiDimIdentityMap(rank);
     SmallVector<unsigned> rowDims =
         llvm::to_vector(llvm::seq<unsigned>(0, rank - 1));
     AffineMap row = projection(ctx, rank, rowDims);
     AffineMap last = projection(ctx, rank, {rank - 1});
-    auto rowReduction = iterators(rank - 1, 1);
-
-    Value sum =
-        linalg::GenericOp::create(
-            rewriter, loc, TypeRange{sumInit.getType()}, ValueRange{x},
-            ValueRange{sumInit}, ArrayRef<AffineMap>{id, row}, rowReduction,
-            [&](OpBuilder &b, Location nloc, ValueRange args) {
-              linalg::YieldOp::create(
-                  b, nloc,
-                  arith::AddFOp::create(b, nloc, args[1], args[0]).getResult());
-            })
-            .getResult(0);
-
-    Value sumSq =
-        linalg::GenericOp::create(
-            rewriter, loc, TypeRange{sumSqInit.getType()}, ValueRange{x, sum},
-            ValueRange{sumSqInit}, ArrayRef<AffineMap>{id, row, row},
-            rowReduction,
-            [&](OpBuilder &b, Location nloc, ValueRange args) {
-              Value mean = arith::DivFOp::create(b, nloc, args[1], width);
-              Value dev = arith::SubFOp::create(b, nloc, args[0], mean);
-              Value sq = arith::MulFOp::create(b, nloc, dev, dev);
-              linalg::YieldOp::create(
-                  b, nloc,
-                  arith::AddFOp::create(b, nloc, args[2], sq).getResult());
-            })
-            .getResult(0);
 
     Value init = emptyTensor(rewriter, loc, sizes, rewriter.getF32Type());
     Value y =
@@ -470,40 +426,7 @@ struct CrossEntropyLowering : OpConversionPattern<CrossEntropyOp> {
     SmallVector<OpFoldResult> positions = {sizes[0], sizes[1]};
     Value maxClass = lastIndex(rewriter, loc, sizes[2]);
 
-    AffineMap id3 = rewriter.getMultiDimIdentityMap(3);
-    AffineMap pos3 = projection(ctx, 3, {0, 1});
-    auto classReduction = iterators(2, 1);
-
-    Value lowest = filledTensor(
-        rewriter, loc, positions,
-        rewriter.getF32FloatAttr(-std::numeric_limits<float>::infinity()));
-    Value rowMax =
-        linalg::GenericOp::create(
-            rewriter, loc, TypeRange{lowest.getType()}, ValueRange{logits},
-            ValueRange{lowest}, ArrayRef<AffineMap>{id3, pos3}, classReduction,
-            [&](OpBuilder &b, Location nloc, ValueRange args) {
-              linalg::YieldOp::create(
-                  b, nloc,
-                  arith::MaximumFOp::create(b, nloc, args[1], args[0])
-                      .getResult());
-            })
-            .getResult(0);
-
-    Value zeros =
-        filledTensor(rewriter, loc, positions, rewriter.getF32FloatAttr(0.0f));
-    Value sumExp =
-        linalg::GenericOp::create(
-            rewriter, loc, TypeRange{zeros.getType()},
-            ValueRange{logits, rowMax}, ValueRange{zeros},
-            ArrayRef<AffineMap>{id3, pos3, pos3}, classReduction,
-            [&](OpBuilder &b, Location nloc, ValueRange args) {
-              Value shifted = arith::SubFOp::create(b, nloc, args[0], args[1]);
-              Value e = math::ExpOp::create(b, nloc, shifted);
-              linalg::YieldOp::create(
-                  b, nloc,
-                  arith::AddFOp::create(b, nloc, args[2], e).getResult());
-            })
-            .getResult(0);
+    auto [rowMax, sumExp] = softmaxStatistics(rewriter, loc, logits, positions);
 
     Value total =
         filledTensor(rewriter, loc, {}, rewriter.getF64FloatAttr(0.0));
@@ -530,17 +453,7 @@ struct CrossEntropyLowering : OpConversionPattern<CrossEntropyOp> {
             })
             .getResult(0);
 
-    OpFoldResult count;
-    std::optional<int64_t> b = getConstantIntValue(positions[0]),
-                           n = getConstantIntValue(positions[1]);
-    if (b && n)
-      count = rewriter.getIndexAttr(*b * *n);
-    else
-      count = arith::MulIOp::create(
-                  rewriter, loc,
-                  getValueOrCreateConstantIndexOp(rewriter, loc, positions[0]),
-                  getValueOrCreateConstantIndexOp(rewriter, loc, positions[1]))
-                  .getResult();
+    OpFoldResult count = mulSizes(rewriter, loc, positions[0], positions[1]);
     Value countF = indexToFloat(rewriter, loc, count, rewriter.getF64Type());
     Value ln2 = arith::ConstantOp::create(rewriter, loc,
                                           rewriter.getF64FloatAttr(M_LN2));

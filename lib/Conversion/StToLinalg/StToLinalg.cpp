@@ -1,10 +1,12 @@
 //===- StToLinalg.cpp - The --convert-st-to-linalg pass -------------------===//
 //
-// Rewrites the st model ops other than attention into tensor-level linalg,
-// tensor, arith and math ops, ready for one-shot bufferization. Element-wise
-// arith ops on tensors (the residual adds) are left for upstream's
-// --convert-elementwise-to-linalg, which the CPU and GPU pipelines run right
-// after this pass; st.attention and its lowered forms have their own lowering.
+// Rewrites the st model ops other than attention, and their backward ops,
+// into tensor-level linalg, tensor, scf, arith and math ops, ready for
+// one-shot bufferization. Element-wise arith ops on tensors (the residual
+// adds) are left for upstream's --convert-elementwise-to-linalg, which the
+// CPU and GPU pipelines run right after this pass; st.attention,
+// st.attention_grad and the lowered forms of attention have their own
+// lowering.
 //
 //===----------------------------------------------------------------------===//
 
@@ -29,8 +31,8 @@ using namespace mlir::st;
 namespace {
 
 /// Diagnoses the forms the op verifiers accept but the lowering cannot
-/// express: element-wise ops on unranked tensors, and a head split whose
-/// head count and head size are both unknown.
+/// express: element-wise ops on unranked tensors, a head split whose head
+/// count and head size are both unknown, and malformed backward ops.
 LogicalResult checkLowerable(Operation *op) {
   auto ranked = [&](Value v) -> LogicalResult {
     if (isa<RankedTensorType>(v.getType()))
@@ -49,7 +51,7 @@ LogicalResult checkLowerable(Operation *op) {
              << "cannot be lowered to linalg: result " << type
              << " leaves both the head count and the head size dynamic";
   }
-  return success();
+  return checkGradOpLowerable(op);
 }
 
 struct ConvertStToLinalgPass
@@ -66,13 +68,15 @@ struct ConvertStToLinalgPass
 
     MLIRContext *ctx = &getContext();
     ConversionTarget target(*ctx);
-    target
-        .addIllegalOp<EmbedOp, PosEmbedOp, LayerNormOp, LinearOp, GeluOp,
-                      DropoutOp, SplitHeadsOp, MergeHeadsOp, CrossEntropyOp>();
+    target.addIllegalOp<EmbedOp, PosEmbedOp, LayerNormOp, LinearOp, GeluOp,
+                        DropoutOp, SplitHeadsOp, MergeHeadsOp, CrossEntropyOp,
+                        EmbedGradOp, PosEmbedGradOp, LayerNormGradOp,
+                        LinearGradOp, GeluGradOp, CrossEntropyGradOp>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(ctx);
     populateStModelOpLoweringPatterns(patterns);
     populateStDropoutLoweringPatterns(patterns);
+    populateStGradOpLoweringPatterns(patterns);
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
       signalPassFailure();
   }

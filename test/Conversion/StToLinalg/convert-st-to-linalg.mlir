@@ -418,17 +418,20 @@ func.func @cross_entropy_static(%logits: tensor<4x128x256xf32>, %targets: tensor
 
 // -----
 
-// Attention, parameters and element-wise arith on tensors are left alone.
+// Attention and its gradient, parameters and element-wise arith on tensors
+// are left alone.
 // CHECK: st.param @w
 // CHECK-LABEL: func.func @untouched(
 // CHECK: st.attention
+// CHECK: st.attention_grad
 // CHECK: st.load_param @w
 // CHECK: arith.addf %{{.*}}, %{{.*}} : tensor<2x4xf32>
 // CHECK-NOT: linalg
 st.param @w : tensor<4x4xf32> init(#st.zeros)
-func.func @untouched(%q: tensor<1x2x16x8xf32>, %a: tensor<2x4xf32>) -> (tensor<1x2x16x8xf32>, tensor<4x4xf32>, tensor<2x4xf32>) {
+func.func @untouched(%q: tensor<1x2x16x8xf32>, %lse: tensor<1x2x16xf32>, %a: tensor<2x4xf32>) -> (tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<4x4xf32>, tensor<2x4xf32>) {
   %o = st.attention %q, %q, %q layout(#st.strided<stride = 4>) : tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32> -> tensor<1x2x16x8xf32>
+  %dq, %dk, %dv = st.attention_grad %q, %q, %q, %q, %lse, %q layout(#st.strided<stride = 4>) scale(1.250000e-01) : tensor<1x2x16x8xf32>, tensor<1x2x16xf32> -> tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>
   %w = st.load_param @w : tensor<4x4xf32>
   %s = arith.addf %a, %a : tensor<2x4xf32>
-  return %o, %w, %s : tensor<1x2x16x8xf32>, tensor<4x4xf32>, tensor<2x4xf32>
+  return %o, %dq, %w, %s : tensor<1x2x16x8xf32>, tensor<1x2x16x8xf32>, tensor<4x4xf32>, tensor<2x4xf32>
 }
