@@ -1,5 +1,6 @@
 # lit configuration for ST's FileCheck tests.
 import os
+import sys
 
 import lit.formats
 from lit.llvm import llvm_config
@@ -17,4 +18,5 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.with_environment("PATH", config.st_tools_dir, append_path=True)
 config.substitutions.append(("%st_src_root", config.st_src_root))
-llvm_config.add_tool_substitutions(["st-opt"], [config.st_tools_dir])
+llvm_config.add_tool_substitutions(["st-opt", "st-run"], [config.st_tools_dir])
+config.substitutions.append(("%python", sys.executable))

@@ -315,7 +315,10 @@ int mlir::st::runTrain(const TrainOptions &options) {
                             {"val_bits_per_byte", nats / std::log(2.0)}});
     return nats;
   };
-  for (int64_t step = start; step < options.steps; ++step) {
+  int64_t end = options.stopAfter > 0
+                    ? std::min(options.steps, options.stopAfter)
+                    : options.steps;
+  for (int64_t step = start; step < end; ++step) {
     if (rt::Status s = data->trainBatch(step, options.batch, cfg.context,
                                         options.seed, batch);
         s.isError())
@@ -359,7 +362,7 @@ int mlir::st::runTrain(const TrainOptions &options) {
                             {"bits_per_byte", bits},
                             {"grad_norm", gradNorm},
                             {"lr", lr}});
-    bool last = step + 1 == options.steps;
+    bool last = step + 1 == end;
     if (options.evalEvery > 0 && (step + 1) % options.evalEvery == 0 && !last)
       runValidation(step + 1);
     if (!options.checkpoint.empty() &&

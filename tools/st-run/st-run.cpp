@@ -78,6 +78,10 @@ cl::opt<int64_t> trainCheckpointEvery(
 cl::opt<bool> trainResume("resume",
                           cl::desc("Continue from --checkpoint if it exists"),
                           cl::sub(trainCmd));
+cl::opt<int64_t> trainStopAfter(
+    "stop-after",
+    cl::desc("Stop after this step (the schedule still spans --steps)"),
+    cl::init(0), cl::sub(trainCmd));
 cl::opt<std::string> trainMetrics("metrics",
                                   cl::desc("JSON-lines metrics file"),
                                   cl::value_desc("path"), cl::sub(trainCmd));
@@ -121,6 +125,7 @@ int main(int argc, char **argv) {
     options.checkpointEvery = trainCheckpointEvery;
     options.resume = trainResume;
     options.metrics = trainMetrics;
+    options.stopAfter = trainStopAfter;
     return mlir::st::runTrain(options);
   }
   if (evalCmd) {

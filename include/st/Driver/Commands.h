@@ -42,6 +42,10 @@ struct TrainOptions {
   bool resume = false;
   /// JSON-lines metrics file (empty: none).
   std::string metrics;
+  /// Stop after this many steps of the schedule (0: run all `steps`); the
+  /// learning-rate schedule still spans `steps`, so a later --resume
+  /// continues exactly.
+  int64_t stopAfter = 0;
 };
 
 /// `st-run MODEL train`: trains on a byte file with AdamW, reports progress,
