@@ -12,6 +12,7 @@
 #include "mlir/InitAllExtensions.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/SourceMgr.h"
 
 using namespace mlir;
@@ -27,6 +28,8 @@ std::unique_ptr<MLIRContext> mlir::st::createContext() {
   registerCpuJitTranslations(registry);
   auto context = std::make_unique<MLIRContext>(registry);
   context->loadAllAvailableDialects();
+  // A user gets one located line per error, not the op dumped after it.
+  context->printOpOnDiagnostic(false);
   return context;
 }
 
@@ -57,6 +60,9 @@ FailureOr<CompiledModel>
 mlir::st::compileModel(MLIRContext &context, const std::string &path,
                        const CpuPipelineOptions &options,
                        const TrainingPipelineOptions *training) {
+  if (!llvm::sys::fs::exists(path))
+    return emitError(UnknownLoc::get(&context))
+           << "cannot open model file '" << path << "'";
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(path, &context);
   if (!module)
     return failure();
