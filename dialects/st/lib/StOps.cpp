@@ -309,24 +309,42 @@ LogicalResult TransformerOp::verify() {
 // AttentionPartOp / AttentionMergeOp
 //===----------------------------------------------------------------------===//
 
+namespace {
+
+/// The factors named by a part's `excluded` attribute.
+SmallVector<::st::layout::Factor> factorsOf(ArrayAttr excluded) {
+  SmallVector<::st::layout::Factor> factors;
+  for (Attribute a : excluded)
+    factors.push_back(*mlir::st::getFactor(a));
+  return factors;
+}
+
+/// A part's factor and exclusions must each be one factor.
+LogicalResult verifyPartFactors(Operation *op, Attribute factor,
+                                ArrayAttr excluded) {
+  if (!mlir::st::getFactor(factor))
+    return op->emitOpError() << "factor " << factor
+                             << " is not a single factor";
+  for (Attribute a : excluded)
+    if (!mlir::st::getFactor(a))
+      return op->emitOpError() << "excluded " << a
+                               << " is not a single factor";
+  return success();
+}
+
+} // namespace
+
 ::st::layout::Factor AttentionPartOp::getFactorValue() {
   return *mlir::st::getFactor(getFactorAttr());
 }
 
 SmallVector<::st::layout::Factor> AttentionPartOp::getExcludedFactors() {
-  SmallVector<::st::layout::Factor> factors;
-  for (Attribute a : getExcluded())
-    factors.push_back(*mlir::st::getFactor(a));
-  return factors;
+  return factorsOf(getExcluded());
 }
 
 LogicalResult AttentionPartOp::verify() {
-  if (!mlir::st::getFactor(getFactorAttr()))
-    return emitOpError() << "factor " << getFactorAttr()
-                         << " is not a single factor";
-  for (Attribute a : getExcluded())
-    if (!mlir::st::getFactor(a))
-      return emitOpError() << "excluded " << a << " is not a single factor";
+  if (failed(verifyPartFactors(*this, getFactorAttr(), getExcluded())))
+    return failure();
   auto q = getQuery().getType(), k = getKey().getType(),
        v = getValue().getType();
   for (RankedTensorType t : {q, k, v})
@@ -396,19 +414,12 @@ LogicalResult AttentionGradOp::verify() {
 }
 
 SmallVector<::st::layout::Factor> AttentionPartGradOp::getExcludedFactors() {
-  SmallVector<::st::layout::Factor> factors;
-  for (Attribute a : getExcluded())
-    factors.push_back(*mlir::st::getFactor(a));
-  return factors;
+  return factorsOf(getExcluded());
 }
 
 LogicalResult AttentionPartGradOp::verify() {
-  if (!mlir::st::getFactor(getFactorAttr()))
-    return emitOpError() << "factor " << getFactorAttr()
-                         << " is not a single factor";
-  for (Attribute a : getExcluded())
-    if (!mlir::st::getFactor(a))
-      return emitOpError() << "excluded " << a << " is not a single factor";
+  if (failed(verifyPartFactors(*this, getFactorAttr(), getExcluded())))
+    return failure();
   auto q = getQuery().getType(), k = getKey().getType();
   for (RankedTensorType t : {q, k})
     if (t.getRank() != 4)
