@@ -155,8 +155,11 @@ private:
   }
 
   Value dot(Value x, Value y) {
-    return vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD,
-                                       arith::MulFOp::create(b, loc, x, y));
+    // reassoc: the lanes may be summed as a tree (as the forward does).
+    auto red = vector::ReductionOp::create(b, loc, vector::CombiningKind::ADD,
+                                           arith::MulFOp::create(b, loc, x, y));
+    red.setFastmath(arith::FastMathFlags::reassoc);
+    return red;
   }
 
   Value loadRow(Value buf, Value bIdx, Value hIdx, Value row) {

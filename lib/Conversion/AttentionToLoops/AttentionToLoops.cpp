@@ -202,8 +202,13 @@ private:
               [&](OpBuilder &, Location, Value j, ValueRange mx) {
                 Value kRow = loadRow(k, bIdx, hIdx, j);
                 Value prod = arith::MulFOp::create(b, loc, qRow, kRow);
-                Value s = vector::ReductionOp::create(
+                // reassoc: the lanes may be summed as a tree instead of D
+                // dependent scalar adds (docs/cpu-benchmark.md). The
+                // rounding stays within the tests' float64 bounds.
+                auto dot = vector::ReductionOp::create(
                     b, loc, vector::CombiningKind::ADD, prod);
+                dot.setFastmath(arith::FastMathFlags::reassoc);
+                Value s = dot;
                 if (structure->needsMask())
                   s = arith::SelectOp::create(
                       b, loc, structure->emitAllowed(i, j), s, negInf);
