@@ -7,7 +7,9 @@
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/Support/TargetSelect.h"
+#include "llvm/Target/TargetMachine.h"
 
 using namespace mlir;
 using namespace mlir::st;
@@ -38,9 +40,21 @@ mlir::st::compileForCpu(ModuleOp module, const CpuPipelineOptions &pipeline,
     return failure();
 
   ExecutionEngineOptions options;
+  // Optimise for this CPU: without a target machine LLVM's vectoriser and
+  // cost model assume a generic target and leave AVX2/AVX-512 unused.
+  std::unique_ptr<llvm::TargetMachine> host;
+  if (auto builder = llvm::orc::JITTargetMachineBuilder::detectHost()) {
+    builder->setCodeGenOptLevel(
+        static_cast<llvm::CodeGenOptLevel>(jit.optLevel));
+    if (auto tm = builder->createTargetMachine())
+      host = std::move(*tm);
+    else
+      llvm::consumeError(tm.takeError());
+  } else {
+    llvm::consumeError(builder.takeError());
+  }
   auto transformer = makeOptimizingTransformer(jit.optLevel,
-                                               /*sizeLevel=*/0,
-                                               /*targetMachine=*/nullptr);
+                                               /*sizeLevel=*/0, host.get());
   options.transformer = transformer;
   options.jitCodeGenOptLevel = static_cast<llvm::CodeGenOptLevel>(jit.optLevel);
   // The OpenMP runtime that scf-to-openmp's code calls into.
