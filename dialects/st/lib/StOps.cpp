@@ -211,36 +211,35 @@ LogicalResult DropoutOp::verify() {
   return success();
 }
 
-LogicalResult SplitHeadsOp::verify() {
-  Type x = getInput().getType(), r = getResult().getType();
-  if (failed(expectRank(*this, "input", x, 3)) ||
-      failed(expectRank(*this, "result", r, 4)))
+/// Split and merge of heads are reshapes between `flat` [B, N, H * Dh] and
+/// `heads` [B, H, N, Dh]; `verb` names the direction in the message.
+static LogicalResult verifyHeadsReshape(Operation *op, Type flat, Type heads,
+                                        StringRef flatName,
+                                        StringRef headsName, StringRef verb,
+                                        Type from, Type to) {
+  if (failed(expectRank(op, flatName, flat, 3)) ||
+      failed(expectRank(op, headsName, heads, 4)))
     return failure();
-  int64_t h = dimOf(r, 1), dh = dimOf(r, 3), d = dimOf(x, 2);
+  int64_t h = dimOf(heads, 1), dh = dimOf(heads, 3), d = dimOf(flat, 2);
   bool widthOk = ShapedType::isDynamic(h) || ShapedType::isDynamic(dh) ||
                  ShapedType::isDynamic(d) || h * dh == d;
-  if (!compatible(dimOf(x, 0), dimOf(r, 0)) ||
-      !compatible(dimOf(x, 1), dimOf(r, 2)) || !widthOk ||
-      cast<ShapedType>(x).getElementType() !=
-          cast<ShapedType>(r).getElementType())
-    return emitOpError() << "cannot split " << x << " into " << r;
+  if (!compatible(dimOf(flat, 0), dimOf(heads, 0)) ||
+      !compatible(dimOf(flat, 1), dimOf(heads, 2)) || !widthOk ||
+      cast<ShapedType>(flat).getElementType() !=
+          cast<ShapedType>(heads).getElementType())
+    return op->emitOpError() << "cannot " << verb << " " << from << " into "
+                             << to;
   return success();
+}
+
+LogicalResult SplitHeadsOp::verify() {
+  Type x = getInput().getType(), r = getResult().getType();
+  return verifyHeadsReshape(*this, x, r, "input", "result", "split", x, r);
 }
 
 LogicalResult MergeHeadsOp::verify() {
   Type x = getInput().getType(), r = getResult().getType();
-  if (failed(expectRank(*this, "input", x, 4)) ||
-      failed(expectRank(*this, "result", r, 3)))
-    return failure();
-  int64_t h = dimOf(x, 1), dh = dimOf(x, 3), d = dimOf(r, 2);
-  bool widthOk = ShapedType::isDynamic(h) || ShapedType::isDynamic(dh) ||
-                 ShapedType::isDynamic(d) || h * dh == d;
-  if (!compatible(dimOf(x, 0), dimOf(r, 0)) ||
-      !compatible(dimOf(x, 2), dimOf(r, 1)) || !widthOk ||
-      cast<ShapedType>(x).getElementType() !=
-          cast<ShapedType>(r).getElementType())
-    return emitOpError() << "cannot merge " << x << " into " << r;
-  return success();
+  return verifyHeadsReshape(*this, r, x, "result", "input", "merge", x, r);
 }
 
 LogicalResult CrossEntropyOp::verify() {

@@ -149,3 +149,27 @@ func.func @layout_not_a_layout(%q: tensor<1x2x64x16xf32>) {
       : tensor<1x2x64x16xf32>, tensor<1x2x64x16xf32>, tensor<1x2x64x16xf32> -> tensor<1x2x64x16xf32>
   return
 }
+
+// -----
+
+func.func @split_wrong_width(%x: tensor<2x8x12xf32>) {
+  // expected-error @+1 {{'st.split_heads' op cannot split 'tensor<2x8x12xf32>' into 'tensor<2x2x8x5xf32>'}}
+  %h = st.split_heads %x : tensor<2x8x12xf32> -> tensor<2x2x8x5xf32>
+  return
+}
+
+// -----
+
+func.func @merge_wrong_length(%x: tensor<2x2x8x6xf32>) {
+  // expected-error @+1 {{'st.merge_heads' op cannot merge 'tensor<2x2x8x6xf32>' into 'tensor<2x9x12xf32>'}}
+  %y = st.merge_heads %x : tensor<2x2x8x6xf32> -> tensor<2x9x12xf32>
+  return
+}
+
+// -----
+
+func.func @merge_wrong_rank(%x: tensor<2x8x6xf32>) {
+  // expected-error @+1 {{'st.merge_heads' op expects input of rank 4, got 'tensor<2x8x6xf32>'}}
+  %y = st.merge_heads %x : tensor<2x8x6xf32> -> tensor<2x8x6xf32>
+  return
+}
