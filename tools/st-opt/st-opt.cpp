@@ -27,6 +27,7 @@ int main(int argc, char **argv) {
   mlir::st::registerStPasses();
   mlir::st::registerStConversionPasses();
   mlir::st::registerStPipelines();
+  mlir::st::registerStGpuPipelines();
   return mlir::asMainReturnCode(
       mlir::MlirOptMain(argc, argv, "ST optimizer driver\n", registry));
 }

@@ -82,4 +82,46 @@ def StLinalgToBlas : Pass<"st-linalg-to-blas", "::mlir::ModuleOp"> {
                            "::mlir::arith::ArithDialect"];
 }
 
+def ConvertStAttentionToGpu
+    : Pass<"convert-st-attention-to-gpu", "::mlir::ModuleOp"> {
+  let summary = "Lower st.attention to block-sparse tensor-core GPU kernels";
+  let description = [{
+    For every `st.attention` (bf16 or f16, static head dimension; batch,
+    heads and length may be dynamic) creates a `gpu.module` of kernels: the
+    forward (O and log-sum-exp) and the backward (delta = rowsum(dO * O),
+    dQ, dK/dV recomputing P from the log-sum-exp). Each disjoint part of the
+    layout is walked in its view (identity, one residue class of a strided
+    column, or the compact summary positions), so only the pattern's tiles
+    are visited; parts that share a view share a kernel and one online
+    softmax. The launch schedule (kernel order, grid as expressions of N, B,
+    H, arguments, scratch) is the module attribute `st.gpu_manifest`, the
+    JSON of docs/gpu-kernel-abi.md. Kernels use warp-level
+    `nvvm.mma.sync` (m16n8k16) with f32 accumulation.
+  }];
+  let options = [
+    Option<"prefix", "prefix", "std::string", /*default=*/"\"st_attn_\"",
+           "Prefix of the gpu.module names (followed by the function name "
+           "when the module holds one attention, else by its index)">
+  ];
+  let dependentDialects = [
+    "::mlir::gpu::GPUDialect", "::mlir::NVVM::NVVMDialect",
+    "::mlir::LLVM::LLVMDialect", "::mlir::scf::SCFDialect",
+    "::mlir::memref::MemRefDialect", "::mlir::vector::VectorDialect",
+    "::mlir::math::MathDialect", "::mlir::arith::ArithDialect"
+  ];
+}
+
+def StWriteGpuLibrary : Pass<"st-write-gpu-library", "::mlir::ModuleOp"> {
+  let summary = "Write compiled GPU kernels and their manifest to a folder";
+  let description = [{
+    After `gpu-module-to-binary`: writes every `gpu.binary` named by the
+    module's `st.gpu_manifest` as `<dir>/<name>.ptx` or `.cubin`, and
+    `<dir>/manifest.json`, the kernel library the CUDA runtime loads.
+  }];
+  let options = [
+    Option<"dir", "dir", "std::string", /*default=*/"\"st-kernels\"",
+           "Output folder (created if missing)">
+  ];
+}
+
 #endif // ST_CONVERSION_PASSES_TD

@@ -68,7 +68,32 @@ void buildStToCpuPipeline(OpPassManager &pm, const CpuPipelineOptions &options);
 
 /// Registers `st-training-pipeline`, `st-to-loops` and `st-to-cpu` with the
 /// global pass registry.
+struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
+  PassOptions::Option<std::string> dir{
+      *this, "dir",
+      llvm::cl::desc("Write the kernel library (PTX + manifest.json) here; "
+                     "empty: stop at the NVVM/LLVM dialect"),
+      llvm::cl::init("")};
+  PassOptions::Option<std::string> chip{
+      *this, "chip", llvm::cl::desc("GPU architecture"), llvm::cl::init("sm_90")};
+  PassOptions::Option<std::string> features{
+      *this, "features", llvm::cl::desc("PTX features"),
+      llvm::cl::init("+ptx80")};
+  PassOptions::Option<std::string> libdevice{
+      *this, "libdevice", llvm::cl::desc("libdevice bitcode to link"),
+      llvm::cl::init("/usr/local/cuda/nvvm/libdevice/libdevice.10.bc")};
+  PassOptions::Option<std::string> prefix{
+      *this, "prefix", llvm::cl::desc("Prefix of the kernel modules"),
+      llvm::cl::init("st_attn_")};
+};
+
+/// st.attention -> GPU kernels -> NVVM (-> PTX and a kernel library on disk
+/// when `dir` is set).
+void buildGpuKernelsPipeline(OpPassManager &pm,
+                             const GpuPipelineOptions &options);
+
 void registerStPipelines();
+void registerStGpuPipelines();
 
 } // namespace st
 } // namespace mlir

@@ -90,7 +90,7 @@ std::pair<Value, Value> PartStructure::rowInterval(Value i) {
 }
 
 std::pair<Value, Value> PartStructure::columnInterval(Value j) {
-  Value end = m.c(n);
+  Value end = length();
   auto clip = [&](Value lo) { return m.min(lo, end); };
   // First row of the block after the one holding original position `p`.
   auto nextBlock = [&](Value p) {

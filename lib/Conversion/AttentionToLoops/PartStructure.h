@@ -61,6 +61,12 @@ public:
                 int64_t n)
       : m(m), factor(factor), excluded(std::move(excluded)), compact(compact),
         n(n) {}
+  /// The same for a sequence length known only at run time (GPU kernels).
+  PartStructure(IndexMath &m, ::st::layout::Factor factor,
+                SmallVector<::st::layout::Factor> excluded, bool compact,
+                Value n)
+      : m(m), factor(factor), excluded(std::move(excluded)), compact(compact),
+        n(0), dynamicN(n) {}
 
   /// Original position of key operand index `j` (compact summaries map
   /// back to the full sequence).
@@ -88,12 +94,15 @@ public:
 private:
   /// Number of compact summary keys that row i may attend.
   Value compactPrefix(Value i);
+  /// The sequence length as an index value.
+  Value length() { return dynamicN ? dynamicN : m.c(n); }
 
   IndexMath &m;
   ::st::layout::Factor factor;
   SmallVector<::st::layout::Factor> excluded;
   bool compact;
   int64_t n;
+  Value dynamicN;
 };
 
 /// Adds `count` (index) to the global work counter @st_attention_work of

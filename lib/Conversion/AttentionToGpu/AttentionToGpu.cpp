@@ -1,0 +1,1058 @@
+//===- AttentionToGpu.cpp - Block-sparse attention kernels for NVIDIA GPUs ===//
+//
+// Lowers every `st.attention` of a module to a kernel library: a
+// `gpu.module` of tensor-core kernels (forward, and the backward's delta,
+// dQ and dK/dV kernels) plus the launch schedule that the runtime follows
+// (docs/gpu-kernel-abi.md), recorded as the module attribute
+// `st.gpu_manifest`.
+//
+// The schedule is the pattern's structure, as on the CPU (the same
+// disjoint parts and the same PartStructure interval math): each part is
+// walked in its view (Views.h), so query and key tiles are dense and no
+// empty tile is visited; only the tiles on a part's boundary are masked.
+// Sequence length, batch and heads are run-time kernel arguments.
+//
+// Inside a kernel: a thread block of 4 warps owns 64 view rows (16 per
+// warp); each warp keeps its Q fragments in registers and walks 64-key
+// tiles with `mma.sync.m16n8k16` (bf16 or f16 operands, f32 accumulators),
+// an online softmax in registers (row statistics reduced across the four
+// lanes of a row with shuffles) and the FlashAttention-2 register reuse
+// of the score accumulators as the A operand of P.V. The backward
+// recomputes P from the forward's log-sum-exp: dQ per query tile, dK/dV
+// per key tile over the transposed structure (PartStructure's column
+// intervals), so no atomics are needed.
+//
+//===----------------------------------------------------------------------===//
+
+#include "st/Conversion/Passes.h"
+#include "st/Dialect/StDialect.h"
+
+#include "../AttentionToLoops/PartStructure.h"
+#include "Views.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/JSON.h"
+
+#include <cmath>
+
+namespace mlir {
+namespace st {
+#define GEN_PASS_DEF_CONVERTSTATTENTIONTOGPU
+#include "st/Conversion/Passes.h.inc"
+} // namespace st
+} // namespace mlir
+
+using namespace mlir;
+using namespace mlir::st;
+using attention_loops::IndexMath;
+using attention_loops::PartStructure;
+namespace lay = ::st::layout;
+namespace ga = ::st::gpu_attention;
+namespace json = llvm::json;
+
+namespace {
+
+constexpr int64_t kWarps = 4;
+constexpr int64_t kWarpRows = 16;
+constexpr int64_t kBlockRows = kWarps * kWarpRows;
+constexpr int64_t kKeyTile = 64;
+constexpr int64_t kThreads = kWarps * 32;
+constexpr double kLog2e = 1.4426950408889634;
+
+//===----------------------------------------------------------------------===//
+// Manifest expressions (docs/gpu-kernel-abi.md)
+//===----------------------------------------------------------------------===//
+
+json::Value ex(int64_t v) { return v; }
+json::Value ex(const char *name) { return name; }
+json::Value exOp(const char *op, json::Value a, json::Value b) {
+  return json::Object{{"op", op}, {"args", json::Array{a, b}}};
+}
+
+/// Grid x of a kernel driven by `v`: one block per 64 view rows.
+json::Value gridX(const ga::View &v) {
+  switch (v.kind) {
+  case ga::ViewKind::Identity:
+    return exOp("ceildiv", ex("N"), ex(kBlockRows));
+  case ga::ViewKind::Residue:
+    return exOp("mul", ex(v.stride),
+                exOp("ceildiv", exOp("ceildiv", ex("N"), ex(v.stride)),
+                     ex(kBlockRows)));
+  case ga::ViewKind::Compact:
+    return exOp("ceildiv",
+                exOp("mul", exOp("ceildiv", ex("N"), ex(v.stride)),
+                     ex(v.width)),
+                ex(kBlockRows));
+  }
+  llvm_unreachable("unknown view");
+}
+
+/// Grid y of head group `first` of a cycle of `cycle` patterns.
+json::Value gridY(int64_t first, int64_t cycle) {
+  if (cycle == 1)
+    return ex("BH");
+  return exOp("mul", ex("B"),
+              exOp("ceildiv", exOp("sub", ex("H"), ex(first)), ex(cycle)));
+}
+
+json::Value launch(StringRef kernel, json::Value gx, json::Value gy,
+                   ArrayRef<StringRef> args) {
+  json::Array a;
+  for (StringRef s : args)
+    a.push_back(s.str());
+  return json::Object{{"kernel", kernel.str()},
+                      {"grid", json::Array{gx, gy, ex(1)}},
+                      {"block", json::Array{ex(kThreads), ex(1), ex(1)}},
+                      {"shared_bytes", 0},
+                      {"args", std::move(a)}};
+}
+
+//===----------------------------------------------------------------------===//
+// Kernel emission
+//===----------------------------------------------------------------------===//
+
+/// The two rows of an MMA fragment that one lane holds: `g` and `g + 8` of
+/// the warp's 16.
+struct LaneRows {
+  Value view[2];  // view index, clamped into the view
+  Value orig[2];  // original position
+  Value valid[2]; // view index < view length
+};
+
+/// One accumulator fragment row pair: c[tile][0..3] per 8-column tile.
+using Frags = SmallVector<std::array<Value, 4>>;
+
+class KernelEmitter {
+public:
+  KernelEmitter(OpBuilder &b, Location loc, Type elt, int64_t d, double scale)
+      : b(b), loc(loc), m{b, loc}, elt(elt), d(d), scale(scale) {
+    f32 = b.getF32Type();
+  }
+
+  /// Creates `name` in `module` with the buffer arguments `bufs` (element
+  /// types) and i64 `N`, `H`; positions the builder in its body.
+  gpu::GPUFuncOp begin(gpu::GPUModuleOp module, StringRef name,
+                       ArrayRef<std::pair<StringRef, Type>> bufs) {
+    SmallVector<Type> types;
+    for (auto &[n, t] : bufs)
+      types.push_back(MemRefType::get({ShapedType::kDynamic}, t));
+    types.push_back(b.getI64Type());
+    types.push_back(b.getI64Type());
+    b.setInsertionPointToEnd(module.getBody());
+    auto func = gpu::GPUFuncOp::create(b, loc, name,
+                                       b.getFunctionType(types, {}));
+    func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+    func.setKnownBlockSizeAttr(
+        b.getDenseI32ArrayAttr({int32_t(kThreads), 1, 1}));
+    Block &body = func.getBody().front();
+    for (auto [i, buf] : llvm::enumerate(bufs))
+      arg[buf.first] = body.getArgument(i);
+    b.setInsertionPointToEnd(&body);
+    b.setInsertionPoint(gpu::ReturnOp::create(b, loc));
+    n = arith::IndexCastOp::create(b, loc, b.getIndexType(),
+                                   body.getArgument(bufs.size()));
+    heads = arith::IndexCastOp::create(b, loc, b.getIndexType(),
+                                       body.getArgument(bufs.size() + 1));
+    Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+    warp = m.div(tid, m.c(32));
+    Value lane = m.rem(tid, m.c(32));
+    g = m.div(lane, m.c(4));
+    t = m.rem(lane, m.c(4));
+    t0 = m.cmp(arith::CmpIPredicate::eq, t, m.c(0));
+    bx = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+    return func;
+  }
+
+  /// Computes the (batch, head) of this block for head group `first` of a
+  /// cycle of `cycle` patterns, and the base offsets.
+  void headMapping(int64_t first, int64_t cycle) {
+    Value by = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
+    Value bh = by;
+    if (cycle != 1) {
+      Value cnt = m.ceilDiv(m.sub(heads, m.c(first)), m.c(cycle));
+      Value h = m.add(m.c(first), m.mul(m.rem(by, cnt), m.c(cycle)));
+      bh = m.add(m.mul(m.div(by, cnt), heads), h);
+    }
+    rowBase = m.mul(bh, n);
+    base = m.mul(rowBase, m.c(d));
+  }
+
+  /// Decomposes blockIdx.x for driving view `v` into (residue, tile).
+  std::pair<Value, Value> tileOf(const ga::View &v) {
+    if (v.kind != ga::ViewKind::Residue)
+      return {m.c(0), bx};
+    Value per = m.ceilDiv(m.ceilDiv(n, m.c(v.stride)), m.c(kBlockRows));
+    return {m.div(bx, per), m.rem(bx, per)};
+  }
+
+  Value viewLength(const ga::View &v, Value c) {
+    switch (v.kind) {
+    case ga::ViewKind::Identity:
+      return n;
+    case ga::ViewKind::Residue:
+      return m.max(m.c(0), m.ceilDiv(m.sub(n, c), m.c(v.stride)));
+    case ga::ViewKind::Compact: {
+      Value l = m.c(v.stride), w = m.c(v.width);
+      Value tail = m.max(m.c(0), m.min(m.sub(m.rem(n, l), m.c(v.lo)), w));
+      return m.add(m.mul(m.div(n, l), w), tail);
+    }
+    }
+    llvm_unreachable("unknown view");
+  }
+
+  Value toOriginal(const ga::View &v, Value c, Value x) {
+    switch (v.kind) {
+    case ga::ViewKind::Identity:
+      return x;
+    case ga::ViewKind::Residue:
+      return m.add(c, m.mul(x, m.c(v.stride)));
+    case ga::ViewKind::Compact: {
+      Value w = m.c(v.width);
+      return m.add(m.add(m.mul(m.div(x, w), m.c(v.stride)), m.c(v.lo)),
+                   m.rem(x, w));
+    }
+    }
+    llvm_unreachable("unknown view");
+  }
+
+  /// The lane's two rows (g and g + 8 of the warp's 16 from `r0`).
+  LaneRows laneRows(const ga::View &v, Value c, Value r0, Value len) {
+    LaneRows r;
+    Value last = m.max(m.sub(len, m.c(1)), m.c(0));
+    for (int k = 0; k < 2; ++k) {
+      Value x = m.add(r0, m.add(g, m.c(8 * k)));
+      r.valid[k] = m.cmp(arith::CmpIPredicate::slt, x, len);
+      r.view[k] = m.min(x, last);
+      r.orig[k] = toOriginal(v, c, r.view[k]);
+    }
+    return r;
+  }
+
+  //===--------------------------------------------------------------===//
+  // Registers and tensor cores
+  //===--------------------------------------------------------------===//
+
+  bool isBf16() const { return elt.isBF16(); }
+
+  Value f(double v) {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(float(v)));
+  }
+  Value negInf() { return f(-INFINITY); }
+
+  /// The mma operand type of a pair of elements.
+  Value operand(Value pair) {
+    if (!isBf16())
+      return pair;
+    Value w = vector::BitCastOp::create(
+        b, loc, VectorType::get({1}, b.getI32Type()), pair);
+    return vector::ExtractOp::create(b, loc, w, ArrayRef<int64_t>{0});
+  }
+
+  /// Elements [idx, idx + 2) of `mem` (4-byte aligned: idx is even).
+  Value pairLoad(Value mem, Value idx) {
+    auto type = VectorType::get({2}, elt);
+    return operand(vector::LoadOp::create(b, loc, type, mem, ValueRange{idx},
+                                          false, llvm::MaybeAlign(4)));
+  }
+
+  Value pack(Value lo, Value hi) {
+    return operand(vector::FromElementsOp::create(
+        b, loc, VectorType::get({2}, elt), ValueRange{lo, hi}));
+  }
+  Value packF32(Value lo, Value hi) {
+    return pack(arith::TruncFOp::create(b, loc, elt, lo),
+                arith::TruncFOp::create(b, loc, elt, hi));
+  }
+  Value load(Value mem, Value idx) {
+    return memref::LoadOp::create(b, loc, mem, ValueRange{idx});
+  }
+  Value loadF32(Value mem, Value idx) {
+    Value v = load(mem, idx);
+    if (v.getType() != f32)
+      v = arith::ExtFOp::create(b, loc, f32, v);
+    return v;
+  }
+
+  /// c += a * b for one m16n8k16 tile.
+  std::array<Value, 4> mma(ArrayRef<Value> a, ArrayRef<Value> bv,
+                           const std::array<Value, 4> &c) {
+    auto type = LLVM::LLVMStructType::getLiteral(b.getContext(),
+                                                 {f32, f32, f32, f32});
+    NVVM::MMATypes pt = isBf16() ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
+    Value r = NVVM::MmaOp::create(
+        b, loc, type, a, bv, ValueRange(c), ArrayRef<int64_t>{16, 8, 16},
+        std::nullopt, std::nullopt, std::array<NVVM::MMATypes, 2>{pt, pt},
+        std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
+                                       NVVM::MMALayout::col});
+    std::array<Value, 4> out;
+    for (int64_t e = 0; e < 4; ++e)
+      out[e] = LLVM::ExtractValueOp::create(b, loc, r, ArrayRef<int64_t>{e});
+    return out;
+  }
+
+  /// The A fragments (row-major 16 x D) of rows `rows` of [.., N, D]
+  /// tensor `mem`: per 16-column step, {(g, 2t), (g+8, 2t), (g, 2t+8),
+  /// (g+8, 2t+8)} pairs.
+  SmallVector<std::array<Value, 4>> rowFragments(Value mem,
+                                                 const LaneRows &rows) {
+    SmallVector<std::array<Value, 4>> frags;
+    Value off[2] = {m.add(base, m.mul(rows.orig[0], m.c(d))),
+                    m.add(base, m.mul(rows.orig[1], m.c(d)))};
+    for (int64_t ks = 0; ks < d / 16; ++ks) {
+      std::array<Value, 4> a;
+      for (int k = 0; k < 4; ++k) {
+        Value col = m.add(m.c(ks * 16 + (k / 2) * 8), m.mul(t, m.c(2)));
+        a[k] = pairLoad(mem, m.add(off[k % 2], col));
+      }
+      frags.push_back(a);
+    }
+    return frags;
+  }
+
+  /// S[16 x 64] = A . X^T for the 8 column tiles whose row of X (original
+  /// position) for this lane's column g is `colOrig[nt]`: the B operand is
+  /// a contiguous pair of X's row.
+  Frags scoresAgainst(ArrayRef<std::array<Value, 4>> a, Value mem,
+                      ArrayRef<Value> colOrig) {
+    Frags s;
+    for (int64_t nt = 0; nt < kKeyTile / 8; ++nt) {
+      std::array<Value, 4> c = {f(0), f(0), f(0), f(0)};
+      Value off = m.add(base, m.mul(colOrig[nt], m.c(d)));
+      for (int64_t ks = 0; ks < d / 16; ++ks) {
+        Value col = m.add(m.c(ks * 16), m.mul(t, m.c(2)));
+        Value b0 = pairLoad(mem, m.add(off, col));
+        Value b1 = pairLoad(mem, m.add(off, m.add(col, m.c(8))));
+        c = mma(a[ks], {b0, b1}, c);
+      }
+      s.push_back(c);
+    }
+    return s;
+  }
+
+  /// acc[D/8 tiles] += P . X where P is given as 64-column f32 fragments
+  /// (the accumulator layout doubles as the A layout) and X's rows for the
+  /// k-step kk are `rowOrig[kk][0..3]` = the positions of rows 2t, 2t+1,
+  /// 2t+8, 2t+9 of that 16-row step.
+  void accumulate(Frags &acc, const Frags &p,
+                  ArrayRef<std::array<Value, 4>> rowOrig, Value mem) {
+    for (int64_t kk = 0; kk < kKeyTile / 16; ++kk) {
+      Value a[4] = {packF32(p[2 * kk][0], p[2 * kk][1]),
+                    packF32(p[2 * kk][2], p[2 * kk][3]),
+                    packF32(p[2 * kk + 1][0], p[2 * kk + 1][1]),
+                    packF32(p[2 * kk + 1][2], p[2 * kk + 1][3])};
+      Value off[4];
+      for (int k = 0; k < 4; ++k)
+        off[k] = m.add(base, m.add(m.mul(rowOrig[kk][k], m.c(d)), g));
+      for (int64_t dt = 0; dt < d / 8; ++dt) {
+        Value col = m.c(dt * 8);
+        Value x[4];
+        for (int k = 0; k < 4; ++k)
+          x[k] = load(mem, m.add(off[k], col));
+        acc[dt] = mma(a, {pack(x[0], x[1]), pack(x[2], x[3])}, acc[dt]);
+      }
+    }
+  }
+
+  Value shuffleXor(Value v, int32_t offset) {
+    return gpu::ShuffleOp::create(b, loc, v, offset, 32, gpu::ShuffleMode::XOR)
+        .getShuffleResult();
+  }
+  /// Reduces over the four lanes that share a fragment row.
+  Value rowReduce(Value v, bool isMax) {
+    for (int32_t off : {1, 2}) {
+      Value o = shuffleXor(v, off);
+      v = isMax ? Value(arith::MaximumFOp::create(b, loc, v, o))
+                : Value(arith::AddFOp::create(b, loc, v, o));
+    }
+    return v;
+  }
+
+  Value select(Value c, Value x, Value y) {
+    return arith::SelectOp::create(b, loc, c, x, y);
+  }
+  Value fmul(Value x, Value y) { return arith::MulFOp::create(b, loc, x, y); }
+  Value fadd(Value x, Value y) { return arith::AddFOp::create(b, loc, x, y); }
+  Value fsub(Value x, Value y) { return arith::SubFOp::create(b, loc, x, y); }
+  Value exp2(Value x) { return math::Exp2Op::create(b, loc, x); }
+  Value isNegInf(Value x) {
+    return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, x,
+                                 negInf());
+  }
+
+  /// Index of element (row k, pair element e) of fragment tile `tile` of an
+  /// [.., N, D] tensor at original row `orig`.
+  Value fragIndex(Value orig, int64_t tile, int64_t e) {
+    return m.add(base, m.add(m.mul(orig, m.c(d)),
+                             m.add(m.c(tile * 8 + e), m.mul(t, m.c(2)))));
+  }
+
+  /// Stores accumulator fragments (rows `rows`), scaled per row by
+  /// `factor[k]`, to `mem` (converting to its element type), valid rows only.
+  void storeRows(const Frags &acc, const LaneRows &rows, Value factor[2],
+                 Value mem) {
+    Type memElt = cast<MemRefType>(mem.getType()).getElementType();
+    for (int k = 0; k < 2; ++k) {
+      auto ifOp = scf::IfOp::create(b, loc, rows.valid[k], false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+      for (int64_t dt = 0; dt < d / 8; ++dt) {
+        Value lo = fmul(acc[dt][2 * k], factor[k]);
+        Value hi = fmul(acc[dt][2 * k + 1], factor[k]);
+        if (memElt != f32) {
+          lo = arith::TruncFOp::create(b, loc, memElt, lo);
+          hi = arith::TruncFOp::create(b, loc, memElt, hi);
+        }
+        Value pair = vector::FromElementsOp::create(
+            b, loc, VectorType::get({2}, memElt), ValueRange{lo, hi});
+        vector::StoreOp::create(b, loc, pair, mem,
+                                ValueRange{fragIndex(rows.orig[k], dt, 0)},
+                                false,
+                                llvm::MaybeAlign(memElt == f32 ? 8 : 4));
+      }
+    }
+  }
+
+  /// Loads accumulator fragments of rows `rows` from f32 `mem`.
+  Frags loadRows(const LaneRows &rows, Value mem) {
+    Frags acc;
+    for (int64_t dt = 0; dt < d / 8; ++dt) {
+      std::array<Value, 4> c;
+      for (int e = 0; e < 4; ++e)
+        c[e] = load(mem, fragIndex(rows.orig[e / 2], dt, e % 2));
+      acc.push_back(c);
+    }
+    return acc;
+  }
+
+  Frags zeros(int64_t tiles) {
+    Frags z;
+    for (int64_t i = 0; i < tiles; ++i)
+      z.push_back({f(0), f(0), f(0), f(0)});
+    return z;
+  }
+
+  /// Whether (row view index `i` of rows[k] or `col`) passes the excluded
+  /// factors (original positions).
+  Value passesExcluded(const ga::GpuPart &part, Value iOrig, Value jOrig) {
+    Value ok = arith::ConstantIntOp::create(b, loc, 1, 1);
+    for (const lay::Factor &e : part.excluded) {
+      Value in = attention_loops::emitContains(m, e, iOrig, jOrig);
+      ok = m.andi(ok, arith::XOrIOp::create(
+                          b, loc, in,
+                          arith::ConstantIntOp::create(b, loc, 1, 1)));
+    }
+    return ok;
+  }
+
+  /// Flattens fragments into values for loop-carried state, and back.
+  static void flatten(const Frags &f, SmallVectorImpl<Value> &out) {
+    for (auto &c : f)
+      out.append(c.begin(), c.end());
+  }
+  static Frags unflatten(ValueRange v, int64_t tiles) {
+    Frags f;
+    for (int64_t i = 0; i < tiles; ++i)
+      f.push_back({v[4 * i], v[4 * i + 1], v[4 * i + 2], v[4 * i + 3]});
+    return f;
+  }
+
+  OpBuilder &b;
+  Location loc;
+  IndexMath m;
+  Type elt, f32;
+  int64_t d;
+  double scale;
+  llvm::StringMap<Value> arg;
+  Value n, heads, warp, g, t, t0, bx, rowBase, base;
+};
+
+/// The structure of one part over a view of length `len`.
+PartStructure structureOf(IndexMath &m, const ga::GpuPart &p, Value len) {
+  return PartStructure(m, p.viewFactor, {}, p.compact, len);
+}
+
+//===----------------------------------------------------------------------===//
+// Forward kernel: one group of parts sharing a query view
+//===----------------------------------------------------------------------===//
+
+void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
+                 bool last) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  IndexMath &m = k.m;
+  const ga::View &qv = parts.front().queryView;
+  auto [cRes, tileIdx] = k.tileOf(qv);
+  Value c = cRes, tile = tileIdx;
+  Value qlen = k.viewLength(qv, c);
+  Value r0 = m.add(m.mul(tile, m.c(kBlockRows)), m.mul(k.warp, m.c(kWarpRows)));
+  auto live = scf::IfOp::create(b, loc, m.cmp(arith::CmpIPredicate::slt, r0,
+                                               qlen), false);
+  b.setInsertionPointToStart(&live.getThenRegion().front());
+  LaneRows rows = k.laneRows(qv, c, r0, qlen);
+  auto qf = k.rowFragments(k.arg["q"], rows);
+  int64_t dTiles = k.d / 8;
+
+  // State: m (log2 units) and lane-partial l for both rows, then acc.
+  SmallVector<Value> state;
+  if (first) {
+    state = {k.negInf(), k.negInf(), k.f(0), k.f(0)};
+    KernelEmitter::flatten(k.zeros(dTiles), state);
+  } else {
+    Value mm[2], ll[2];
+    for (int r = 0; r < 2; ++r) {
+      Value lse = k.load(k.arg["lse"], m.add(k.rowBase, rows.orig[r]));
+      mm[r] = k.fmul(lse, k.f(kLog2e));
+      Value has = m.andi(k.t0, arith::CmpFOp::create(
+                                   b, loc, arith::CmpFPredicate::OGT, lse,
+                                   k.negInf()));
+      ll[r] = k.select(has, k.f(1), k.f(0));
+    }
+    state = {mm[0], mm[1], ll[0], ll[1]};
+    KernelEmitter::flatten(k.loadRows(rows, k.arg["o_acc"]), state);
+  }
+
+  Value scale2 = k.f(k.scale * kLog2e);
+  for (const ga::GpuPart &part : parts) {
+    Value klen = k.viewLength(part.keyView, c);
+    PartStructure ps = structureOf(m, part, klen);
+    Value lastRow = m.min(m.add(r0, m.c(kWarpRows - 1)),
+                          m.sub(qlen, m.c(1)));
+    Value lo = ps.rowInterval(r0).first;
+    Value hi = m.min(ps.rowInterval(lastRow).second, klen);
+    std::pair<Value, Value> rowIv[2] = {ps.rowInterval(rows.view[0]),
+                                        ps.rowInterval(rows.view[1])};
+    Value lastKey = m.max(m.sub(klen, m.c(1)), m.c(0));
+    auto loop = scf::ForOp::create(
+        b, loc, lo, m.max(lo, hi), m.c(kKeyTile), state,
+        [&](OpBuilder &, Location, Value kt, ValueRange st) {
+          Value mOld[2] = {st[0], st[1]}, lOld[2] = {st[2], st[3]};
+          Frags acc = KernelEmitter::unflatten(st.drop_front(4), dTiles);
+          // Scores against the 64 keys of this tile.
+          SmallVector<Value> kOrig;
+          for (int64_t nt = 0; nt < kKeyTile / 8; ++nt) {
+            Value j = m.min(m.add(kt, m.add(m.c(nt * 8), k.g)), lastKey);
+            kOrig.push_back(k.toOriginal(part.keyView, c, j));
+          }
+          Frags s = k.scoresAgainst(qf, k.arg["k"], kOrig);
+          // Mask to the rows' intervals (and exclusions), scale, row max.
+          Value mx[2] = {k.negInf(), k.negInf()};
+          for (int64_t nt = 0; nt < kKeyTile / 8; ++nt)
+            for (int e = 0; e < 4; ++e) {
+              int r = e / 2;
+              Value j = m.add(kt, m.add(m.c(nt * 8 + e % 2),
+                                        m.mul(k.t, m.c(2))));
+              Value ok = m.andi(
+                  m.cmp(arith::CmpIPredicate::sge, j, rowIv[r].first),
+                  m.cmp(arith::CmpIPredicate::slt, j,
+                        m.min(rowIv[r].second, klen)));
+              if (!part.excluded.empty())
+                ok = m.andi(ok, k.passesExcluded(
+                                    part, rows.orig[r],
+                                    k.toOriginal(part.keyView, c,
+                                                 m.min(j, lastKey))));
+              s[nt][e] = k.select(ok, k.fmul(s[nt][e], scale2), k.negInf());
+              mx[r] = arith::MaximumFOp::create(b, loc, mx[r], s[nt][e]);
+            }
+          Value mNew[2], alpha[2], lNew[2];
+          for (int r = 0; r < 2; ++r) {
+            mNew[r] = arith::MaximumFOp::create(b, loc, mOld[r],
+                                                k.rowReduce(mx[r], true));
+            Value safe = k.select(k.isNegInf(mNew[r]), k.f(0), mNew[r]);
+            alpha[r] = k.exp2(k.fsub(mOld[r], safe));
+            lNew[r] = k.fmul(lOld[r], alpha[r]);
+            for (int64_t nt = 0; nt < kKeyTile / 8; ++nt)
+              for (int e = 2 * r; e < 2 * r + 2; ++e) {
+                s[nt][e] = k.exp2(k.fsub(s[nt][e], safe));
+                lNew[r] = k.fadd(lNew[r], s[nt][e]);
+              }
+          }
+          for (auto &a : acc)
+            for (int e = 0; e < 4; ++e)
+              a[e] = k.fmul(a[e], alpha[e / 2]);
+          // acc += P . V
+          SmallVector<std::array<Value, 4>> vOrig;
+          for (int64_t kk = 0; kk < kKeyTile / 16; ++kk) {
+            std::array<Value, 4> o;
+            for (int q = 0; q < 4; ++q) {
+              Value j = m.add(kt, m.add(m.c(kk * 16 + (q / 2) * 8 + q % 2),
+                                        m.mul(k.t, m.c(2))));
+              o[q] = k.toOriginal(part.keyView, c, m.min(j, lastKey));
+            }
+            vOrig.push_back(o);
+          }
+          k.accumulate(acc, s, vOrig, k.arg["v"]);
+          SmallVector<Value> next = {mNew[0], mNew[1], lNew[0], lNew[1]};
+          KernelEmitter::flatten(acc, next);
+          scf::YieldOp::create(b, loc, next);
+        });
+    state.assign(loop.getResults().begin(), loop.getResults().end());
+  }
+
+  // Epilogue: normalise, write the output (or the f32 chain) and lse.
+  Frags acc = KernelEmitter::unflatten(ValueRange(state).drop_front(4), dTiles);
+  Value inv[2];
+  for (int r = 0; r < 2; ++r) {
+    Value l = k.rowReduce(state[2 + r], false);
+    Value has = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, l,
+                                      k.f(0));
+    inv[r] = k.select(has, arith::DivFOp::create(b, loc, k.f(1), l), k.f(0));
+    Value lse = k.fmul(k.fadd(state[r], math::Log2Op::create(b, loc, l)),
+                       k.f(1.0 / kLog2e));
+    lse = k.select(has, lse, k.negInf());
+    auto ifOp = scf::IfOp::create(b, loc, m.andi(k.t0, rows.valid[r]), false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    memref::StoreOp::create(b, loc, lse, k.arg["lse"],
+                            ValueRange{m.add(k.rowBase, rows.orig[r])});
+  }
+  k.storeRows(acc, rows, inv, last ? k.arg["o"] : k.arg["o_acc"]);
+}
+
+//===----------------------------------------------------------------------===//
+// Backward kernels
+//===----------------------------------------------------------------------===//
+
+/// delta[row] = sum_d dout . o, one thread per row.
+void emitDelta(KernelEmitter &k) {
+  OpBuilder &b = k.b;
+  IndexMath &m = k.m;
+  Value tid = gpu::ThreadIdOp::create(b, k.loc, gpu::Dimension::x);
+  Value i = m.add(m.mul(k.bx, m.c(kThreads)), tid);
+  auto live = scf::IfOp::create(
+      b, k.loc, m.cmp(arith::CmpIPredicate::slt, i, k.n), false);
+  b.setInsertionPointToStart(&live.getThenRegion().front());
+  Value off = m.add(k.base, m.mul(i, m.c(k.d)));
+  Value sum = k.f(0);
+  for (int64_t x = 0; x < k.d; ++x) {
+    Value idx = m.add(off, m.c(x));
+    sum = k.fadd(sum, k.fmul(k.loadF32(k.arg["o"], idx),
+                             k.loadF32(k.arg["dout"], idx)));
+  }
+  memref::StoreOp::create(b, k.loc, sum, k.arg["delta"],
+                          ValueRange{m.add(k.rowBase, i)});
+}
+
+/// Zeroes the f32 buffers `names` ([B, H, N, D]), one element per thread.
+void emitZero(KernelEmitter &k, ArrayRef<StringRef> names) {
+  OpBuilder &b = k.b;
+  IndexMath &m = k.m;
+  Value tid = gpu::ThreadIdOp::create(b, k.loc, gpu::Dimension::x);
+  Value x = m.add(m.mul(k.bx, m.c(kThreads)), tid);
+  auto live = scf::IfOp::create(
+      b, k.loc, m.cmp(arith::CmpIPredicate::slt, x, m.mul(k.n, m.c(k.d))),
+      false);
+  b.setInsertionPointToStart(&live.getThenRegion().front());
+  for (StringRef name : names)
+    memref::StoreOp::create(b, k.loc, k.f(0), k.arg[name],
+                            ValueRange{m.add(k.base, x)});
+}
+
+/// dQ for one group of parts sharing a query view.
+void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
+            bool last) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  IndexMath &m = k.m;
+  const ga::View &qv = parts.front().queryView;
+  auto [cRes, tileIdx] = k.tileOf(qv);
+  Value c = cRes, tile = tileIdx;
+  Value qlen = k.viewLength(qv, c);
+  Value r0 = m.add(m.mul(tile, m.c(kBlockRows)), m.mul(k.warp, m.c(kWarpRows)));
+  auto live = scf::IfOp::create(b, loc, m.cmp(arith::CmpIPredicate::slt, r0,
+                                               qlen), false);
+  b.setInsertionPointToStart(&live.getThenRegion().front());
+  LaneRows rows = k.laneRows(qv, c, r0, qlen);
+  auto qf = k.rowFragments(k.arg["q"], rows);
+  auto dof = k.rowFragments(k.arg["dout"], rows);
+  Value lse2[2], delta[2];
+  for (int r = 0; r < 2; ++r) {
+    Value idx = m.add(k.rowBase, rows.orig[r]);
+    lse2[r] = k.fmul(k.load(k.arg["lse"], idx), k.f(kLog2e));
+    delta[r] = k.load(k.arg["delta"], idx);
+  }
+  int64_t dTiles = k.d / 8;
+  SmallVector<Value> state;
+  KernelEmitter::flatten(first ? k.zeros(dTiles)
+                               : k.loadRows(rows, k.arg["dq_acc"]),
+                         state);
+  Value scale2 = k.f(k.scale * kLog2e);
+  for (const ga::GpuPart &part : parts) {
+    Value klen = k.viewLength(part.keyView, c);
+    PartStructure ps = structureOf(m, part, klen);
+    Value lastRow = m.min(m.add(r0, m.c(kWarpRows - 1)),
+                          m.sub(qlen, m.c(1)));
+    Value lo = ps.rowInterval(r0).first;
+    Value hi = m.min(ps.rowInterval(lastRow).second, klen);
+    std::pair<Value, Value> rowIv[2] = {ps.rowInterval(rows.view[0]),
+                                        ps.rowInterval(rows.view[1])};
+    Value lastKey = m.max(m.sub(klen, m.c(1)), m.c(0));
+    auto loop = scf::ForOp::create(
+        b, loc, lo, m.max(lo, hi), m.c(kKeyTile), state,
+        [&](OpBuilder &, Location, Value kt, ValueRange st) {
+          Frags acc = KernelEmitter::unflatten(st, dTiles);
+          SmallVector<Value> kOrig;
+          for (int64_t nt = 0; nt < kKeyTile / 8; ++nt) {
+            Value j = m.min(m.add(kt, m.add(m.c(nt * 8), k.g)), lastKey);
+            kOrig.push_back(k.toOriginal(part.keyView, c, j));
+          }
+          Frags s = k.scoresAgainst(qf, k.arg["k"], kOrig);
+          Frags dp = k.scoresAgainst(dof, k.arg["v"], kOrig);
+          for (int64_t nt = 0; nt < kKeyTile / 8; ++nt)
+            for (int e = 0; e < 4; ++e) {
+              int r = e / 2;
+              Value j = m.add(kt, m.add(m.c(nt * 8 + e % 2),
+                                        m.mul(k.t, m.c(2))));
+              Value ok = m.andi(
+                  m.cmp(arith::CmpIPredicate::sge, j, rowIv[r].first),
+                  m.cmp(arith::CmpIPredicate::slt, j,
+                        m.min(rowIv[r].second, klen)));
+              if (!part.excluded.empty())
+                ok = m.andi(ok, k.passesExcluded(
+                                    part, rows.orig[r],
+                                    k.toOriginal(part.keyView, c,
+                                                 m.min(j, lastKey))));
+              Value p = k.exp2(k.fsub(k.fmul(s[nt][e], scale2), lse2[r]));
+              p = k.select(ok, p, k.f(0));
+              s[nt][e] = k.fmul(p, k.fsub(dp[nt][e], delta[r]));
+            }
+          SmallVector<std::array<Value, 4>> kRows;
+          for (int64_t kk = 0; kk < kKeyTile / 16; ++kk) {
+            std::array<Value, 4> o;
+            for (int q = 0; q < 4; ++q) {
+              Value j = m.add(kt, m.add(m.c(kk * 16 + (q / 2) * 8 + q % 2),
+                                        m.mul(k.t, m.c(2))));
+              o[q] = k.toOriginal(part.keyView, c, m.min(j, lastKey));
+            }
+            kRows.push_back(o);
+          }
+          k.accumulate(acc, s, kRows, k.arg["k"]);
+          SmallVector<Value> next;
+          KernelEmitter::flatten(acc, next);
+          scf::YieldOp::create(b, loc, next);
+        });
+    state.assign(loop.getResults().begin(), loop.getResults().end());
+  }
+  Frags acc = KernelEmitter::unflatten(state, dTiles);
+  Value factor[2] = {k.f(k.scale), k.f(k.scale)};
+  Value one[2] = {k.f(1), k.f(1)};
+  k.storeRows(acc, rows, last ? factor : one,
+              last ? k.arg["dq"] : k.arg["dq_acc"]);
+  (void)b;
+}
+
+/// dK and dV for one group of parts sharing a key view: each warp owns 16
+/// keys and walks the query rows that attend them.
+void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
+             bool last) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  IndexMath &m = k.m;
+  const ga::View &kv = parts.front().keyView;
+  auto [cRes, tileIdx] = k.tileOf(kv);
+  Value c = cRes, tile = tileIdx;
+  Value klen = k.viewLength(kv, c);
+  Value r0 = m.add(m.mul(tile, m.c(kBlockRows)), m.mul(k.warp, m.c(kWarpRows)));
+  auto live = scf::IfOp::create(b, loc, m.cmp(arith::CmpIPredicate::slt, r0,
+                                               klen), false);
+  b.setInsertionPointToStart(&live.getThenRegion().front());
+  LaneRows keys = k.laneRows(kv, c, r0, klen);
+  auto kf = k.rowFragments(k.arg["k"], keys);
+  auto vf = k.rowFragments(k.arg["v"], keys);
+  int64_t dTiles = k.d / 8;
+  SmallVector<Value> state;
+  if (first) {
+    KernelEmitter::flatten(k.zeros(dTiles), state);
+    KernelEmitter::flatten(k.zeros(dTiles), state);
+  } else {
+    KernelEmitter::flatten(k.loadRows(keys, k.arg["dk_acc"]), state);
+    KernelEmitter::flatten(k.loadRows(keys, k.arg["dv_acc"]), state);
+  }
+  Value scale2 = k.f(k.scale * kLog2e);
+  for (const ga::GpuPart &part : parts) {
+    const ga::View &qv = part.queryView;
+    Value qlen = k.viewLength(qv, c);
+    PartStructure ps = structureOf(m, part, qlen);
+    Value lastOwn = m.min(m.add(r0, m.c(kWarpRows - 1)), m.sub(klen, m.c(1)));
+    Value lo = ps.columnInterval(r0).first;
+    Value hi = ps.columnInterval(lastOwn).second;
+    std::pair<Value, Value> colIv[2] = {ps.columnInterval(keys.view[0]),
+                                        ps.columnInterval(keys.view[1])};
+    Value lastRow = m.max(m.sub(qlen, m.c(1)), m.c(0));
+    auto loop = scf::ForOp::create(
+        b, loc, lo, m.max(lo, hi), m.c(kKeyTile), state,
+        [&](OpBuilder &, Location, Value qt, ValueRange st) {
+          Frags dk = KernelEmitter::unflatten(st, dTiles);
+          Frags dv = KernelEmitter::unflatten(st.drop_front(4 * dTiles),
+                                              dTiles);
+          SmallVector<Value> qOrig;
+          for (int64_t nt = 0; nt < kKeyTile / 8; ++nt) {
+            Value i = m.min(m.add(qt, m.add(m.c(nt * 8), k.g)), lastRow);
+            qOrig.push_back(k.toOriginal(qv, c, i));
+          }
+          Frags s = k.scoresAgainst(kf, k.arg["q"], qOrig);
+          Frags dp = k.scoresAgainst(vf, k.arg["dout"], qOrig);
+          Frags p = s;
+          for (int64_t nt = 0; nt < kKeyTile / 8; ++nt)
+            for (int e = 0; e < 4; ++e) {
+              int r = e / 2;
+              Value i = m.add(qt, m.add(m.c(nt * 8 + e % 2),
+                                        m.mul(k.t, m.c(2))));
+              Value ic = m.min(i, lastRow);
+              Value iOrig = k.toOriginal(qv, c, ic);
+              Value ok = m.andi(
+                  keys.valid[r],
+                  m.andi(m.cmp(arith::CmpIPredicate::sge, i, colIv[r].first),
+                         m.cmp(arith::CmpIPredicate::slt, i,
+                               colIv[r].second)));
+              if (!part.excluded.empty())
+                ok = m.andi(ok, k.passesExcluded(part, iOrig, keys.orig[r]));
+              Value idx = m.add(k.rowBase, iOrig);
+              Value lse2 = k.fmul(k.load(k.arg["lse"], idx), k.f(kLog2e));
+              Value delta = k.load(k.arg["delta"], idx);
+              Value pe = k.exp2(k.fsub(k.fmul(s[nt][e], scale2), lse2));
+              pe = k.select(ok, pe, k.f(0));
+              p[nt][e] = pe;
+              s[nt][e] = k.fmul(pe, k.fsub(dp[nt][e], delta));
+            }
+          SmallVector<std::array<Value, 4>> qRows;
+          for (int64_t kk = 0; kk < kKeyTile / 16; ++kk) {
+            std::array<Value, 4> o;
+            for (int q = 0; q < 4; ++q) {
+              Value i = m.add(qt, m.add(m.c(kk * 16 + (q / 2) * 8 + q % 2),
+                                        m.mul(k.t, m.c(2))));
+              o[q] = k.toOriginal(qv, c, m.min(i, lastRow));
+            }
+            qRows.push_back(o);
+          }
+          k.accumulate(dv, p, qRows, k.arg["dout"]);
+          k.accumulate(dk, s, qRows, k.arg["q"]);
+          SmallVector<Value> next;
+          KernelEmitter::flatten(dk, next);
+          KernelEmitter::flatten(dv, next);
+          scf::YieldOp::create(b, loc, next);
+        });
+    state.assign(loop.getResults().begin(), loop.getResults().end());
+  }
+  Frags dk = KernelEmitter::unflatten(state, dTiles);
+  Frags dv = KernelEmitter::unflatten(ValueRange(state).drop_front(4 * dTiles),
+                                      dTiles);
+  Value factor[2] = {k.f(k.scale), k.f(k.scale)};
+  Value one[2] = {k.f(1), k.f(1)};
+  k.storeRows(dk, keys, last ? factor : one,
+              last ? k.arg["dk"] : k.arg["dk_acc"]);
+  k.storeRows(dv, keys, one, last ? k.arg["dv"] : k.arg["dv_acc"]);
+  (void)b;
+}
+
+//===----------------------------------------------------------------------===//
+// The pass
+//===----------------------------------------------------------------------===//
+
+std::string typeName(Type t) {
+  if (t.isBF16())
+    return "bf16";
+  if (t.isF16())
+    return "f16";
+  return "f32";
+}
+
+struct ConvertStAttentionToGpuPass
+    : public mlir::st::impl::ConvertStAttentionToGpuBase<
+          ConvertStAttentionToGpuPass> {
+  using Base::Base;
+
+  LogicalResult lower(AttentionOp op, StringRef name, json::Array &entries) {
+    auto type = op.getQuery().getType();
+    Type elt = type.getElementType();
+    int64_t d = type.getDimSize(3);
+    if (!elt.isBF16() && !elt.isF16())
+      return op.emitOpError()
+             << "GPU kernels take bf16 or f16 inputs (got " << elt << ")";
+    if (ShapedType::isDynamic(d) || d % 16 != 0 || d > 256)
+      return op.emitOpError() << "GPU kernels need a static head dimension "
+                                 "that is a multiple of 16, at most 256";
+    auto layoutAttr = op.getLayout();
+    lay::Layout layout = layoutAttr.getLayout();
+    double scale = op.getScaleValue();
+
+    OpBuilder b(op->getParentOfType<ModuleOp>().getBodyRegion());
+    b.setInsertionPointToEnd(op->getParentOfType<ModuleOp>().getBody());
+    Location loc = op.getLoc();
+    auto module = gpu::GPUModuleOp::create(b, loc, name);
+    Type f32 = b.getF32Type();
+
+    json::Array forward, backward, scratch;
+    bool needOacc = false, needDqAcc = false, needDkvAcc = false,
+         needZero = false;
+    int64_t cycle = layout.getCycleLength();
+    int64_t counter = 0;
+    auto kernelName = [&](StringRef what) {
+      return (name + "_" + what + std::to_string(counter++)).str();
+    };
+
+    // The delta kernel runs once for all heads.
+    {
+      KernelEmitter k(b, loc, elt, d, scale);
+      std::string kn = (name + "_delta").str();
+      k.begin(module, kn, {{"o", elt}, {"dout", elt}, {"delta", f32}});
+      k.headMapping(0, 1);
+      emitDelta(k);
+      backward.push_back(launch(kn, exOp("ceildiv", ex("N"), ex(kThreads)),
+                                ex("BH"), {"o", "dout", "delta", "N", "H"}));
+    }
+    json::Array zeroLaunches;
+    for (int64_t h = 0; h < cycle; ++h) {
+      std::vector<ga::GpuPart> parts = ga::gpuParts(layout.forHead(h));
+      if (parts.empty())
+        return op.emitOpError() << "head " << h << " attends nothing";
+      // Forward.
+      auto fwd = ga::groupParts(parts, /*byKeyView=*/false);
+      for (auto [i, group] : llvm::enumerate(fwd)) {
+        bool first = i == 0, last = i + 1 == fwd.size();
+        needOacc |= !last || !first;
+        SmallVector<std::pair<StringRef, Type>> bufs = {
+            {"q", elt}, {"k", elt}, {"v", elt}, {"o", elt}, {"lse", f32}};
+        if (fwd.size() > 1)
+          bufs.push_back({"o_acc", f32});
+        KernelEmitter k(b, loc, elt, d, scale);
+        std::string kn = kernelName("fwd");
+        k.begin(module, kn, bufs);
+        k.headMapping(h, cycle);
+        emitForward(k, group, first, last);
+        SmallVector<StringRef> args;
+        for (auto &bf : bufs)
+          args.push_back(bf.first);
+        args.append({"N", "H"});
+        forward.push_back(launch(kn, gridX(group.front().queryView),
+                                 gridY(h, cycle), args));
+      }
+      // dQ.
+      for (auto [i, group] : llvm::enumerate(fwd)) {
+        bool first = i == 0, last = i + 1 == fwd.size();
+        needDqAcc |= fwd.size() > 1;
+        SmallVector<std::pair<StringRef, Type>> bufs = {
+            {"q", elt},   {"k", elt},     {"v", elt},  {"dout", elt},
+            {"lse", f32}, {"delta", f32}, {"dq", elt}};
+        if (fwd.size() > 1)
+          bufs.push_back({"dq_acc", f32});
+        KernelEmitter k(b, loc, elt, d, scale);
+        std::string kn = kernelName("dq");
+        k.begin(module, kn, bufs);
+        k.headMapping(h, cycle);
+        emitDq(k, group, first, last);
+        SmallVector<StringRef> args;
+        for (auto &bf : bufs)
+          args.push_back(bf.first);
+        args.append({"N", "H"});
+        backward.push_back(launch(kn, gridX(group.front().queryView),
+                                  gridY(h, cycle), args));
+      }
+      // dK, dV: a compact group first needs zeroed scratch.
+      auto bwd = ga::groupParts(parts, /*byKeyView=*/true);
+      bool zeroFirst = !bwd.front().front().keyView.coversAll();
+      needZero |= zeroFirst;
+      for (auto [i, group] : llvm::enumerate(bwd)) {
+        bool first = i == 0 && !zeroFirst, last = i + 1 == bwd.size();
+        bool chained = bwd.size() > 1 || zeroFirst;
+        needDkvAcc |= chained;
+        SmallVector<std::pair<StringRef, Type>> bufs = {
+            {"q", elt},   {"k", elt},     {"v", elt},  {"dout", elt},
+            {"lse", f32}, {"delta", f32}, {"dk", elt}, {"dv", elt}};
+        if (chained) {
+          bufs.push_back({"dk_acc", f32});
+          bufs.push_back({"dv_acc", f32});
+        }
+        KernelEmitter k(b, loc, elt, d, scale);
+        std::string kn = kernelName("dkv");
+        k.begin(module, kn, bufs);
+        k.headMapping(h, cycle);
+        emitDkv(k, group, first, last);
+        SmallVector<StringRef> args;
+        for (auto &bf : bufs)
+          args.push_back(bf.first);
+        args.append({"N", "H"});
+        backward.push_back(launch(kn, gridX(group.front().keyView),
+                                  gridY(h, cycle), args));
+      }
+    }
+    if (needZero) {
+      KernelEmitter k(b, loc, elt, d, scale);
+      std::string kn = (name + "_zero").str();
+      k.begin(module, kn, {{"dk_acc", f32}, {"dv_acc", f32}});
+      k.headMapping(0, 1);
+      emitZero(k, {"dk_acc", "dv_acc"});
+      // After delta, before any dK/dV kernel: right after the delta launch.
+      backward.insert(backward.begin() + 1,
+                      launch(kn,
+                             exOp("ceildiv", exOp("mul", ex("N"), ex(d)),
+                                  ex(kThreads)),
+                             ex("BH"), {"dk_acc", "dv_acc", "N", "H"}));
+    }
+    json::Value rowsF32 =
+        exOp("mul", exOp("mul", ex("BH"), ex("N")), ex(4));
+    json::Value tensorF32 = exOp("mul", rowsF32, ex(d));
+    scratch.push_back(json::Object{{"name", "delta"}, {"bytes", rowsF32}});
+    if (needOacc)
+      scratch.push_back(json::Object{{"name", "o_acc"}, {"bytes", tensorF32}});
+    if (needDqAcc)
+      scratch.push_back(
+          json::Object{{"name", "dq_acc"}, {"bytes", tensorF32}});
+    if (needDkvAcc) {
+      scratch.push_back(
+          json::Object{{"name", "dk_acc"}, {"bytes", tensorF32}});
+      scratch.push_back(
+          json::Object{{"name", "dv_acc"}, {"bytes", tensorF32}});
+    }
+    std::string layoutStr;
+    llvm::raw_string_ostream os(layoutStr);
+    os << Attribute(layoutAttr);
+    entries.push_back(json::Object{{"layout", layoutStr},
+                                   {"head_dim", d},
+                                   {"dtype", typeName(elt)},
+                                   {"module", name.str()},
+                                   {"scratch", std::move(scratch)},
+                                   {"forward", std::move(forward)},
+                                   {"backward", std::move(backward)}});
+    return success();
+  }
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<AttentionOp> ops;
+    module.walk([&](AttentionOp op) { ops.push_back(op); });
+    json::Array entries;
+    llvm::StringMap<int64_t> perFunction;
+    for (AttentionOp op : ops)
+      if (auto func = op->getParentOfType<FunctionOpInterface>())
+        ++perFunction[func.getName()];
+    llvm::StringMap<int64_t> seen;
+    for (auto [i, op] : llvm::enumerate(ops)) {
+      std::string name = prefix + std::to_string(i);
+      if (auto func = op->getParentOfType<FunctionOpInterface>()) {
+        name = (prefix + func.getName()).str();
+        int64_t index = seen[func.getName()]++;
+        if (perFunction[func.getName()] > 1)
+          name += "_" + std::to_string(index);
+      }
+      if (failed(lower(op, name, entries)))
+        return signalPassFailure();
+    }
+    module->setAttr(gpu::GPUDialect::getContainerModuleAttrName(),
+                    UnitAttr::get(&getContext()));
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    os << json::Value(std::move(entries));
+    module->setAttr("st.gpu_manifest", StringAttr::get(&getContext(), text));
+  }
+};
+
+} // namespace

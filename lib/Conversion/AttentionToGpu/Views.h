@@ -1,0 +1,79 @@
+//===- Views.h - How a GPU kernel walks one attention part ------*- C++ -*-===//
+//
+// A GPU attention kernel tiles a *view* of the sequence: query tiles of 64
+// consecutive view rows and key tiles of 64 consecutive view keys. Which
+// original positions a view index stands for is the structure of the part:
+//  - Identity: view index = position (bands, own blocks, dense causal);
+//  - Residue(L): the positions c, c + L, c + 2L, ... of one residue class c
+//    (the strided column: dense shifted-causal attention on this view, with
+//    no transposed copy -- the kernel addresses rows with stride L);
+//  - Compact(L, lo, w): the summary positions, in order (fixed summaries:
+//    a dense prefix over gathered keys).
+// Parts that share their driving view (the query view for the forward and
+// dQ kernels, the key view for the dK/dV kernel) are fused into one kernel
+// with one online-softmax state; different views chain through f32
+// scratch (docs/gpu-kernel-abi.md).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ST_LIB_CONVERSION_ATTENTIONTOGPU_VIEWS_H
+#define ST_LIB_CONVERSION_ATTENTIONTOGPU_VIEWS_H
+
+#include "st/Layout/Layout.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace st {
+namespace gpu_attention {
+
+enum class ViewKind { Identity, Residue, Compact };
+
+struct View {
+  ViewKind kind = ViewKind::Identity;
+  /// Residue and Compact: the pattern's stride L.
+  int64_t stride = 1;
+  /// Compact: the summary window [lo, lo + width) inside every block.
+  int64_t lo = 0;
+  int64_t width = 0;
+
+  bool operator==(const View &o) const {
+    return kind == o.kind && stride == o.stride && lo == o.lo &&
+           width == o.width;
+  }
+  bool operator!=(const View &o) const { return !(*this == o); }
+  /// True when every position is some view index (scratch it writes
+  /// covers the whole sequence).
+  bool coversAll() const { return kind != ViewKind::Compact; }
+  std::string str() const;
+};
+
+/// One disjoint part of a pattern as a GPU kernel sees it.
+struct GpuPart {
+  /// The part's factor in original coordinates, and the factors whose
+  /// positions it must skip (masked).
+  layout::Factor factor;
+  std::vector<layout::Factor> excluded;
+  /// The same factor in view coordinates, with an exact row interval
+  /// (a Residue(L) column of minimum distance d becomes column(1, ceil(d/L))).
+  layout::Factor viewFactor;
+  /// Keys are compact summary positions.
+  bool compact = false;
+  View queryView;
+  View keyView;
+};
+
+/// The GPU parts of `pattern`, in the order of Pattern::disjointParts.
+std::vector<GpuPart> gpuParts(const layout::Pattern &pattern);
+
+/// Parts grouped into kernels by `key` (query view or key view), in order of
+/// first appearance, compact views first (they cannot initialise scratch
+/// that covers the whole sequence, so they run before a covering kernel).
+std::vector<std::vector<GpuPart>>
+groupParts(const std::vector<GpuPart> &parts, bool byKeyView);
+
+} // namespace gpu_attention
+} // namespace st
+
+#endif // ST_LIB_CONVERSION_ATTENTIONTOGPU_VIEWS_H

@@ -1,0 +1,57 @@
+//===- GpuPipeline.cpp - st.attention to a GPU kernel library -------------===//
+//
+// `st-gpu-kernels`: attention to tensor-core kernels
+// (--convert-st-attention-to-gpu), NVVM, PTX through LLVM's NVPTX backend
+// (gpu-module-to-binary), and the kernel library on disk
+// (--st-write-gpu-library). libdevice supplies exp2/log2.
+//
+//===----------------------------------------------------------------------===//
+
+#include "st/Conversion/Passes.h"
+#include "st/Pipelines/Pipelines.h"
+
+#include "mlir/Conversion/GPUToNVVM/GPUToNVVMPass.h"
+#include "mlir/Conversion/NVVMToLLVM/NVVMToLLVM.h"
+#include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
+#include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void mlir::st::buildGpuKernelsPipeline(OpPassManager &pm,
+                                       const GpuPipelineOptions &options) {
+  ConvertStAttentionToGpuOptions lower;
+  lower.prefix = options.prefix;
+  pm.addPass(createConvertStAttentionToGpu(lower));
+  GpuNVVMAttachTargetOptions target;
+  target.chip = options.chip;
+  target.features = options.features;
+  target.optLevel = 3;
+  if (!options.libdevice.empty())
+    target.linkLibs.push_back(options.libdevice);
+  pm.addPass(createGpuNVVMAttachTarget(target));
+  OpPassManager &gpu = pm.nest<gpu::GPUModuleOp>();
+  gpu.addPass(createSCFToControlFlowPass());
+  gpu.addPass(createConvertGpuOpsToNVVMOps());
+  gpu.addPass(createConvertNVVMToLLVMPass());
+  gpu.addPass(createCanonicalizerPass());
+  gpu.addPass(createCSEPass());
+  gpu.addPass(createReconcileUnrealizedCastsPass());
+  if (options.dir.empty())
+    return;
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = "isa";
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+  StWriteGpuLibraryOptions write;
+  write.dir = options.dir;
+  pm.addPass(createStWriteGpuLibrary(write));
+}
+
+void mlir::st::registerStGpuPipelines() {
+  PassPipelineRegistration<GpuPipelineOptions>(
+      "st-gpu-kernels",
+      "Lower st.attention to GPU kernels, PTX and a kernel library folder",
+      buildGpuKernelsPipeline);
+}

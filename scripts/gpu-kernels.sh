@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Compiles ST's GPU attention kernel library (PTX + manifest.json) for the
+# layouts, head dims and element types that the GPU check and benchmark use:
+#   scripts/gpu-kernels.sh OUT_DIR [ST_OPT]
+# Runs on the CPU (no GPU needed): st.attention -> tensor-core kernels ->
+# NVVM -> PTX through LLVM's NVPTX backend. When ptxas is present, also
+# writes its register/spill report to OUT_DIR/ptxas.txt.
+set -euo pipefail
+out=${1:?usage: scripts/gpu-kernels.sh OUT_DIR [ST_OPT]}
+st_opt=${2:-build/bin/st-opt}
+mkdir -p "$out"
+src="$out/kernels.mlir"
+
+layouts_full=(
+  "dense|#st.dense_causal"
+  "local128|#st.local<window = 128>"
+  "strided128|#st.strided<stride = 128>"
+  "fixed128_32|#st.fixed<stride = 128, summary = 32>"
+  "fixedheads128_32|#st.fixed<stride = 128, summary = 32, per_head = true>"
+  "union_strided_fixed|#st.union<[#st.strided<stride = 128>, #st.fixed<stride = 128, summary = 32>]>"
+  "perhead_strided_local|#st.per_head<[#st.strided<stride = 128>, #st.local<window = 256>]>"
+  "strided100|#st.strided<stride = 100>"
+)
+configs=()
+for l in "${layouts_full[@]}"; do
+  for t in bf16 f16; do configs+=("$l|64|$t"); done
+done
+for l in "dense|#st.dense_causal" "strided128|#st.strided<stride = 128>" \
+         "fixed128_32|#st.fixed<stride = 128, summary = 32>" \
+         "local128|#st.local<window = 128>"; do
+  for dd in 32 128; do configs+=("$l|$dd|bf16"); done
+done
+
+: > "$src"
+for c in "${configs[@]}"; do
+  IFS='|' read -r name layout d t <<<"$c"
+  ty="tensor<?x?x?x${d}x${t}>"
+  cat >>"$src" <<MLIR
+func.func @${name}_d${d}_${t}(%q: $ty, %k: $ty, %v: $ty) -> $ty {
+  %o = st.attention %q, %k, %v layout($layout) : $ty, $ty, $ty -> $ty
+  return %o : $ty
+}
+MLIR
+done
+echo "gpu-kernels: compiling ${#configs[@]} attention kernel sets into $out"
+"$st_opt" "$src" --st-gpu-kernels="dir=$out" -o /dev/null
+if command -v /usr/local/cuda/bin/ptxas >/dev/null; then
+  for f in "$out"/*.ptx; do
+    /usr/local/cuda/bin/ptxas -arch=sm_90 -v "$f" -o /dev/null 2>&1 |
+      sed "s|^|$(basename "$f"): |"
+  done >"$out/ptxas.txt"
+  echo "gpu-kernels: ptxas report in $out/ptxas.txt"
+fi

@@ -1,0 +1,75 @@
+// --convert-st-attention-to-gpu: structure-aware tensor-core kernels and
+// their launch schedule (st.gpu_manifest, docs/gpu-kernel-abi.md).
+// RUN: st-opt %s --convert-st-attention-to-gpu -split-input-file | FileCheck %s
+// RUN: st-opt %s --st-gpu-kernels -split-input-file | FileCheck %s --check-prefix=NVVM
+
+// Strided: the band walks the identity view; the column walks one residue
+// class (stride 128) per block, so two forward kernels chained through
+// o_acc, a delta kernel, two dQ and two dK/dV kernels.
+// CHECK-LABEL: module attributes {gpu.container_module, st.gpu_manifest =
+// CHECK-SAME: \22layout\22:\22#st.strided<stride = 128>\22
+// CHECK-SAME: \22name\22:\22o_acc\22
+// CHECK: gpu.module @st_attn_strided
+// CHECK: gpu.func @st_attn_strided_delta(%{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xf32>, %{{.*}}: i64, %{{.*}}: i64) kernel attributes {known_block_size = array<i32: 128, 1, 1>}
+// CHECK: gpu.func @st_attn_strided_fwd0(
+// CHECK: scf.for
+// CHECK: nvvm.mma.sync {{.*}} {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>}
+// CHECK: gpu.shuffle xor
+// CHECK: math.exp2
+// CHECK: gpu.func @st_attn_strided_fwd1(
+// CHECK: gpu.func @st_attn_strided_dq2(
+// CHECK: gpu.func @st_attn_strided_dq3(
+// CHECK: gpu.func @st_attn_strided_dkv4(
+// CHECK: gpu.func @st_attn_strided_dkv5(
+// CHECK-NOT: gpu.func
+// NVVM: llvm.func @st_attn_strided_fwd0
+// NVVM: nvvm.mma.sync
+// NVVM-NOT: scf.for
+func.func @strided(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>,
+                   %v: tensor<?x?x?x64xbf16>) -> tensor<?x?x?x64xbf16> {
+  %o = st.attention %q, %k, %v layout(#st.strided<stride = 128>)
+      : tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16>
+      -> tensor<?x?x?x64xbf16>
+  return %o : tensor<?x?x?x64xbf16>
+}
+
+// -----
+
+// Fixed: own block and summary share the identity query view (one forward
+// and one dQ kernel, no o_acc); the summaries' dK/dV walks the compact
+// summary keys into zeroed scratch before the block's kernel finishes it.
+// CHECK-LABEL: module attributes
+// CHECK-NOT: o_acc
+// CHECK-SAME: \22kernel\22:\22st_attn_fixed_zero\22
+// CHECK: gpu.module @st_attn_fixed
+// CHECK: gpu.func @st_attn_fixed_delta(
+// CHECK: gpu.func @st_attn_fixed_fwd0(
+// CHECK: gpu.func @st_attn_fixed_dq1(
+// CHECK: gpu.func @st_attn_fixed_dkv2(
+// CHECK: gpu.func @st_attn_fixed_dkv3(
+// CHECK: gpu.func @st_attn_fixed_zero(
+func.func @fixed(%q: tensor<2x8x256x32xf16>, %k: tensor<2x8x256x32xf16>,
+                 %v: tensor<2x8x256x32xf16>) -> tensor<2x8x256x32xf16> {
+  %o = st.attention %q, %k, %v layout(#st.fixed<stride = 64, summary = 16>)
+      : tensor<2x8x256x32xf16>, tensor<2x8x256x32xf16>, tensor<2x8x256x32xf16>
+      -> tensor<2x8x256x32xf16>
+  return %o : tensor<2x8x256x32xf16>
+}
+
+// -----
+
+// Per-head layouts: one kernel set per head of the cycle, each launched
+// over B * ceil((H - h) / 2) blocks in y.
+// CHECK-LABEL: module attributes
+// CHECK-SAME: \22grid\22:[{\22args\22:[\22N\22,64],\22op\22:\22ceildiv\22},{\22args\22:[\22B\22,{\22args\22:[{\22args\22:[\22H\22,1],\22op\22:\22sub\22},2],\22op\22:\22ceildiv\22}],\22op\22:\22mul\22},1]
+// CHECK: gpu.func @st_attn_heads_fwd0(
+// CHECK: gpu.func @st_attn_heads_dkv2(
+// CHECK: gpu.func @st_attn_heads_fwd3(
+func.func @heads(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>,
+                 %v: tensor<?x?x?x64xbf16>) -> tensor<?x?x?x64xbf16> {
+  %o = st.attention %q, %k, %v
+      layout(#st.per_head<[#st.local<window = 128>, #st.dense_causal]>)
+      : tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16>
+      -> tensor<?x?x?x64xbf16>
+  return %o : tensor<?x?x?x64xbf16>
+}
