@@ -36,6 +36,7 @@
 #include "mlir/Dialect/LLVMIR/NVVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Builders.h"
@@ -141,15 +142,31 @@ public:
   /// Creates `name` in `module` with the buffer arguments `bufs` (element
   /// types) and i64 `N`, `H`; positions the builder in its body.
   gpu::GPUFuncOp begin(gpu::GPUModuleOp module, StringRef name,
-                       ArrayRef<std::pair<StringRef, Type>> bufs) {
+                       ArrayRef<std::pair<StringRef, Type>> bufs,
+                       bool staged = false) {
     SmallVector<Type> types;
     for (auto &[n, t] : bufs)
       types.push_back(MemRefType::get({ShapedType::kDynamic}, t));
     types.push_back(b.getI64Type());
     types.push_back(b.getI64Type());
     b.setInsertionPointToEnd(module.getBody());
+    // Two shared-memory tiles of 64 rows, padded by 16 bytes per row so
+    // that ldmatrix's eight row addresses hit distinct banks. They hold
+    // raw 16-bit elements (typed f16 for ldmatrix; bf16 bits pass through).
+    SmallVector<Type> shared;
+    if (staged) {
+      auto ws = gpu::AddressSpaceAttr::get(b.getContext(),
+                                           gpu::AddressSpace::Workgroup);
+      auto tileType = MemRefType::get({kKeyTile, d + 8}, b.getF16Type(),
+                                      MemRefLayoutAttrInterface(), ws);
+      shared = {tileType, tileType};
+    }
     auto func = gpu::GPUFuncOp::create(b, loc, name,
-                                       b.getFunctionType(types, {}));
+                                       b.getFunctionType(types, {}), shared);
+    if (staged) {
+      smem[0] = func.getWorkgroupAttributions()[0];
+      smem[1] = func.getWorkgroupAttributions()[1];
+    }
     func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
     func.setKnownBlockSizeAttr(
         b.getDenseI32ArrayAttr({int32_t(kThreads), 1, 1}));
@@ -164,7 +181,8 @@ public:
                                        body.getArgument(bufs.size() + 1));
     Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
     warp = m.div(tid, m.c(32));
-    Value lane = m.rem(tid, m.c(32));
+    this->tid = tid;
+    lane = m.rem(tid, m.c(32));
     g = m.div(lane, m.c(4));
     t = m.rem(lane, m.c(4));
     t0 = m.cmp(arith::CmpIPredicate::eq, t, m.c(0));
@@ -250,8 +268,13 @@ public:
 
   /// The mma operand type of a pair of elements.
   Value operand(Value pair) {
-    if (!isBf16())
+    auto pairType = cast<VectorType>(pair.getType());
+    if (!isBf16()) {
+      if (pairType.getElementType() != elt)
+        pair = vector::BitCastOp::create(b, loc, VectorType::get({2}, elt),
+                                         pair);
       return pair;
+    }
     Value w = vector::BitCastOp::create(
         b, loc, VectorType::get({1}, b.getI32Type()), pair);
     return vector::ExtractOp::create(b, loc, w, ArrayRef<int64_t>{0});
@@ -318,48 +341,115 @@ public:
     return frags;
   }
 
-  /// S[16 x 64] = A . X^T for the 8 column tiles whose row of X (original
-  /// position) for this lane's column g is `colOrig[nt]`: the B operand is
-  /// a contiguous pair of X's row.
-  Frags scoresAgainst(ArrayRef<std::array<Value, 4>> a, Value mem,
-                      ArrayRef<Value> colOrig) {
+  //===--------------------------------------------------------------===//
+  // Shared-memory staging
+  //===--------------------------------------------------------------===//
+
+  /// Copies the 64 rows of view `v` starting at view index `x0` (clamped
+  /// to `last`) of [.., N, D] tensor `mem` into shared tile `tile`: 16-byte
+  /// chunks, D/16 per thread, coalesced along each row.
+  void stage(Value tile, Value mem, const ga::View &v, Value c, Value x0,
+             Value last) {
+    int64_t chunksPerRow = d / 8;
+    for (int64_t it = 0; it < kKeyTile * chunksPerRow / kThreads; ++it) {
+      Value id = m.add(tid, m.c(it * kThreads));
+      Value row = m.div(id, m.c(chunksPerRow));
+      Value col = m.mul(m.rem(id, m.c(chunksPerRow)), m.c(8));
+      Value orig = toOriginal(v, c, m.min(m.add(x0, row), last));
+      Value idx = m.add(base, m.add(m.mul(orig, m.c(d)), col));
+      Value chunk = vector::LoadOp::create(b, loc, VectorType::get({8}, elt),
+                                           mem, ValueRange{idx}, false,
+                                           llvm::MaybeAlign(16));
+      if (!elt.isF16())
+        chunk = vector::BitCastOp::create(
+            b, loc, VectorType::get({8}, b.getF16Type()), chunk);
+      vector::StoreOp::create(b, loc, chunk, tile, ValueRange{row, col},
+                              false, llvm::MaybeAlign(16));
+    }
+  }
+
+  /// Four 8x8 matrices of `tile` through ldmatrix: lane l addresses row
+  /// `row(l)`, column `col(l)`.
+  std::array<Value, 4> ldmatrix(Value tile, Value row, Value col,
+                                bool transpose) {
+    Value r = nvgpu::LdMatrixOp::create(
+        b, loc, VectorType::get({4, 2}, b.getF16Type()), tile,
+        ValueRange{row, col}, b.getBoolAttr(transpose),
+        b.getI32IntegerAttr(4));
+    std::array<Value, 4> out;
+    for (int64_t i = 0; i < 4; ++i)
+      out[i] = operand(
+          vector::ExtractOp::create(b, loc, r, ArrayRef<int64_t>{i}));
+    return out;
+  }
+
+  /// S[16 x 64] = A . X^T with the 64 rows of X staged in `tile`.
+  Frags scoresShared(ArrayRef<std::array<Value, 4>> a, Value tile) {
     Frags s;
+    Value l8 = m.rem(lane, m.c(8)), q8 = m.div(lane, m.c(8));
     for (int64_t nt = 0; nt < kKeyTile / 8; ++nt) {
       std::array<Value, 4> c = {f(0), f(0), f(0), f(0)};
-      Value off = m.add(base, m.mul(colOrig[nt], m.c(d)));
-      for (int64_t ks = 0; ks < d / 16; ++ks) {
-        Value col = m.add(m.c(ks * 16), m.mul(t, m.c(2)));
-        Value b0 = pairLoad(mem, m.add(off, col));
-        Value b1 = pairLoad(mem, m.add(off, m.add(col, m.c(8))));
-        c = mma(a[ks], {b0, b1}, c);
+      Value row = m.add(m.c(nt * 8), l8);
+      for (int64_t ks = 0; ks < d / 16; ks += 2) {
+        auto x = ldmatrix(tile, row, m.add(m.c(ks * 16), m.mul(q8, m.c(8))),
+                          false);
+        c = mma(a[ks], {x[0], x[1]}, c);
+        c = mma(a[ks + 1], {x[2], x[3]}, c);
       }
       s.push_back(c);
     }
     return s;
   }
 
-  /// acc[D/8 tiles] += P . X where P is given as 64-column f32 fragments
-  /// (the accumulator layout doubles as the A layout) and X's rows for the
-  /// k-step kk are `rowOrig[kk][0..3]` = the positions of rows 2t, 2t+1,
-  /// 2t+8, 2t+9 of that 16-row step.
-  void accumulate(Frags &acc, const Frags &p,
-                  ArrayRef<std::array<Value, 4>> rowOrig, Value mem) {
+  /// acc += P . X with the 64 rows of X staged in `tile` (ldmatrix.trans).
+  void accumulateShared(Frags &acc, const Frags &p, Value tile) {
+    Value l8 = m.rem(lane, m.c(8));
+    Value half = m.rem(m.div(lane, m.c(8)), m.c(2));
+    Value pairSel = m.div(lane, m.c(16));
     for (int64_t kk = 0; kk < kKeyTile / 16; ++kk) {
       Value a[4] = {packF32(p[2 * kk][0], p[2 * kk][1]),
                     packF32(p[2 * kk][2], p[2 * kk][3]),
                     packF32(p[2 * kk + 1][0], p[2 * kk + 1][1]),
                     packF32(p[2 * kk + 1][2], p[2 * kk + 1][3])};
-      Value off[4];
-      for (int k = 0; k < 4; ++k)
-        off[k] = m.add(base, m.add(m.mul(rowOrig[kk][k], m.c(d)), g));
-      for (int64_t dt = 0; dt < d / 8; ++dt) {
-        Value col = m.c(dt * 8);
-        Value x[4];
-        for (int k = 0; k < 4; ++k)
-          x[k] = load(mem, m.add(off[k], col));
-        acc[dt] = mma(a, {pack(x[0], x[1]), pack(x[2], x[3])}, acc[dt]);
+      Value row = m.add(m.c(kk * 16), m.add(m.mul(half, m.c(8)), l8));
+      for (int64_t dt = 0; dt < d / 8; dt += 2) {
+        Value col = m.mul(m.add(m.c(dt), pairSel), m.c(8));
+        auto x = ldmatrix(tile, row, col, true);
+        acc[dt] = mma(a, {x[0], x[1]}, acc[dt]);
+        acc[dt + 1] = mma(a, {x[2], x[3]}, acc[dt + 1]);
       }
     }
+  }
+
+  /// The block-level walk over 64-wide tiles [lo, hi) of view `v`: stages
+  /// rows of `memA` and `memB` into shared memory, then lets each warp whose
+  /// own range [wlo, whi) meets the tile run `body`; others keep their state.
+  SmallVector<Value>
+  tileLoop(Value lo, Value hi, Value wlo, Value whi, const ga::View &v,
+           Value c, Value last, Value memA, Value memB, ValueRange state,
+           function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+    auto loop = scf::ForOp::create(
+        b, loc, lo, m.max(lo, hi), m.c(kKeyTile), state,
+        [&](OpBuilder &, Location, Value x0, ValueRange st) {
+          gpu::BarrierOp::create(b, loc);
+          stage(smem[0], memA, v, c, x0, last);
+          stage(smem[1], memB, v, c, x0, last);
+          gpu::BarrierOp::create(b, loc);
+          Value active = m.andi(
+              m.cmp(arith::CmpIPredicate::slt, x0, whi),
+              m.cmp(arith::CmpIPredicate::sgt, m.add(x0, m.c(kKeyTile)), wlo));
+          auto ifOp = scf::IfOp::create(b, loc, TypeRange(st), active, true);
+          {
+            OpBuilder::InsertionGuard guard(b);
+            b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+            scf::YieldOp::create(b, loc, body(x0, st));
+            b.setInsertionPointToStart(&ifOp.getElseRegion().front());
+            scf::YieldOp::create(b, loc, st);
+          }
+          scf::YieldOp::create(b, loc, ifOp.getResults());
+        });
+    return SmallVector<Value>(loop.getResults().begin(),
+                              loop.getResults().end());
   }
 
   Value shuffleXor(Value v, int32_t offset) {
@@ -472,7 +562,8 @@ public:
   int64_t d;
   double scale;
   llvm::StringMap<Value> arg;
-  Value n, heads, warp, g, t, t0, bx, rowBase, base;
+  Value n, heads, tid, lane, warp, g, t, t0, bx, rowBase, base;
+  Value smem[2];
 };
 
 /// The structure of one part over a view of length `len`.
@@ -493,8 +584,10 @@ void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   auto [cRes, tileIdx] = k.tileOf(qv);
   Value c = cRes, tile = tileIdx;
   Value qlen = k.viewLength(qv, c);
-  Value r0 = m.add(m.mul(tile, m.c(kBlockRows)), m.mul(k.warp, m.c(kWarpRows)));
-  auto live = scf::IfOp::create(b, loc, m.cmp(arith::CmpIPredicate::slt, r0,
+  Value row0 = m.mul(tile, m.c(kBlockRows));
+  Value r0 = m.add(row0, m.mul(k.warp, m.c(kWarpRows)));
+  // Block-uniform: every warp takes part in the shared-memory staging.
+  auto live = scf::IfOp::create(b, loc, m.cmp(arith::CmpIPredicate::slt, row0,
                                                qlen), false);
   b.setInsertionPointToStart(&live.getThenRegion().front());
   LaneRows rows = k.laneRows(qv, c, r0, qlen);
@@ -524,25 +617,26 @@ void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   for (const ga::GpuPart &part : parts) {
     Value klen = k.viewLength(part.keyView, c);
     PartStructure ps = structureOf(m, part, klen);
-    Value lastRow = m.min(m.add(r0, m.c(kWarpRows - 1)),
-                          m.sub(qlen, m.c(1)));
-    Value lo = ps.rowInterval(r0).first;
-    Value hi = m.min(ps.rowInterval(lastRow).second, klen);
+    Value lastQ = m.sub(qlen, m.c(1));
+    Value lo = ps.rowInterval(row0).first;
+    Value hi = m.min(
+        ps.rowInterval(m.min(m.add(row0, m.c(kBlockRows - 1)), lastQ)).second,
+        klen);
+    Value wlo = ps.rowInterval(m.min(r0, lastQ)).first;
+    Value whi = m.min(
+        ps.rowInterval(m.min(m.add(r0, m.c(kWarpRows - 1)), lastQ)).second,
+        klen);
+    whi = k.select(m.cmp(arith::CmpIPredicate::slt, r0, qlen), whi, wlo);
     std::pair<Value, Value> rowIv[2] = {ps.rowInterval(rows.view[0]),
                                         ps.rowInterval(rows.view[1])};
     Value lastKey = m.max(m.sub(klen, m.c(1)), m.c(0));
-    auto loop = scf::ForOp::create(
-        b, loc, lo, m.max(lo, hi), m.c(kKeyTile), state,
-        [&](OpBuilder &, Location, Value kt, ValueRange st) {
+    state = k.tileLoop(
+        lo, hi, wlo, whi, part.keyView, c, lastKey, k.arg["k"], k.arg["v"],
+        state, [&](Value kt, ValueRange st) -> SmallVector<Value> {
           Value mOld[2] = {st[0], st[1]}, lOld[2] = {st[2], st[3]};
           Frags acc = KernelEmitter::unflatten(st.drop_front(4), dTiles);
           // Scores against the 64 keys of this tile.
-          SmallVector<Value> kOrig;
-          for (int64_t nt = 0; nt < kKeyTile / 8; ++nt) {
-            Value j = m.min(m.add(kt, m.add(m.c(nt * 8), k.g)), lastKey);
-            kOrig.push_back(k.toOriginal(part.keyView, c, j));
-          }
-          Frags s = k.scoresAgainst(qf, k.arg["k"], kOrig);
+          Frags s = k.scoresShared(qf, k.smem[0]);
           // Mask to the rows' intervals (and exclusions), scale, row max.
           Value mx[2] = {k.negInf(), k.negInf()};
           for (int64_t nt = 0; nt < kKeyTile / 8; ++nt)
@@ -579,22 +673,11 @@ void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
             for (int e = 0; e < 4; ++e)
               a[e] = k.fmul(a[e], alpha[e / 2]);
           // acc += P . V
-          SmallVector<std::array<Value, 4>> vOrig;
-          for (int64_t kk = 0; kk < kKeyTile / 16; ++kk) {
-            std::array<Value, 4> o;
-            for (int q = 0; q < 4; ++q) {
-              Value j = m.add(kt, m.add(m.c(kk * 16 + (q / 2) * 8 + q % 2),
-                                        m.mul(k.t, m.c(2))));
-              o[q] = k.toOriginal(part.keyView, c, m.min(j, lastKey));
-            }
-            vOrig.push_back(o);
-          }
-          k.accumulate(acc, s, vOrig, k.arg["v"]);
+          k.accumulateShared(acc, s, k.smem[1]);
           SmallVector<Value> next = {mNew[0], mNew[1], lNew[0], lNew[1]};
           KernelEmitter::flatten(acc, next);
-          scf::YieldOp::create(b, loc, next);
+          return next;
         });
-    state.assign(loop.getResults().begin(), loop.getResults().end());
   }
 
   // Epilogue: normalise, write the output (or the f32 chain) and lse.
@@ -666,8 +749,10 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   auto [cRes, tileIdx] = k.tileOf(qv);
   Value c = cRes, tile = tileIdx;
   Value qlen = k.viewLength(qv, c);
-  Value r0 = m.add(m.mul(tile, m.c(kBlockRows)), m.mul(k.warp, m.c(kWarpRows)));
-  auto live = scf::IfOp::create(b, loc, m.cmp(arith::CmpIPredicate::slt, r0,
+  Value row0 = m.mul(tile, m.c(kBlockRows));
+  Value r0 = m.add(row0, m.mul(k.warp, m.c(kWarpRows)));
+  // Block-uniform: every warp takes part in the shared-memory staging.
+  auto live = scf::IfOp::create(b, loc, m.cmp(arith::CmpIPredicate::slt, row0,
                                                qlen), false);
   b.setInsertionPointToStart(&live.getThenRegion().front());
   LaneRows rows = k.laneRows(qv, c, r0, qlen);
@@ -688,24 +773,25 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   for (const ga::GpuPart &part : parts) {
     Value klen = k.viewLength(part.keyView, c);
     PartStructure ps = structureOf(m, part, klen);
-    Value lastRow = m.min(m.add(r0, m.c(kWarpRows - 1)),
-                          m.sub(qlen, m.c(1)));
-    Value lo = ps.rowInterval(r0).first;
-    Value hi = m.min(ps.rowInterval(lastRow).second, klen);
+    Value lastQ = m.sub(qlen, m.c(1));
+    Value lo = ps.rowInterval(row0).first;
+    Value hi = m.min(
+        ps.rowInterval(m.min(m.add(row0, m.c(kBlockRows - 1)), lastQ)).second,
+        klen);
+    Value wlo = ps.rowInterval(m.min(r0, lastQ)).first;
+    Value whi = m.min(
+        ps.rowInterval(m.min(m.add(r0, m.c(kWarpRows - 1)), lastQ)).second,
+        klen);
+    whi = k.select(m.cmp(arith::CmpIPredicate::slt, r0, qlen), whi, wlo);
     std::pair<Value, Value> rowIv[2] = {ps.rowInterval(rows.view[0]),
                                         ps.rowInterval(rows.view[1])};
     Value lastKey = m.max(m.sub(klen, m.c(1)), m.c(0));
-    auto loop = scf::ForOp::create(
-        b, loc, lo, m.max(lo, hi), m.c(kKeyTile), state,
-        [&](OpBuilder &, Location, Value kt, ValueRange st) {
+    state = k.tileLoop(
+        lo, hi, wlo, whi, part.keyView, c, lastKey, k.arg["k"], k.arg["v"],
+        state, [&](Value kt, ValueRange st) -> SmallVector<Value> {
           Frags acc = KernelEmitter::unflatten(st, dTiles);
-          SmallVector<Value> kOrig;
-          for (int64_t nt = 0; nt < kKeyTile / 8; ++nt) {
-            Value j = m.min(m.add(kt, m.add(m.c(nt * 8), k.g)), lastKey);
-            kOrig.push_back(k.toOriginal(part.keyView, c, j));
-          }
-          Frags s = k.scoresAgainst(qf, k.arg["k"], kOrig);
-          Frags dp = k.scoresAgainst(dof, k.arg["v"], kOrig);
+          Frags s = k.scoresShared(qf, k.smem[0]);
+          Frags dp = k.scoresShared(dof, k.smem[1]);
           for (int64_t nt = 0; nt < kKeyTile / 8; ++nt)
             for (int e = 0; e < 4; ++e) {
               int r = e / 2;
@@ -724,22 +810,11 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
               p = k.select(ok, p, k.f(0));
               s[nt][e] = k.fmul(p, k.fsub(dp[nt][e], delta[r]));
             }
-          SmallVector<std::array<Value, 4>> kRows;
-          for (int64_t kk = 0; kk < kKeyTile / 16; ++kk) {
-            std::array<Value, 4> o;
-            for (int q = 0; q < 4; ++q) {
-              Value j = m.add(kt, m.add(m.c(kk * 16 + (q / 2) * 8 + q % 2),
-                                        m.mul(k.t, m.c(2))));
-              o[q] = k.toOriginal(part.keyView, c, m.min(j, lastKey));
-            }
-            kRows.push_back(o);
-          }
-          k.accumulate(acc, s, kRows, k.arg["k"]);
+          k.accumulateShared(acc, s, k.smem[0]);
           SmallVector<Value> next;
           KernelEmitter::flatten(acc, next);
-          scf::YieldOp::create(b, loc, next);
+          return next;
         });
-    state.assign(loop.getResults().begin(), loop.getResults().end());
   }
   Frags acc = KernelEmitter::unflatten(state, dTiles);
   Value factor[2] = {k.f(k.scale), k.f(k.scale)};
@@ -760,8 +835,10 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   auto [cRes, tileIdx] = k.tileOf(kv);
   Value c = cRes, tile = tileIdx;
   Value klen = k.viewLength(kv, c);
-  Value r0 = m.add(m.mul(tile, m.c(kBlockRows)), m.mul(k.warp, m.c(kWarpRows)));
-  auto live = scf::IfOp::create(b, loc, m.cmp(arith::CmpIPredicate::slt, r0,
+  Value row0 = m.mul(tile, m.c(kBlockRows));
+  Value r0 = m.add(row0, m.mul(k.warp, m.c(kWarpRows)));
+  // Block-uniform: every warp takes part in the shared-memory staging.
+  auto live = scf::IfOp::create(b, loc, m.cmp(arith::CmpIPredicate::slt, row0,
                                                klen), false);
   b.setInsertionPointToStart(&live.getThenRegion().front());
   LaneRows keys = k.laneRows(kv, c, r0, klen);
@@ -781,25 +858,25 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
     const ga::View &qv = part.queryView;
     Value qlen = k.viewLength(qv, c);
     PartStructure ps = structureOf(m, part, qlen);
-    Value lastOwn = m.min(m.add(r0, m.c(kWarpRows - 1)), m.sub(klen, m.c(1)));
-    Value lo = ps.columnInterval(r0).first;
-    Value hi = ps.columnInterval(lastOwn).second;
+    Value lastK = m.sub(klen, m.c(1));
+    Value lo = ps.columnInterval(row0).first;
+    Value hi = ps.columnInterval(
+                     m.min(m.add(row0, m.c(kBlockRows - 1)), lastK)).second;
+    Value wlo = ps.columnInterval(m.min(r0, lastK)).first;
+    Value whi = ps.columnInterval(
+                      m.min(m.add(r0, m.c(kWarpRows - 1)), lastK)).second;
+    whi = k.select(m.cmp(arith::CmpIPredicate::slt, r0, klen), whi, wlo);
     std::pair<Value, Value> colIv[2] = {ps.columnInterval(keys.view[0]),
                                         ps.columnInterval(keys.view[1])};
     Value lastRow = m.max(m.sub(qlen, m.c(1)), m.c(0));
-    auto loop = scf::ForOp::create(
-        b, loc, lo, m.max(lo, hi), m.c(kKeyTile), state,
-        [&](OpBuilder &, Location, Value qt, ValueRange st) {
+    state = k.tileLoop(
+        lo, hi, wlo, whi, qv, c, lastRow, k.arg["q"], k.arg["dout"], state,
+        [&](Value qt, ValueRange st) -> SmallVector<Value> {
           Frags dk = KernelEmitter::unflatten(st, dTiles);
           Frags dv = KernelEmitter::unflatten(st.drop_front(4 * dTiles),
                                               dTiles);
-          SmallVector<Value> qOrig;
-          for (int64_t nt = 0; nt < kKeyTile / 8; ++nt) {
-            Value i = m.min(m.add(qt, m.add(m.c(nt * 8), k.g)), lastRow);
-            qOrig.push_back(k.toOriginal(qv, c, i));
-          }
-          Frags s = k.scoresAgainst(kf, k.arg["q"], qOrig);
-          Frags dp = k.scoresAgainst(vf, k.arg["dout"], qOrig);
+          Frags s = k.scoresShared(kf, k.smem[0]);
+          Frags dp = k.scoresShared(vf, k.smem[1]);
           Frags p = s;
           for (int64_t nt = 0; nt < kKeyTile / 8; ++nt)
             for (int e = 0; e < 4; ++e) {
@@ -823,24 +900,13 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
               p[nt][e] = pe;
               s[nt][e] = k.fmul(pe, k.fsub(dp[nt][e], delta));
             }
-          SmallVector<std::array<Value, 4>> qRows;
-          for (int64_t kk = 0; kk < kKeyTile / 16; ++kk) {
-            std::array<Value, 4> o;
-            for (int q = 0; q < 4; ++q) {
-              Value i = m.add(qt, m.add(m.c(kk * 16 + (q / 2) * 8 + q % 2),
-                                        m.mul(k.t, m.c(2))));
-              o[q] = k.toOriginal(qv, c, m.min(i, lastRow));
-            }
-            qRows.push_back(o);
-          }
-          k.accumulate(dv, p, qRows, k.arg["dout"]);
-          k.accumulate(dk, s, qRows, k.arg["q"]);
+          k.accumulateShared(dv, p, k.smem[1]);
+          k.accumulateShared(dk, s, k.smem[0]);
           SmallVector<Value> next;
           KernelEmitter::flatten(dk, next);
           KernelEmitter::flatten(dv, next);
-          scf::YieldOp::create(b, loc, next);
+          return next;
         });
-    state.assign(loop.getResults().begin(), loop.getResults().end());
   }
   Frags dk = KernelEmitter::unflatten(state, dTiles);
   Frags dv = KernelEmitter::unflatten(ValueRange(state).drop_front(4 * dTiles),
@@ -877,9 +943,9 @@ struct ConvertStAttentionToGpuPass
     if (!elt.isBF16() && !elt.isF16())
       return op.emitOpError()
              << "GPU kernels take bf16 or f16 inputs (got " << elt << ")";
-    if (ShapedType::isDynamic(d) || d % 16 != 0 || d > 256)
+    if (ShapedType::isDynamic(d) || d % 32 != 0 || d > 256)
       return op.emitOpError() << "GPU kernels need a static head dimension "
-                                 "that is a multiple of 16, at most 256";
+                                 "that is a multiple of 32, at most 256";
     auto layoutAttr = op.getLayout();
     lay::Layout layout = layoutAttr.getLayout();
     double scale = op.getScaleValue();
@@ -925,7 +991,7 @@ struct ConvertStAttentionToGpuPass
           bufs.push_back({"o_acc", f32});
         KernelEmitter k(b, loc, elt, d, scale);
         std::string kn = kernelName("fwd");
-        k.begin(module, kn, bufs);
+        k.begin(module, kn, bufs, /*staged=*/true);
         k.headMapping(h, cycle);
         emitForward(k, group, first, last);
         SmallVector<StringRef> args;
@@ -946,7 +1012,7 @@ struct ConvertStAttentionToGpuPass
           bufs.push_back({"dq_acc", f32});
         KernelEmitter k(b, loc, elt, d, scale);
         std::string kn = kernelName("dq");
-        k.begin(module, kn, bufs);
+        k.begin(module, kn, bufs, /*staged=*/true);
         k.headMapping(h, cycle);
         emitDq(k, group, first, last);
         SmallVector<StringRef> args;
@@ -973,7 +1039,7 @@ struct ConvertStAttentionToGpuPass
         }
         KernelEmitter k(b, loc, elt, d, scale);
         std::string kn = kernelName("dkv");
-        k.begin(module, kn, bufs);
+        k.begin(module, kn, bufs, /*staged=*/true);
         k.headMapping(h, cycle);
         emitDkv(k, group, first, last);
         SmallVector<StringRef> args;

@@ -11,7 +11,7 @@ func.func @f32(%q: tensor<1x1x64x64xf32>) -> tensor<1x1x64x64xf32> {
 // -----
 
 func.func @head_dim(%q: tensor<1x1x64x24xbf16>) -> tensor<1x1x64x24xbf16> {
-  // expected-error @below {{GPU kernels need a static head dimension that is a multiple of 16, at most 256}}
+  // expected-error @below {{GPU kernels need a static head dimension that is a multiple of 32, at most 256}}
   %o = st.attention %q, %q, %q layout(#st.dense_causal)
       : tensor<1x1x64x24xbf16>, tensor<1x1x64x24xbf16>, tensor<1x1x64x24xbf16>
       -> tensor<1x1x64x24xbf16>
