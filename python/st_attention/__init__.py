@@ -13,13 +13,13 @@ package is pure Python over ctypes: torch is imported only when tensors are
 used, and nothing is compiled against it.
 """
 
-from . import layouts, patterns
+from . import layouts, libraries, patterns
 from ._capi import (Handle, NoDeviceError, StError, device_available,
                     library_path, load_library)
 
 __all__ = ["StAttention", "attention", "Handle", "StError", "NoDeviceError",
            "device_available", "load_library", "library_path", "layouts",
-           "patterns"]
+           "libraries", "patterns"]
 
 _DTYPES = {"bf16": "bfloat16", "f16": "float16", "f32": "float32"}
 

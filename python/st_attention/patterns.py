@@ -215,3 +215,36 @@ def nonzeros(pattern, n, heads):
             for j in range(i + 1):
                 total += bool(pattern.mask(h, i, j))
     return total
+
+
+def closed_form_nonzeros(text, n):
+    """Attended pairs per head of an n x n matrix for the named patterns, in
+    closed form (None for others; count those with `mask`):
+      dense causal  n (n + 1) / 2
+      local W       sum_i min(i + 1, W)
+      strided L     sum_i min(i + 1, L) + floor(i / L)
+      fixed L, C    sum_i (i mod L) + 1 + floor(i / L) C  (every head)"""
+    m = re.fullmatch(r"#st\.(\w+)(?:<(.*)>)?", text.strip())
+    if not m:
+        return None
+    name, body = m.group(1), m.group(2) or ""
+    params = dict(re.findall(r"(\w+) = (\w+)", body))
+
+    def band(w):
+        w = min(w, n)
+        return w * (w + 1) // 2 + (n - w) * w
+
+    if name == "dense_causal":
+        return n * (n + 1) // 2
+    if name == "local":
+        return band(int(params["window"]))
+    if name == "strided":
+        l = int(params["stride"])
+        q, r = divmod(n, l)  # sum_i floor(i / l) = l q (q - 1) / 2 + r q
+        return band(l) + l * q * (q - 1) // 2 + r * q
+    if name == "fixed":
+        l, c = int(params["stride"]), int(params["summary"])
+        q, r = divmod(n, l)
+        own = q * l * (l + 1) // 2 + r * (r + 1) // 2
+        return own + c * (l * q * (q - 1) // 2 + r * q)
+    return None
