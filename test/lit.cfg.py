@@ -20,3 +20,6 @@ llvm_config.with_environment("PATH", config.st_tools_dir, append_path=True)
 config.substitutions.append(("%st_src_root", config.st_src_root))
 llvm_config.add_tool_substitutions(["st-opt", "st-run"], [config.st_tools_dir])
 config.substitutions.append(("%python", sys.executable))
+if config.st_enable_cuda:
+    config.available_features.add("st-cuda")
+    config.substitutions.append(("%st_cuda_lib", config.st_cuda_lib))

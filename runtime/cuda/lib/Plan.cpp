@@ -1,0 +1,298 @@
+//===- Plan.cpp - One attention layout on the GPU, ready to launch --------===//
+
+#include "st/cuda/Plan.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+using namespace st::cuda;
+
+namespace {
+/// Kernel parameters the manifest's args expand to (a buffer is a five-value
+/// memref descriptor, a size one i64).
+size_t paramCount(const Launch &launch) {
+  size_t count = 0;
+  for (const Arg &arg : launch.args)
+    count += (arg.kind == ArgKind::N || arg.kind == ArgKind::B ||
+              arg.kind == ArgKind::H || arg.kind == ArgKind::BH)
+                 ? 1
+                 : 5;
+  return count;
+}
+
+/// Checks that `function` takes exactly `expected` 8-byte parameters, when
+/// the driver can tell (cuFuncGetParamInfo). A mismatch means the manifest
+/// and the module disagree about the ABI; launching would read garbage.
+Status checkParams(const Driver &driver, CUfunction function, size_t expected,
+                   const std::string &where) {
+  if (!driver.cuFuncGetParamInfo)
+    return Status::success();
+  size_t count = 0;
+  for (;; ++count) {
+    size_t offset = 0, size = 0;
+    CUresult result =
+        driver.cuFuncGetParamInfo(function, count, &offset, &size);
+    if (result == CUDA_ERROR_INVALID_VALUE)
+      break;
+    if (result != CUDA_SUCCESS)
+      return Status::success(); // Not supported for this module kind.
+    if (size != 8)
+      return Status::error(where + ": kernel parameter " +
+                           std::to_string(count) + " has " +
+                           std::to_string(size) +
+                           " bytes; the ABI passes 8-byte pointers and i64s");
+    if (count > 4096)
+      break;
+  }
+  // Zero may also mean "cannot tell" (a kernel without parameters has no
+  // use in a manifest anyway).
+  if (count != 0 && count != expected)
+    return Status::error(where + ": the kernel takes " + std::to_string(count) +
+                         " parameters but the manifest's args expand to " +
+                         std::to_string(expected));
+  return Status::success();
+}
+} // namespace
+
+Expected<std::unique_ptr<AttentionPlan>>
+AttentionPlan::open(const std::string &libraryDir, const std::string &layout,
+                    int64_t headDim, DType dtype) {
+  Expected<Manifest> manifest = Manifest::load(libraryDir);
+  if (!manifest)
+    return manifest.status();
+  Expected<const Entry *> found = manifest->lookup(layout, headDim, dtype);
+  if (!found)
+    return found.status();
+
+  Expected<DeviceContext> context = DeviceContext::acquire(0);
+  if (!context)
+    return context.status();
+  std::unique_ptr<AttentionPlan> plan(
+      new AttentionPlan(**found, context.take()));
+  const Driver &driver = plan->context.getDriver();
+  Expected<DeviceContext::Scope> scope = plan->context.enter();
+  if (!scope)
+    return scope.status();
+
+  const char *sync = std::getenv("ST_CUDA_SYNC");
+  plan->syncEveryLaunch = sync && *sync && std::strcmp(sync, "0") != 0;
+  int optin = 0;
+  if (Status s = driver.check(
+          driver.cuDeviceGetAttribute(
+              &optin, CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN,
+              plan->context.getDevice()),
+          "cuDeviceGetAttribute(max shared memory per block)");
+      s.isError())
+    return s;
+  plan->maxOptinShared = optin;
+
+  Expected<Module> module =
+      Module::load(driver, libraryDir + "/" + plan->entry.module);
+  if (!module)
+    return module.status();
+  plan->module.emplace(module.take());
+
+  std::string where = manifest->getSource() + " " + plan->entry.describe();
+  for (Pass pass : {Pass::Forward, Pass::Backward}) {
+    const std::vector<Launch> &launches = plan->entry.launches(pass);
+    std::vector<Kernel> &kernels =
+        pass == Pass::Forward ? plan->forwardKernels : plan->backwardKernels;
+    for (size_t i = 0; i < launches.size(); ++i) {
+      const Launch &launch = launches[i];
+      std::string launchWhere =
+          where + ": " + (pass == Pass::Forward ? "forward[" : "backward[") +
+          std::to_string(i) + "] (kernel '" + launch.kernel + "')";
+      Expected<CUfunction> function = plan->module->function(launch.kernel);
+      if (!function)
+        return Status::error(where + ": " + function.message());
+      int maxThreads = 0;
+      if (Status s = driver.check(
+              driver.cuFuncGetAttribute(&maxThreads,
+                                        CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK,
+                                        *function),
+              launchWhere + ": cuFuncGetAttribute(max threads)");
+          s.isError())
+        return s;
+      int64_t threads = launch.block[0] * launch.block[1] * launch.block[2];
+      if (threads > maxThreads)
+        return Status::error(launchWhere + ": block of " +
+                             std::to_string(threads) +
+                             " threads, but the kernel allows at most " +
+                             std::to_string(maxThreads));
+      if (Status s =
+              checkParams(driver, *function, paramCount(launch), launchWhere);
+          s.isError())
+        return s;
+      kernels.push_back({*function, 48 * 1024});
+    }
+  }
+
+  Expected<Event> event = Event::create(driver);
+  if (!event)
+    return event.status();
+  plan->lastUse.emplace(event.take());
+  return plan;
+}
+
+AttentionPlan::~AttentionPlan() {
+  Expected<DeviceContext::Scope> scope = context.enter();
+  if (!scope)
+    return; // The context is gone; so is everything it held.
+  const Driver &driver = context.getDriver();
+  if (lastStream && lastUse)
+    (void)driver.cuEventSynchronize(lastUse->get());
+  scratch = DeviceBuffer();
+  lastUse.reset();
+  module.reset();
+}
+
+Status AttentionPlan::forward(const Sizes &sizes, const Buffers &buffers,
+                              CUstream stream) {
+  return run(Pass::Forward, sizes, buffers, stream);
+}
+
+Status AttentionPlan::backward(const Sizes &sizes, const Buffers &buffers,
+                               CUstream stream) {
+  return run(Pass::Backward, sizes, buffers, stream);
+}
+
+Status AttentionPlan::prepareScratch(const Sizes &sizes,
+                                     std::vector<uint64_t> &addresses) {
+  Expected<std::vector<int64_t>> bytes = scratchBytes(entry, sizes);
+  if (!bytes)
+    return bytes.status();
+  Expected<ScratchLayout> layout = layoutScratch(*bytes);
+  if (!layout)
+    return layout.status();
+  const Driver &driver = context.getDriver();
+  if (layout->totalBytes > scratch.size()) {
+    // The old buffer may still be in use by the previous call.
+    if (lastStream)
+      if (Status s = driver.check(driver.cuEventSynchronize(lastUse->get()),
+                                  "cuEventSynchronize(before growing scratch)");
+          s.isError())
+        return s;
+    scratch = DeviceBuffer();
+    Expected<DeviceBuffer> grown = DeviceBuffer::allocate(
+        driver, layout->totalBytes, "scratch of " + entry.describe());
+    if (!grown)
+      return grown.status();
+    scratch = grown.take();
+  }
+  addresses.clear();
+  for (size_t i = 0; i < bytes->size(); ++i)
+    addresses.push_back((*bytes)[i] == 0
+                            ? 0
+                            : scratch.get() +
+                                  static_cast<uint64_t>(layout->offsets[i]));
+  return Status::success();
+}
+
+Status AttentionPlan::run(Pass pass, const Sizes &sizes,
+                          const Buffers &userBuffers, CUstream stream) {
+  std::lock_guard<std::mutex> lock(mutex);
+  const char *passName = pass == Pass::Forward ? "forward" : "backward";
+  auto fail = [&](const std::string &message) {
+    return Status::error(std::string(passName) + " " + entry.describe() + ": " +
+                         message);
+  };
+  if (Status s = checkSizes(entry, sizes); s.isError())
+    return fail(s.message());
+
+  struct Named {
+    const char *name;
+    uint64_t address;
+  };
+  std::vector<Named> required = {{"q", userBuffers.q},
+                                 {"k", userBuffers.k},
+                                 {"v", userBuffers.v},
+                                 {"o", userBuffers.o},
+                                 {"lse", userBuffers.lse}};
+  if (pass == Pass::Backward)
+    required.insert(required.end(), {{"dout", userBuffers.dout},
+                                     {"dq", userBuffers.dq},
+                                     {"dk", userBuffers.dk},
+                                     {"dv", userBuffers.dv}});
+  for (const Named &buffer : required) {
+    if (buffer.address == 0)
+      return fail(std::string(buffer.name) + " is null");
+    if (buffer.address % kBufferAlignment != 0)
+      return fail(
+          std::string(buffer.name) + " (0x" +
+          [&] {
+            char text[32];
+            std::snprintf(text, sizeof(text), "%llx",
+                          static_cast<unsigned long long>(buffer.address));
+            return std::string(text);
+          }() +
+          ") is not " + std::to_string(kBufferAlignment) + "-byte aligned");
+  }
+
+  Expected<DeviceContext::Scope> scope = context.enter();
+  if (!scope)
+    return fail(scope.message());
+  const Driver &driver = context.getDriver();
+
+  if (lastStream && *lastStream != stream)
+    if (Status s =
+            driver.check(driver.cuStreamWaitEvent(stream, lastUse->get(), 0),
+                         "cuStreamWaitEvent(previous call on another stream)");
+        s.isError())
+      return fail(s.message());
+
+  Buffers buffers = userBuffers;
+  if (Status s = prepareScratch(sizes, buffers.scratch); s.isError())
+    return fail(s.message());
+
+  const std::vector<Launch> &launches = entry.launches(pass);
+  std::vector<Kernel> &kernels =
+      pass == Pass::Forward ? forwardKernels : backwardKernels;
+  for (size_t i = 0; i < launches.size(); ++i) {
+    const Launch &launch = launches[i];
+    Kernel &kernel = kernels[i];
+    Expected<LaunchShape> shape = evaluateShape(launch, sizes);
+    if (!shape)
+      return fail(shape.message());
+    if (shape->isEmpty())
+      continue;
+    if (shape->sharedBytes > kernel.sharedLimit) {
+      if (shape->sharedBytes > maxOptinShared)
+        return fail("kernel '" + launch.kernel + "' needs " +
+                    std::to_string(shape->sharedBytes) +
+                    " bytes of shared memory; the device allows " +
+                    std::to_string(maxOptinShared));
+      if (Status s = driver.check(
+              driver.cuFuncSetAttribute(
+                  kernel.function,
+                  CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                  static_cast<int>(shape->sharedBytes)),
+              "cuFuncSetAttribute(" + launch.kernel + ", max dynamic shared " +
+                  std::to_string(shape->sharedBytes) + " B)");
+          s.isError())
+        return fail(s.message());
+      kernel.sharedLimit = shape->sharedBytes;
+    }
+    Expected<std::vector<uint64_t>> params =
+        packArguments(entry, launch, sizes, buffers);
+    if (!params)
+      return fail(params.message());
+    if (Status s =
+            launchKernel(driver, kernel.function, shape->grid, shape->block,
+                         shape->sharedBytes, stream, *params, launch.kernel);
+        s.isError())
+      return fail(s.message());
+    if (syncEveryLaunch)
+      if (Status s =
+              driver.check(driver.cuStreamSynchronize(stream),
+                           "kernel '" + launch.kernel + "' (ST_CUDA_SYNC)");
+          s.isError())
+        return fail(s.message());
+  }
+  if (Status s = driver.check(driver.cuEventRecord(lastUse->get(), stream),
+                              "cuEventRecord");
+      s.isError())
+    return fail(s.message());
+  lastStream = stream;
+  return Status::success();
+}
