@@ -54,12 +54,9 @@ FailureOr<rt::ParamSpec> specOf(ParamOp p) {
   return spec;
 }
 
-} // namespace
-
-FailureOr<CompiledModel>
-mlir::st::compileModel(MLIRContext &context, const std::string &path,
-                       const CpuPipelineOptions &options,
-                       const TrainingPipelineOptions *training) {
+/// The parsed and verified model file, with its one st.transformer.
+FailureOr<std::pair<OwningOpRef<ModuleOp>, TransformerOp>>
+parseModel(MLIRContext &context, const std::string &path) {
   if (!llvm::sys::fs::exists(path))
     return emitError(UnknownLoc::get(&context))
            << "cannot open model file '" << path << "'";
@@ -71,15 +68,39 @@ mlir::st::compileModel(MLIRContext &context, const std::string &path,
     return module->emitError()
            << "expected exactly one st.transformer in the model file, found "
            << models.size();
+  return std::make_pair(std::move(module), models.front());
+}
+
+ModelConfig configOf(TransformerOp t) {
+  return {t.getSymName().str(),
+          int64_t(t.getVocab()),
+          int64_t(t.getContextSize()),
+          int64_t(t.getWidth()),
+          int64_t(t.getHeads()),
+          int64_t(t.getLayers()),
+          t.getDropout().convertToDouble()};
+}
+
+} // namespace
+
+FailureOr<ModelConfig> mlir::st::readModelConfig(MLIRContext &context,
+                                                 const std::string &path) {
+  auto parsed = parseModel(context, path);
+  if (failed(parsed))
+    return failure();
+  return configOf(parsed->second);
+}
+
+FailureOr<CompiledModel>
+mlir::st::compileModel(MLIRContext &context, const std::string &path,
+                       const CpuPipelineOptions &options,
+                       const TrainingPipelineOptions *training) {
+  auto parsed = parseModel(context, path);
+  if (failed(parsed))
+    return failure();
+  OwningOpRef<ModuleOp> module = std::move(parsed->first);
   CompiledModel result;
-  TransformerOp t = models.front();
-  result.config = {t.getSymName().str(),
-                   int64_t(t.getVocab()),
-                   int64_t(t.getContextSize()),
-                   int64_t(t.getWidth()),
-                   int64_t(t.getHeads()),
-                   int64_t(t.getLayers()),
-                   t.getDropout().convertToDouble()};
+  result.config = configOf(parsed->second);
 
   PassManager expand(&context);
   if (training)
@@ -113,12 +134,13 @@ mlir::st::compileModel(MLIRContext &context, const std::string &path,
   result.evalLoss = lookup(result.config.name + "_eval");
   result.trainLoss = lookup(result.config.name + "_loss");
   result.logits = lookup(result.config.name + "_logits");
+  result.decode = lookup(result.config.name + "_decode");
   if (training) {
     result.trainStep = lookup(result.config.name + "_train_step");
     if (!result.trainStep)
       return module->emitError() << "compiled model lacks its training step";
   }
-  if (!result.evalLoss || !result.trainLoss || !result.logits)
+  if (!result.evalLoss || !result.trainLoss || !result.logits || !result.decode)
     return module->emitError() << "compiled model lacks its entry points";
   return result;
 }

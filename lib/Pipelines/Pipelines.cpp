@@ -58,6 +58,9 @@ void mlir::st::buildStToLoopsPipeline(OpPassManager &pm,
   loops.blockK = options.blockK;
   loops.countWork = options.countWork;
   pm.addPass(createConvertStAttentionToLoops(loops));
+  ConvertStAttentionRowToLoopsOptions rows;
+  rows.countWork = options.countWork;
+  pm.addPass(createConvertStAttentionRowToLoops(rows));
   pm.addPass(createConvertStToLinalg());
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
   pm.addPass(createCanonicalizerPass());

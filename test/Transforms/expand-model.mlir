@@ -69,10 +69,43 @@
 // CHECK: %[[L:.*]] = st.linear %{{[0-9]+}}, %{{[0-9]+}} : tensor<?x128x64xf32>, tensor<256x64xf32> -> tensor<?x128x256xf32>
 // CHECK-NEXT: return %[[L]]
 
+// The decoding step: the byte at the position, the position, a key and a
+// value cache per layer; each table's row for the position (row = pos / 16
+// mod 8, col = pos mod 16) as a one-row position table; st.attention_row
+// against the layer's caches, no dropout; the logits of the row and the
+// new key and value rows of every layer.
+// CHECK-LABEL: func.func @small_decode
+// CHECK-SAME: (%[[DTOK:.*]]: tensor<?x1xi32>, %[[DPOS:.*]]: tensor<i64>, %[[K0:.*]]: tensor<?x2x128x32xf32>, %[[V0:.*]]: tensor<?x2x128x32xf32>, %[[K1:.*]]: tensor<?x2x128x32xf32>, %[[V1:.*]]: tensor<?x2x128x32xf32>) -> (tensor<?x256xf32>, tensor<?x2x1x32xf32>, tensor<?x2x1x32xf32>, tensor<?x2x1x32xf32>, tensor<?x2x1x32xf32>)
+// CHECK-NOT: st.dropout
+// CHECK: %[[PI64:.*]] = tensor.extract %[[DPOS]][] : tensor<i64>
+// CHECK: %[[P:.*]] = arith.index_cast %[[PI64]] : i64 to index
+// CHECK: %[[DEMB:.*]] = st.embed %[[DTOK]], %{{.*}} : tensor<?x1xi32>, tensor<256x64xf32> -> tensor<?x1x64xf32>
+// CHECK: %[[RQ:.*]] = arith.divui %[[P]], %c16
+// CHECK: %[[R:.*]] = arith.remui %[[RQ]], %c8
+// CHECK: %[[ROW:.*]] = tensor.extract_slice %{{.*}}[%[[R]], 0] [1, 64] [1, 1] : tensor<8x64xf32> to tensor<1x64xf32>
+// CHECK: %[[CQ:.*]] = arith.divui %[[P]], %c1
+// CHECK: %[[C:.*]] = arith.remui %[[CQ]], %c16
+// CHECK: %[[COL:.*]] = tensor.extract_slice %{{.*}}[%[[C]], 0] [1, 64] [1, 1] : tensor<16x64xf32> to tensor<1x64xf32>
+// CHECK: st.pos_embed %[[DEMB]], %[[ROW]], %[[COL]] : tensor<?x1x64xf32>, tensor<1x64xf32>, tensor<1x64xf32>
+// CHECK: %[[DQ0:.*]] = st.split_heads {{.*}} -> tensor<?x2x1x32xf32>
+// CHECK: %[[DK0:.*]] = st.split_heads {{.*}} -> tensor<?x2x1x32xf32>
+// CHECK: %[[DV0:.*]] = st.split_heads {{.*}} -> tensor<?x2x1x32xf32>
+// CHECK: st.attention_row %[[DQ0]], %[[DK0]], %[[DV0]], %[[K0]], %[[V0]], %[[P]] layout(#st.strided<stride = 16>) : tensor<?x2x1x32xf32>, tensor<?x2x128x32xf32> -> tensor<?x2x1x32xf32>
+// CHECK: %[[DQ1:.*]] = st.split_heads {{.*}} -> tensor<?x2x1x32xf32>
+// CHECK: %[[DK1:.*]] = st.split_heads {{.*}} -> tensor<?x2x1x32xf32>
+// CHECK: %[[DV1:.*]] = st.split_heads {{.*}} -> tensor<?x2x1x32xf32>
+// CHECK: st.attention_row %[[DQ1]], %[[DK1]], %[[DV1]], %[[K1]], %[[V1]], %[[P]] layout(#st.fixed<stride = 16, summary = 4>)
+// CHECK: %[[DL:.*]] = st.linear %{{.*}}, %{{[0-9]+}} : tensor<?x1x64xf32>, tensor<256x64xf32> -> tensor<?x1x256xf32>
+// CHECK: %[[DLC:.*]] = tensor.collapse_shape %[[DL]] {{\[}}[0], [1, 2]] : tensor<?x1x256xf32> into tensor<?x256xf32>
+// CHECK: return %[[DLC]], %[[DK0]], %[[DV0]], %[[DK1]], %[[DV1]]
+
 // STATIC-LABEL: func.func @small_loss
 // STATIC-SAME: tensor<4x128xi32>
 // STATIC-NOT: tensor.dim
 // STATIC: st.split_heads {{.*}} : tensor<4x128x64xf32> -> tensor<4x2x128x32xf32>
+// STATIC-LABEL: func.func @small_decode
+// STATIC-SAME: tensor<4x1xi32>
+// STATIC: st.attention_row {{.*}} : tensor<4x2x1x32xf32>, tensor<4x2x128x32xf32> -> tensor<4x2x1x32xf32>
 module {
   st.transformer @small vocab = 256, context = 128, width = 64, heads = 2,
       layers = 2, ff_mult = 4, dropout = 0.25, position = [8, 16],

@@ -2,6 +2,7 @@
 //
 //   st-run MODEL.mlir train --data FILE [--steps N] [--checkpoint CK] ...
 //   st-run MODEL.mlir eval --data FILE [--checkpoint CK] [--batch B]
+//   st-run MODEL.mlir sample --checkpoint CK --prompt TEXT [--length N] ...
 //
 // Flag parsing only; the commands live in lib/Driver.
 //
@@ -86,11 +87,46 @@ cl::opt<std::string> trainMetrics("metrics",
                                   cl::desc("JSON-lines metrics file"),
                                   cl::value_desc("path"), cl::sub(trainCmd));
 
+cl::SubCommand sampleCmd("sample",
+                         "Generate text from a prompt (cached decoding)");
+
+cl::opt<std::string> sampleModel(cl::Positional, cl::desc("<model.mlir>"),
+                                 cl::Required, cl::sub(sampleCmd));
+cl::opt<std::string>
+    sampleCheckpoint("checkpoint",
+                     cl::desc("Safetensors checkpoint with the parameters"),
+                     cl::value_desc("path"), cl::Required, cl::sub(sampleCmd));
+cl::opt<std::string> samplePrompt("prompt", cl::desc("The text to continue"),
+                                  cl::value_desc("text"), cl::sub(sampleCmd));
+cl::opt<std::string> samplePromptFile("prompt-file",
+                                      cl::desc("Continue this file's bytes"),
+                                      cl::value_desc("path"),
+                                      cl::sub(sampleCmd));
+cl::opt<int64_t> sampleLength(
+    "length", cl::desc("Bytes to generate (0: up to the end of the context)"),
+    cl::init(0), cl::sub(sampleCmd));
+cl::opt<double>
+    sampleTemperature("temperature",
+                      cl::desc("Softmax temperature (0: most likely byte)"),
+                      cl::init(1.0), cl::sub(sampleCmd));
+cl::opt<int64_t> sampleTopK("top-k",
+                            cl::desc("Sample among the k most likely bytes "
+                                     "(0: all; 1: most likely)"),
+                            cl::init(0), cl::sub(sampleCmd));
+cl::opt<uint64_t> sampleSeed("seed", cl::desc("Seed of the sampling"),
+                             cl::init(0), cl::sub(sampleCmd));
+cl::opt<int64_t> sampleSamples("samples",
+                               cl::desc("Sequences generated together"),
+                               cl::init(1), cl::sub(sampleCmd));
+cl::opt<std::string>
+    sampleOutput("output", cl::desc("Write the samples here instead of stdout"),
+                 cl::value_desc("path"), cl::sub(sampleCmd));
+
 /// Accepts `st-run MODEL SUBCOMMAND ...` as well as `st-run SUBCOMMAND MODEL
 /// ...` (llvm::cl wants the subcommand first).
 std::vector<const char *> reorder(int argc, char **argv) {
   std::vector<const char *> args(argv, argv + argc);
-  static const char *subcommands[] = {"eval", "train"};
+  static const char *subcommands[] = {"eval", "train", "sample"};
   if (args.size() >= 3) {
     for (const char *s : subcommands)
       if (std::strcmp(args[2], s) == 0 && std::strcmp(args[1], s) != 0)
@@ -138,6 +174,21 @@ int main(int argc, char **argv) {
     options.valFraction = evalValFraction;
     options.maxSequences = evalMax;
     return mlir::st::runEval(options);
+  }
+  if (sampleCmd) {
+    mlir::st::SampleCommandOptions options;
+    options.model = sampleModel;
+    options.checkpoint = sampleCheckpoint;
+    options.prompt = samplePrompt;
+    options.hasPrompt = samplePrompt.getNumOccurrences() > 0;
+    options.promptFile = samplePromptFile;
+    options.length = sampleLength;
+    options.temperature = sampleTemperature;
+    options.topK = sampleTopK;
+    options.seed = sampleSeed;
+    options.samples = sampleSamples;
+    options.output = sampleOutput;
+    return mlir::st::runSample(options);
   }
   errs() << "st-run: error: no command given (try: st-run MODEL.mlir eval "
             "--data FILE; --help lists all)\n";

@@ -56,7 +56,8 @@ MLIRContext &sharedContext() {
 
 FailureOr<mlir::st::CompiledModel>
 compile(const ModelCase &c, std::string &diagnostics,
-        const mlir::st::TrainingPipelineOptions *training) {
+        const mlir::st::TrainingPipelineOptions *training,
+        const mlir::st::CpuPipelineOptions *cpu) {
   llvm::SmallString<128> path;
   int fd = -1;
   if (std::error_code ec = llvm::sys::fs::createTemporaryFile(
@@ -73,9 +74,9 @@ compile(const ModelCase &c, std::string &diagnostics,
     diagnostics += d.str() + "\n";
     return success();
   });
-  mlir::st::CpuPipelineOptions options;
-  FailureOr<mlir::st::CompiledModel> model =
-      mlir::st::compileModel(context, path.str().str(), options, training);
+  mlir::st::CpuPipelineOptions defaults;
+  FailureOr<mlir::st::CompiledModel> model = mlir::st::compileModel(
+      context, path.str().str(), cpu ? *cpu : defaults, training);
   llvm::sys::fs::remove(path);
   return model;
 }

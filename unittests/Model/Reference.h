@@ -45,10 +45,12 @@ struct ModelCase {
 std::string modelText(const ModelCase &c);
 
 /// Writes the case's model file and compiles it (for training when
-/// `training` is given); diagnostics are collected into `diagnostics`.
+/// `training` is given, with `cpu`'s options when given); diagnostics are
+/// collected into `diagnostics`.
 mlir::FailureOr<mlir::st::CompiledModel>
 compile(const ModelCase &c, std::string &diagnostics,
-        const mlir::st::TrainingPipelineOptions *training = nullptr);
+        const mlir::st::TrainingPipelineOptions *training = nullptr,
+        const mlir::st::CpuPipelineOptions *cpu = nullptr);
 
 /// Overwrites every parameter: the default initialisation (zero head, unit
 /// gains, zero biases, small weights) would make logits zero and attention

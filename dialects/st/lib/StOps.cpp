@@ -63,6 +63,47 @@ LogicalResult AttentionOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// AttentionRowOp
+//===----------------------------------------------------------------------===//
+
+double AttentionRowOp::getScaleValue() {
+  if (std::optional<llvm::APFloat> s = getScale())
+    return s->convertToDouble();
+  return 1.0 / std::sqrt(double(getHeadDim()));
+}
+
+LogicalResult AttentionRowOp::verify() {
+  auto qType = getQuery().getType();
+  auto cacheType = getKeyCache().getType();
+  if (qType.getRank() != 4 || cacheType.getRank() != 4)
+    return emitOpError() << "expects tensors of rank 4 (batch, heads, length, "
+                            "head_dim), got "
+                         << qType << " and " << cacheType;
+  if (!ShapedType::isDynamic(qType.getDimSize(2)) && qType.getDimSize(2) != 1)
+    return emitOpError() << "query " << qType
+                         << " must hold exactly one row (length 1)";
+  if (cacheType.getElementType() != qType.getElementType())
+    return emitOpError() << "cache element type " << cacheType.getElementType()
+                         << " differs from the query's "
+                         << qType.getElementType();
+  for (unsigned dim : {0u, 1u, 3u})
+    if (failed(verifyCompatibleShape(ArrayRef(qType.getDimSize(dim)),
+                                     ArrayRef(cacheType.getDimSize(dim)))))
+      return emitOpError() << "cache " << cacheType
+                           << " does not match the batch, heads and head dim "
+                              "of the query "
+                           << qType;
+  if (std::optional<llvm::APFloat> s = getScale();
+      s && !(s->convertToDouble() > 0.0))
+    return emitOpError() << "scale must be positive, got "
+                         << s->convertToDouble();
+  int64_t n = getCacheLength();
+  if (ShapedType::isDynamic(n))
+    return success();
+  return getLayout().verifyForLength(n, [&] { return emitOpError(); });
+}
+
+//===----------------------------------------------------------------------===//
 // Parameters
 //===----------------------------------------------------------------------===//
 

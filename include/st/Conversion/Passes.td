@@ -58,6 +58,36 @@ def ConvertStAttentionToLoops
   ];
 }
 
+def ConvertStAttentionRowToLoops
+    : Pass<"convert-st-attention-row-to-loops", "::mlir::ModuleOp"> {
+  let summary = "Lower one-row attention against a key/value cache to loops";
+  let description = [{
+    The decoding form of attention. Each `st.attention_row` becomes, per
+    group of heads that share a pattern, an `scf.parallel` over (batch,
+    head) whose body walks exactly the keys of row `position` of every
+    disjoint part of the head's pattern, as an arithmetic progression of
+    cache rows: the row's interval for bands, own blocks and dense causal
+    attention; `position mod L` in steps of L for a column of stride L; the
+    summary positions of a summary factor, found through the compact index
+    and read in place from the full-sequence cache. Only parts that no
+    structural rule made disjoint test exclusion masks. All parts of a head
+    update one online softmax state (max, sum, `vector<D>` accumulator)
+    with one `exp` per key; the parts are disjoint, so no merge is needed.
+    The result comes back through `bufferization.to_tensor`.
+  }];
+  let options = [
+    Option<"countWork", "count-work", "bool", /*default=*/"false",
+           "Add every visited (row, key) pair to the global counter "
+           "@st_attention_work (for tests)">
+  ];
+  let dependentDialects = [
+    "::mlir::scf::SCFDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::vector::VectorDialect", "::mlir::math::MathDialect",
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect"
+  ];
+}
+
 def StCopiesToLinalg : Pass<"st-copies-to-linalg"> {
   let summary = "Rewrite memref.copy as linalg.copy";
   let description = [{

@@ -48,6 +48,24 @@ struct TrainOptions {
   int64_t stopAfter = 0;
 };
 
+struct SampleCommandOptions {
+  std::string model;
+  /// Safetensors checkpoint with the model's parameters.
+  std::string checkpoint;
+  /// The prompt: `prompt` (when `hasPrompt`) or the bytes of `promptFile`.
+  std::string prompt;
+  bool hasPrompt = false;
+  std::string promptFile;
+  /// Bytes to generate (0: up to the end of the context).
+  int64_t length = 0;
+  double temperature = 1.0;
+  int64_t topK = 0;
+  uint64_t seed = 0;
+  int64_t samples = 1;
+  /// Output file (empty: stdout).
+  std::string output;
+};
+
 /// `st-run MODEL train`: trains on a byte file with AdamW, reports progress,
 /// validates, checkpoints and resumes bit for bit.
 int runTrain(const TrainOptions &options);
@@ -56,6 +74,11 @@ int runTrain(const TrainOptions &options);
 /// validation split of a byte file. Returns the process exit code; errors
 /// are one located line on stderr.
 int runEval(const EvalOptions &options);
+
+/// `st-run MODEL sample`: continues a prompt with cached decoding and
+/// writes every sample (prompt and continuation) followed by a newline;
+/// progress goes to stderr.
+int runSample(const SampleCommandOptions &options);
 
 } // namespace st
 } // namespace mlir

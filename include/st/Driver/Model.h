@@ -39,6 +39,11 @@ struct CompiledModel {
   ::st::rt::PackedFunction trainLoss = nullptr;
   /// (params..., tokens [B, N] i32, logits [B, N, V] f32)
   ::st::rt::PackedFunction logits = nullptr;
+  /// One step of cached generation at position pos: (params..., tokens
+  /// [S, 1] i32, pos [] i64, k_0, v_0, ..., k_{L-1}, v_{L-1} [S, H, N, D/H]
+  /// f32 (rows before pos), logits [S, V] f32, k'_0, v'_0, ... [S, H, 1, D/H]
+  /// f32 (the rows of pos, for the caller to store)).
+  ::st::rt::PackedFunction decode = nullptr;
   /// Only when compiled for training: (params..., m..., v..., step [] i64,
   /// tokens, targets, rng, params'..., m'..., v'..., nats [], bits [],
   /// grad_norm [], lr []).
@@ -47,6 +52,12 @@ struct CompiledModel {
 
 /// Creates a context with every dialect and translation st-run needs.
 std::unique_ptr<MLIRContext> createContext();
+
+/// Parses and verifies the model file at `path` and returns its
+/// configuration, without compiling it (cheap: for checks before the
+/// compile).
+FailureOr<ModelConfig> readModelConfig(MLIRContext &context,
+                                       const std::string &path);
 
 /// Parses, verifies and compiles the model file at `path`. Diagnostics go
 /// to the context's handler (st-run prints them with locations).

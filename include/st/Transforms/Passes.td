@@ -43,7 +43,13 @@ def StExpandModel : Pass<"st-expand-model", "::mlir::ModuleOp"> {
     - `func.func @m_eval(%tokens, %targets) -> (nats, bits)`: the same
       without dropout;
     - `func.func @m_logits(%tokens) -> [B, N, V]`: the logits, without
-      dropout.
+      dropout;
+    - `func.func @m_decode(%tokens [B, 1], %pos [] i64, %k_0, %v_0, ...)
+      -> (logits [B, V], %k'_0, %v'_0, ...)`: one step of cached
+      generation at position pos (no dropout): `st.attention_row` attends
+      the new row against the per-layer key/value caches [B, H, N, D / H]
+      (rows before pos), and the step returns the new rows [B, H, 1, D / H]
+      for the caller to store at row pos.
     Batch is dynamic unless `batch` is set.
   }];
   let options = [

@@ -173,3 +173,66 @@ func.func @merge_wrong_rank(%x: tensor<2x8x6xf32>) {
   %y = st.merge_heads %x : tensor<2x8x6xf32> -> tensor<2x8x6xf32>
   return
 }
+
+// -----
+
+func.func @row_query_of_two_rows(%q: tensor<1x2x2x8xf32>, %kc: tensor<1x2x50x8xf32>, %pos: index) {
+  // expected-error @+1 {{'st.attention_row' op query 'tensor<1x2x2x8xf32>' must hold exactly one row (length 1)}}
+  %o = st.attention_row %q, %q, %q, %kc, %kc, %pos layout(#st.dense_causal)
+      : tensor<1x2x2x8xf32>, tensor<1x2x50x8xf32> -> tensor<1x2x2x8xf32>
+  return
+}
+
+// -----
+
+func.func @row_cache_heads(%q: tensor<1x2x1x8xf32>, %kc: tensor<1x4x50x8xf32>, %pos: index) {
+  // expected-error @+1 {{'st.attention_row' op cache 'tensor<1x4x50x8xf32>' does not match the batch, heads and head dim of the query 'tensor<1x2x1x8xf32>'}}
+  %o = st.attention_row %q, %q, %q, %kc, %kc, %pos layout(#st.dense_causal)
+      : tensor<1x2x1x8xf32>, tensor<1x4x50x8xf32> -> tensor<1x2x1x8xf32>
+  return
+}
+
+// -----
+
+func.func @row_cache_element_type(%q: tensor<1x2x1x8xf32>, %kc: tensor<1x2x50x8xf16>, %pos: index) {
+  // expected-error @+1 {{'st.attention_row' op cache element type 'f16' differs from the query's 'f32'}}
+  %o = st.attention_row %q, %q, %q, %kc, %kc, %pos layout(#st.dense_causal)
+      : tensor<1x2x1x8xf32>, tensor<1x2x50x8xf16> -> tensor<1x2x1x8xf32>
+  return
+}
+
+// -----
+
+func.func @row_rank(%q: tensor<2x1x8xf32>, %kc: tensor<2x50x8xf32>, %pos: index) {
+  // expected-error @+1 {{'st.attention_row' op expects tensors of rank 4 (batch, heads, length, head_dim), got 'tensor<2x1x8xf32>' and 'tensor<2x50x8xf32>'}}
+  %o = st.attention_row %q, %q, %q, %kc, %kc, %pos layout(#st.dense_causal)
+      : tensor<2x1x8xf32>, tensor<2x50x8xf32> -> tensor<2x1x8xf32>
+  return
+}
+
+// -----
+
+func.func @row_key_type(%q: tensor<1x2x1x8xf32>, %k: tensor<1x2x1x4xf32>, %kc: tensor<1x2x50x8xf32>, %pos: index) {
+  // expected-error @+1 {{'st.attention_row' op failed to verify that all of {query, key, value, result} have same type}}
+  %o = "st.attention_row"(%q, %k, %q, %kc, %kc, %pos) {layout = #st.dense_causal}
+      : (tensor<1x2x1x8xf32>, tensor<1x2x1x4xf32>, tensor<1x2x1x8xf32>, tensor<1x2x50x8xf32>, tensor<1x2x50x8xf32>, index) -> tensor<1x2x1x8xf32>
+  return
+}
+
+// -----
+
+func.func @row_stride_longer_than_cache(%q: tensor<1x2x1x8xf32>, %kc: tensor<1x2x50x8xf32>, %pos: index) {
+  // expected-error @+1 {{'st.attention_row' op layout #st.strided<stride = 64> has stride 64 larger than the sequence length 50}}
+  %o = st.attention_row %q, %q, %q, %kc, %kc, %pos layout(#st.strided<stride = 64>)
+      : tensor<1x2x1x8xf32>, tensor<1x2x50x8xf32> -> tensor<1x2x1x8xf32>
+  return
+}
+
+// -----
+
+func.func @row_negative_scale(%q: tensor<1x2x1x8xf32>, %kc: tensor<1x2x50x8xf32>, %pos: index) {
+  // expected-error @+1 {{'st.attention_row' op scale must be positive, got -2.000000e+00}}
+  %o = st.attention_row %q, %q, %q, %kc, %kc, %pos layout(#st.dense_causal) scale(-2.0)
+      : tensor<1x2x1x8xf32>, tensor<1x2x50x8xf32> -> tensor<1x2x1x8xf32>
+  return
+}

@@ -1,4 +1,5 @@
-// st.attention prints, parses and prints again to the same text.
+// st.attention and st.attention_row print, parse and print again to the
+// same text.
 // RUN: st-opt %s | st-opt | FileCheck %s
 
 // CHECK-LABEL: func.func @attention_f32
@@ -48,4 +49,13 @@ func.func @attention_dynamic(%q: tensor<?x2x?x32xf32>) -> tensor<?x2x?x32xf32> {
   %o = st.attention %q, %q, %q layout(#st.strided<stride = 64>)
       : tensor<?x2x?x32xf32>, tensor<?x2x?x32xf32>, tensor<?x2x?x32xf32> -> tensor<?x2x?x32xf32>
   return %o : tensor<?x2x?x32xf32>
+}
+
+// CHECK-LABEL: func.func @attention_row
+// CHECK: st.attention_row %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} layout(#st.fixed<stride = 32, summary = 8>) scale(2.500000e-01) : tensor<?x4x1x16xf32>, tensor<?x4x1024x16xf32> -> tensor<?x4x1x16xf32>
+func.func @attention_row(%q: tensor<?x4x1x16xf32>, %k: tensor<?x4x1x16xf32>, %v: tensor<?x4x1x16xf32>,
+                         %kc: tensor<?x4x1024x16xf32>, %vc: tensor<?x4x1024x16xf32>, %pos: index) -> tensor<?x4x1x16xf32> {
+  %o = st.attention_row %q, %k, %v, %kc, %vc, %pos layout(#st.fixed<stride = 32, summary = 8>) scale(0.25)
+      : tensor<?x4x1x16xf32>, tensor<?x4x1024x16xf32> -> tensor<?x4x1x16xf32>
+  return %o : tensor<?x4x1x16xf32>
 }

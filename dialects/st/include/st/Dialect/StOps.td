@@ -51,6 +51,50 @@ def St_AttentionOp : St_Op<"attention", [DeclareOpInterfaceMethods<St_Differenti
   }];
 }
 
+def St_AttentionRowOp : St_Op<"attention_row", [Pure,
+    AllTypesMatch<["query", "key", "value", "result"]>,
+    AllTypesMatch<["key_cache", "value_cache"]>]> {
+  let summary = "Attention of one query row against cached keys and values";
+  let description = [{
+    One step of autoregressive decoding: the query, key and value of the
+    row at position `position` (`tensor<B x H x 1 x D>`) and the keys and
+    values of the earlier rows (`key_cache`, `value_cache`,
+    `tensor<B x H x N x D>`; rows `j < position` are read, the others are
+    ignored). Head h attends to the keys j of row `position` of `layout`'s
+    pattern for head h, key `position` itself being `key`/`value`:
+    `out[b,h] = sum_j softmax_j(scale * q . k_j) v_j`, the row `position`
+    of `st.attention` over the full sequence. The scale defaults to
+    `1/sqrt(D)`. A row without keys gives 0. `position` must lie in
+    `[0, N)`; the lowering clamps it there, so no value reads outside the
+    caches.
+
+    ```mlir
+    %o = st.attention_row %q, %k, %v, %kc, %vc, %pos
+        layout(#st.fixed<stride = 128, summary = 32>)
+        : tensor<4x8x1x64xf32>, tensor<4x8x16384x64xf32> -> tensor<4x8x1x64xf32>
+    ```
+  }];
+  let arguments = (ins St_AttnTensor:$query, St_AttnTensor:$key,
+                       St_AttnTensor:$value, St_AttnTensor:$key_cache,
+                       St_AttnTensor:$value_cache, Index:$position,
+                       St_LayoutAttrInterface:$layout,
+                       OptionalAttr<F64Attr>:$scale);
+  let results = (outs St_AttnTensor:$result);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value `,` $key_cache `,` $value_cache `,` $position
+    `layout` `(` $layout `)` (`scale` `(` $scale^ `)`)? attr-dict `:`
+    type($query) `,` type($key_cache) `->` type($result)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The softmax scale: the attribute, or 1/sqrt(head dim).
+    double getScaleValue();
+    int64_t getNumHeads() { return getQuery().getType().getDimSize(1); }
+    int64_t getCacheLength() { return getKeyCache().getType().getDimSize(2); }
+    int64_t getHeadDim() { return getQuery().getType().getDimSize(3); }
+  }];
+}
+
 //===----------------------------------------------------------------------===//
 // Parameters
 //===----------------------------------------------------------------------===//
