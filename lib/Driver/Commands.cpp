@@ -248,7 +248,8 @@ int mlir::st::runTrain(const TrainOptions &options) {
   training.warmup = options.warmup;
   training.totalSteps = options.steps;
   FailureOr<CompiledModel> model =
-      compileModel(*context, options.model, cpu, &training);
+      compileModel(*context, options.model, cpu, &training,
+                   {"_train_step", "_eval"});
   if (failed(model))
     return 1;
   const ModelConfig &cfg = model->config;

@@ -7,6 +7,7 @@
 #include "st/Target/Cpu/Jit.h"
 #include "st/Transforms/Passes.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
@@ -59,7 +60,8 @@ FailureOr<rt::ParamSpec> specOf(ParamOp p) {
 FailureOr<CompiledModel>
 mlir::st::compileModel(MLIRContext &context, const std::string &path,
                        const CpuPipelineOptions &options,
-                       const TrainingPipelineOptions *training) {
+                       const TrainingPipelineOptions *training,
+                       ArrayRef<std::string> entryPoints) {
   if (!llvm::sys::fs::exists(path))
     return emitError(UnknownLoc::get(&context))
            << "cannot open model file '" << path << "'";
@@ -95,6 +97,18 @@ mlir::st::compileModel(MLIRContext &context, const std::string &path,
     result.params.push_back(std::move(*spec));
   }
 
+  // Functions not asked for become private: the pipeline's inliner then
+  // inlines them into their callers or drops them.
+  auto wanted = [&](StringRef fn) {
+    return entryPoints.empty() ||
+           llvm::any_of(entryPoints, [&](const std::string &suffix) {
+             return fn == result.config.name + suffix;
+           });
+  };
+  for (func::FuncOp fn : module->getOps<func::FuncOp>())
+    if (fn.isPublic() && !wanted(fn.getName()))
+      fn.setPrivate();
+
   JitOptions jit;
   jit.symbols = rt::runtimeSymbols();
   FailureOr<std::unique_ptr<ExecutionEngine>> engine =
@@ -103,6 +117,8 @@ mlir::st::compileModel(MLIRContext &context, const std::string &path,
     return failure();
   result.engine = std::move(*engine);
   auto lookup = [&](const std::string &fn) -> rt::PackedFunction {
+    if (!wanted(fn))
+      return nullptr;
     auto sym = result.engine->lookupPacked("_mlir_ciface_" + fn);
     if (!sym) {
       llvm::consumeError(sym.takeError());
@@ -115,10 +131,13 @@ mlir::st::compileModel(MLIRContext &context, const std::string &path,
   result.logits = lookup(result.config.name + "_logits");
   if (training) {
     result.trainStep = lookup(result.config.name + "_train_step");
-    if (!result.trainStep)
+    if (!result.trainStep && wanted(result.config.name + "_train_step"))
       return module->emitError() << "compiled model lacks its training step";
   }
-  if (!result.evalLoss || !result.trainLoss || !result.logits)
-    return module->emitError() << "compiled model lacks its entry points";
+  for (auto [fn, suffix] : {std::pair{result.evalLoss, "_eval"},
+                            {result.trainLoss, "_loss"},
+                            {result.logits, "_logits"}})
+    if (!fn && wanted(result.config.name + suffix))
+      return module->emitError() << "compiled model lacks its entry points";
   return result;
 }
