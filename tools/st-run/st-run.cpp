@@ -85,6 +85,11 @@ cl::opt<int64_t> trainStopAfter(
 cl::opt<std::string> trainMetrics("metrics",
                                   cl::desc("JSON-lines metrics file"),
                                   cl::value_desc("path"), cl::sub(trainCmd));
+cl::opt<std::string> trainRemat(
+    "remat",
+    cl::desc("Recompute activations in the backward pass: none, paper "
+             "(block inputs only are kept) or budget=<bytes>"),
+    cl::init("paper"), cl::sub(trainCmd));
 
 /// Accepts `st-run MODEL SUBCOMMAND ...` as well as `st-run SUBCOMMAND MODEL
 /// ...` (llvm::cl wants the subcommand first).
@@ -126,6 +131,7 @@ int main(int argc, char **argv) {
     options.resume = trainResume;
     options.metrics = trainMetrics;
     options.stopAfter = trainStopAfter;
+    options.remat = trainRemat;
     return mlir::st::runTrain(options);
   }
   if (evalCmd) {
