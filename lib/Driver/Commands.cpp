@@ -247,8 +247,10 @@ int mlir::st::runTrain(const TrainOptions &options) {
   training.lr = options.lr;
   training.warmup = options.warmup;
   training.totalSteps = options.steps;
+  training.remat = options.remat;
   FailureOr<CompiledModel> model =
-      compileModel(*context, options.model, cpu, &training);
+      compileModel(*context, options.model, cpu, &training,
+                   {"_train_step", "_eval"});
   if (failed(model))
     return 1;
   const ModelConfig &cfg = model->config;

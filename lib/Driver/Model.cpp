@@ -94,7 +94,8 @@ FailureOr<ModelConfig> mlir::st::readModelConfig(MLIRContext &context,
 FailureOr<CompiledModel>
 mlir::st::compileModel(MLIRContext &context, const std::string &path,
                        const CpuPipelineOptions &options,
-                       const TrainingPipelineOptions *training) {
+                       const TrainingPipelineOptions *training,
+                       ArrayRef<std::string> entryPoints) {
   auto parsed = parseModel(context, path);
   if (failed(parsed))
     return failure();
@@ -116,6 +117,18 @@ mlir::st::compileModel(MLIRContext &context, const std::string &path,
     result.params.push_back(std::move(*spec));
   }
 
+  // Functions not asked for become private: the pipeline's inliner then
+  // inlines them into their callers or drops them.
+  auto wanted = [&](StringRef fn) {
+    return entryPoints.empty() ||
+           llvm::any_of(entryPoints, [&](const std::string &suffix) {
+             return fn == result.config.name + suffix;
+           });
+  };
+  for (func::FuncOp fn : module->getOps<func::FuncOp>())
+    if (fn.isPublic() && !wanted(fn.getName()))
+      fn.setPrivate();
+
   JitOptions jit;
   jit.symbols = rt::runtimeSymbols();
   FailureOr<std::unique_ptr<ExecutionEngine>> engine =
@@ -124,6 +137,8 @@ mlir::st::compileModel(MLIRContext &context, const std::string &path,
     return failure();
   result.engine = std::move(*engine);
   auto lookup = [&](const std::string &fn) -> rt::PackedFunction {
+    if (!wanted(fn))
+      return nullptr;
     auto sym = result.engine->lookupPacked("_mlir_ciface_" + fn);
     if (!sym) {
       llvm::consumeError(sym.takeError());
@@ -137,10 +152,14 @@ mlir::st::compileModel(MLIRContext &context, const std::string &path,
   result.decode = lookup(result.config.name + "_decode");
   if (training) {
     result.trainStep = lookup(result.config.name + "_train_step");
-    if (!result.trainStep)
+    if (!result.trainStep && wanted(result.config.name + "_train_step"))
       return module->emitError() << "compiled model lacks its training step";
   }
-  if (!result.evalLoss || !result.trainLoss || !result.logits || !result.decode)
-    return module->emitError() << "compiled model lacks its entry points";
+  for (auto [fn, suffix] : {std::pair{result.evalLoss, "_eval"},
+                            {result.trainLoss, "_loss"},
+                            {result.logits, "_logits"},
+                            {result.decode, "_decode"}})
+    if (!fn && wanted(result.config.name + suffix))
+      return module->emitError() << "compiled model lacks its entry points";
   return result;
 }

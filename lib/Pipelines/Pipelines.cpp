@@ -90,9 +90,19 @@ void mlir::st::buildStToCpuPipeline(OpPassManager &pm,
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createStCopiesToLinalg());
-  if (options.blas)
-    pm.addPass(createStLinalgToBlas());
-  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  if (options.blas) {
+    // With OpenMP, the GEMMs run in row blocks on its threads (the BLAS
+    // itself is single-threaded): one thread pool for the whole program.
+    StLinalgToBlasOptions blas;
+    if (options.parallel)
+      blas.rowBlocks = 8;
+    pm.addPass(createStLinalgToBlas(blas));
+  }
+  if (options.parallel)
+    pm.addPass(createStLinalgToCpuLoops());
+  else
+    pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addPass(createStApproximateMath());
   if (options.parallel) {
     pm.addPass(createConvertSCFToOpenMPPass());
     // Inlines the alloca scopes around loop bodies that allocate nothing.

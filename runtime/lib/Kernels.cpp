@@ -42,6 +42,13 @@ extern "C" void _mlir_ciface_st_blas_sgemm(int32_t transA, int32_t transB,
                                            MatrixDescriptor *a,
                                            MatrixDescriptor *b,
                                            MatrixDescriptor *c) {
+  // Compiled programs run their GEMMs in row blocks on their own OpenMP
+  // threads; BLAS threads would only compete with those for the cores.
+  static const bool singleThreaded = [] {
+    openblas_set_num_threads(1);
+    return true;
+  }();
+  (void)singleThreaded;
   int64_t m = c->sizes[0], n = c->sizes[1];
   int64_t k = transA ? a->sizes[0] : a->sizes[1];
   if (m == 0 || n == 0)

@@ -9,6 +9,7 @@
 // RUN: not st-run %t/nomodel.mlir eval --data %s 2>&1 | FileCheck %s --check-prefix=NOMODEL
 // RUN: not st-run %S/Inputs/invalid-model.mlir eval --data %s 2>&1 | FileCheck %s --check-prefix=INVALID
 // RUN: not st-run %s train --data %s --resume 2>&1 | FileCheck %s --check-prefix=RESUME
+// RUN: not st-run %s train --data %s --steps 1 --remat fast 2>&1 | FileCheck %s --check-prefix=REMAT
 
 // MISSING: st-run: error: {{.*}}missing.txt: no such file
 // EMPTY: st-run: error: {{.*}}empty.txt: file is empty
@@ -18,6 +19,7 @@
 // INVALID: invalid-model.mlir:3:3: error: 'st.transformer' op width 30 is not a multiple of heads 4
 // INVALID-NOT: see current operation
 // RESUME: st-run: error: --resume needs --checkpoint
+// REMAT: errors.mlir:{{[0-9]+}}:1: error: unknown remat policy 'fast' (expected none, paper or budget=<bytes>)
 module {
   st.transformer @m vocab = 256, context = 64, width = 16, heads = 2,
       layers = 1, ff_mult = 2, dropout = 0.0, position = [8, 8],

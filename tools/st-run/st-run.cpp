@@ -86,6 +86,11 @@ cl::opt<int64_t> trainStopAfter(
 cl::opt<std::string> trainMetrics("metrics",
                                   cl::desc("JSON-lines metrics file"),
                                   cl::value_desc("path"), cl::sub(trainCmd));
+cl::opt<std::string> trainRemat(
+    "remat",
+    cl::desc("Recompute activations in the backward pass: none, paper "
+             "(block inputs only are kept) or budget=<bytes>"),
+    cl::init("paper"), cl::sub(trainCmd));
 
 cl::SubCommand sampleCmd("sample",
                          "Generate text from a prompt (cached decoding)");
@@ -162,6 +167,7 @@ int main(int argc, char **argv) {
     options.resume = trainResume;
     options.metrics = trainMetrics;
     options.stopAfter = trainStopAfter;
+    options.remat = trainRemat;
     return mlir::st::runTrain(options);
   }
   if (evalCmd) {

@@ -106,10 +106,70 @@ def StLinalgToBlas : Pass<"st-linalg-to-blas", "::mlir::ModuleOp"> {
     (`linalg.matmul` and its transposed forms) becomes a call to
     `st_blas_sgemm(transA, transB, A, B, C)` (C interface), which the
     runtime implements with the system BLAS, accumulating into C.
+
+    With `row-blocks` = P > 1, the rows of C (and the matching rows of A)
+    are split into at most P blocks of at least `min-block-rows` rows, and
+    the calls on the blocks form an `scf.parallel` loop: the program's
+    OpenMP threads run the GEMMs too (the runtime's BLAS computes on the
+    calling thread), so that no second thread pool competes with OpenMP's
+    for the cores. Every element of C is still computed by one call with
+    the whole reduction, so the split does not change results.
   }];
+  let options = [
+    Option<"rowBlocks", "row-blocks", "int64_t", /*default=*/"1",
+           "Split each product into at most this many row blocks run in "
+           "parallel (1: one call)">,
+    Option<"minBlockRows", "min-block-rows", "int64_t", /*default=*/"32",
+           "Fewest rows of C per block">
+  ];
   let dependentDialects = ["::mlir::func::FuncDialect",
                            "::mlir::memref::MemRefDialect",
-                           "::mlir::arith::ArithDialect"];
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
+def StLinalgToCpuLoops : Pass<"st-linalg-to-cpu-loops"> {
+  let summary = "Bufferized linalg ops become loops, parallel where it pays";
+  let description = [{
+    Like `convert-linalg-to-loops`, but a linalg op that is not itself inside
+    a loop gets its leading parallel dimensions as one `scf.parallel` (which
+    `convert-scf-to-openmp` spreads over the cores), as long as its
+    iteration space has at least `min-parallel-work` points. The innermost
+    dimension stays a sequential `scf.for`, so that LLVM can vectorise it;
+    reduction dimensions stay sequential and in order, so every result is
+    computed by one thread in the same order as before (bit-for-bit the
+    same on any number of threads). Ops inside loops (the scatter-adds of
+    the embedding gradients, the attention kernels' own loops) and ops whose
+    outermost dimension is a reduction get sequential loops only: a
+    parallel region per iteration of an enclosing loop costs more than it
+    saves.
+  }];
+  let options = [
+    Option<"minParallelWork", "min-parallel-work", "int64_t",
+           /*default=*/"8192",
+           "Smallest static iteration space (dynamic sizes count as 1) that "
+           "gets a parallel loop">
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::affine::AffineDialect"];
+}
+
+def StApproximateMath : Pass<"st-approximate-math"> {
+  let summary = "f32 exp and erf as inline polynomials instead of libm calls";
+  let description = [{
+    Rewrites f32 `math.exp` and `math.erf` (scalars and vectors) with MLIR's
+    polynomial approximations (exp: Cephes range reduction and a degree-6
+    polynomial, relative error below 2^-22.5 for normal results, results
+    below 2^-126 flushed to zero; erf: rational approximations on three
+    intervals, absolute error about 2.5e-7). Unlike calls to libm's
+    `expf`/`erff`, they are plain arithmetic that LLVM can inline and
+    vectorise in the softmax, loss and GELU loops.
+  }];
+  let dependentDialects = ["::mlir::math::MathDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 def ConvertStAttentionToGpu

@@ -46,6 +46,9 @@ struct TrainOptions {
   /// learning-rate schedule still spans `steps`, so a later --resume
   /// continues exactly.
   int64_t stopAfter = 0;
+  /// Rematerialisation policy of the gradient: none, paper or
+  /// budget=<bytes> (st-remat).
+  std::string remat = "paper";
 };
 
 struct SampleCommandOptions {

@@ -62,11 +62,15 @@ FailureOr<ModelConfig> readModelConfig(MLIRContext &context,
 /// Parses, verifies and compiles the model file at `path`. Diagnostics go
 /// to the context's handler (st-run prints them with locations).
 /// With `training`, the training pipeline (autodiff, optimizer) runs first
-/// and `trainStep` is compiled too.
+/// and `trainStep` is compiled too. A non-empty `entryPoints` lists the
+/// functions to compile by the suffix of their name after the model's
+/// (`_eval`, `_loss`, `_logits`, `_grad`, `_train_step`); the others are
+/// not code-generated (which shortens the JIT) and their fields stay null.
 FailureOr<CompiledModel>
 compileModel(MLIRContext &context, const std::string &path,
              const CpuPipelineOptions &options,
-             const TrainingPipelineOptions *training = nullptr);
+             const TrainingPipelineOptions *training = nullptr,
+             ArrayRef<std::string> entryPoints = {});
 
 } // namespace st
 } // namespace mlir

@@ -4,7 +4,8 @@
 // generate): every bufferized 2-D f32 contraction C(m, n) += A . B whose
 // operands are A(m, k) or A(k, m) and B(k, n) or B(n, k) becomes a call to
 // the runtime's `st_blas_sgemm(transA, transB, A, B, C)`, which accumulates
-// into C exactly as the linalg op does (beta = 1).
+// into C exactly as the linalg op does (beta = 1). Optionally the rows of
+// C are split into blocks whose calls run in an scf.parallel loop.
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,6 +13,8 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/LinalgInterfaces.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/Builders.h"
 
 namespace mlir {
@@ -46,9 +49,10 @@ bool mapsTo(AffineMap map, unsigned first, unsigned second) {
 
 struct LinalgToBlasPass
     : public mlir::st::impl::StLinalgToBlasBase<LinalgToBlasPass> {
+  using StLinalgToBlasBase::StLinalgToBlasBase;
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    MLIRContext *ctx = &getContext();
     SmallVector<linalg::LinalgOp> candidates;
     module.walk([&](linalg::LinalgOp op) {
       if (op.hasPureBufferSemantics() && linalg::isaContractionOpInterface(op))
@@ -86,18 +90,64 @@ struct LinalgToBlasPass
         continue;
       declare(module);
       OpBuilder b(op);
-      Location loc = op.getLoc();
-      auto cast = [&](Value v) {
-        return memref::CastOp::create(b, loc, anyStrided2D(ctx), v).getResult();
-      };
-      Value ta = arith::ConstantIntOp::create(b, loc, transA, 32);
-      Value tb = arith::ConstantIntOp::create(b, loc, transB, 32);
-      func::CallOp::create(b, loc, kSgemm, TypeRange{},
-                           ValueRange{ta, tb, cast(op.getDpsInputs()[0]),
-                                      cast(op.getDpsInputs()[1]),
-                                      cast(op.getDpsInits()[0])});
+      Value lhs = op.getDpsInputs()[0], rhs = op.getDpsInputs()[1],
+            out = op.getDpsInits()[0];
+      if (rowBlocks > 1)
+        emitRowBlocks(b, op.getLoc(), transA, transB, lhs, rhs, out);
+      else
+        emitCall(b, op.getLoc(), transA, transB, lhs, rhs, out);
       op->erase();
     }
+  }
+
+  void emitCall(OpBuilder &b, Location loc, int transA, int transB, Value lhs,
+                Value rhs, Value out) {
+    MLIRContext *ctx = b.getContext();
+    auto cast = [&](Value v) {
+      return memref::CastOp::create(b, loc, anyStrided2D(ctx), v).getResult();
+    };
+    Value ta = arith::ConstantIntOp::create(b, loc, transA, 32);
+    Value tb = arith::ConstantIntOp::create(b, loc, transB, 32);
+    func::CallOp::create(b, loc, kSgemm, TypeRange{},
+                         ValueRange{ta, tb, cast(lhs), cast(rhs), cast(out)});
+  }
+
+  /// rows = max(ceil(M / rowBlocks), minBlockRows); block i covers rows
+  /// [i rows, min((i + 1) rows, M)) of C and of A (columns of A when it is
+  /// transposed).
+  void emitRowBlocks(OpBuilder &b, Location loc, int transA, int transB,
+                     Value lhs, Value rhs, Value out) {
+    auto idx = [&](int64_t v) {
+      return arith::ConstantIndexOp::create(b, loc, v).getResult();
+    };
+    Value m = getValueOrCreateConstantIndexOp(
+        b, loc, memref::getMixedSize(b, loc, out, 0));
+    OpFoldResult n = memref::getMixedSize(b, loc, out, 1);
+    OpFoldResult k = memref::getMixedSize(b, loc, lhs, transA ? 0 : 1);
+    Value rows = arith::MaxSIOp::create(
+        b, loc, arith::CeilDivSIOp::create(b, loc, m, idx(rowBlocks)),
+        idx(std::max<int64_t>(minBlockRows, 1)));
+    Value blocks = arith::CeilDivSIOp::create(b, loc, m, rows);
+    auto par = scf::ParallelOp::create(b, loc, ValueRange{idx(0)},
+                                       ValueRange{blocks}, ValueRange{idx(1)});
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(par.getBody());
+    Value r0 = arith::MulIOp::create(b, loc, par.getInductionVars()[0], rows);
+    Value r = arith::MinSIOp::create(
+        b, loc, rows, arith::SubIOp::create(b, loc, m, r0));
+    OpFoldResult zero = b.getIndexAttr(0), one = b.getIndexAttr(1);
+    auto view = [&](Value source, OpFoldResult o0, OpFoldResult o1,
+                    OpFoldResult s0, OpFoldResult s1) {
+      return memref::SubViewOp::create(b, loc, source,
+                                       ArrayRef<OpFoldResult>{o0, o1},
+                                       ArrayRef<OpFoldResult>{s0, s1},
+                                       ArrayRef<OpFoldResult>{one, one})
+          .getResult();
+    };
+    Value outBlock = view(out, r0, zero, r, n);
+    Value lhsBlock = transA ? view(lhs, zero, r0, k, r)
+                            : view(lhs, r0, zero, r, k);
+    emitCall(b, loc, transA, transB, lhsBlock, rhs, outBlock);
   }
 
   void declare(ModuleOp module) {
