@@ -25,9 +25,15 @@ cl::SubCommand evalCmd("eval", "Mean loss and bits per byte on held-out data");
 
 cl::opt<std::string> evalModel(cl::Positional, cl::desc("<model.mlir>"),
                                cl::Required, cl::sub(evalCmd));
-cl::opt<std::string> evalData("data", cl::desc("Byte file to evaluate on"),
+cl::opt<std::string> evalData("data",
+                              cl::desc("Text, IDX, CIFAR-10, PNG folder or "
+                                       "WAV to evaluate on"),
                               cl::value_desc("path"), cl::Required,
                               cl::sub(evalCmd));
+cl::opt<std::string> evalFormat("format",
+                                cl::desc("Format of --data: auto, bytes, idx, "
+                                         "cifar10, png, wav"),
+                                cl::init("auto"), cl::sub(evalCmd));
 cl::opt<std::string>
     evalCheckpoint("checkpoint",
                    cl::desc("Safetensors checkpoint (default: random init)"),
@@ -37,19 +43,26 @@ cl::opt<int64_t> evalBatch("batch", cl::desc("Sequences per call"),
 cl::opt<uint64_t> evalSeed("seed", cl::desc("Seed of the random init"),
                            cl::init(0), cl::sub(evalCmd));
 cl::opt<double> evalValFraction(
-    "val-fraction", cl::desc("Fraction of the file held out for validation"),
+    "val-fraction",
+    cl::desc("Fraction of the file held out for validation (1: all of it)"),
     cl::init(0.05), cl::sub(evalCmd));
 cl::opt<int64_t> evalMax("max-sequences",
                          cl::desc("Evaluate at most this many sequences"),
                          cl::init(0), cl::sub(evalCmd));
 
-cl::SubCommand trainCmd("train", "Train on a byte file with AdamW");
+cl::SubCommand trainCmd("train", "Train on text, images or audio with AdamW");
 
 cl::opt<std::string> trainModel(cl::Positional, cl::desc("<model.mlir>"),
                                 cl::Required, cl::sub(trainCmd));
-cl::opt<std::string> trainData("data", cl::desc("Byte file to train on"),
+cl::opt<std::string> trainData("data",
+                               cl::desc("Text, IDX, CIFAR-10, PNG folder or "
+                                        "WAV to train on"),
                                cl::value_desc("path"), cl::Required,
                                cl::sub(trainCmd));
+cl::opt<std::string> trainFormat("format",
+                                 cl::desc("Format of --data: auto, bytes, "
+                                          "idx, cifar10, png, wav"),
+                                 cl::init("auto"), cl::sub(trainCmd));
 cl::opt<int64_t> trainSteps("steps", cl::desc("Optimizer steps"),
                             cl::init(1000), cl::sub(trainCmd));
 cl::opt<int64_t> trainBatch("batch", cl::desc("Sequences per step"),
@@ -149,6 +162,7 @@ int main(int argc, char **argv) {
     mlir::st::TrainOptions options;
     options.model = trainModel;
     options.data = trainData;
+    options.format = trainFormat;
     options.steps = trainSteps;
     options.batch = trainBatch;
     options.lr = trainLr;
@@ -168,6 +182,7 @@ int main(int argc, char **argv) {
     mlir::st::EvalOptions options;
     options.model = evalModel;
     options.data = evalData;
+    options.format = evalFormat;
     options.checkpoint = evalCheckpoint;
     options.batch = evalBatch;
     options.seed = evalSeed;
