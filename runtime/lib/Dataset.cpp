@@ -61,17 +61,28 @@ Expected<ByteDataset> readStream(const std::string &path, DataFormat format,
                                 path);
 }
 
-Expected<ImageSet> readImages(const std::string &path, DataFormat format) {
+} // namespace
+
+Expected<ImageSet> st::rt::readImages(const std::string &path,
+                                      DataFormat format) {
+  if (format == DataFormat::Auto) {
+    Expected<DataFormat> detected = detectDataFormat(path);
+    if (!detected)
+      return detected.status();
+    format = *detected;
+  }
   if (format == DataFormat::Idx)
     return readIdx(path);
   if (format == DataFormat::Cifar10)
     return readCifar10(path);
+  if (format != DataFormat::Png)
+    return Status::error(path + ": " + dataFormatName(format) +
+                         " data, expected images (idx, cifar10 or png)");
   struct stat info;
   if (::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode))
     return readPngFolder(path);
   return readPng(path);
 }
-} // namespace
 
 const char *st::rt::dataFormatName(DataFormat format) {
   for (const FormatName &f : kFormatNames)

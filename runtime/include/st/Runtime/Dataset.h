@@ -47,6 +47,10 @@ std::optional<DataFormat> parseDataFormat(const std::string &name);
 /// `*-ubyte`: idx, `.bin`: cifar10, `.png`, `.wav`), else `bytes`.
 Expected<DataFormat> detectDataFormat(const std::string &path);
 
+/// Reads an image file (or PNG folder) of `format` (Auto: detected); an
+/// error for formats that are not images.
+Expected<ImageSet> readImages(const std::string &path, DataFormat format);
+
 /// The byte images start with: the model's first input, from which it
 /// predicts the first pixel.
 constexpr uint8_t kImageStartByte = 0;
