@@ -3,6 +3,8 @@
 //   st-run MODEL.mlir train --data FILE [--steps N] [--checkpoint CK] ...
 //   st-run MODEL.mlir eval --data FILE [--checkpoint CK] [--batch B]
 //   st-run MODEL.mlir sample --checkpoint CK --prompt TEXT [--length N] ...
+//   st-run MODEL.mlir sample --checkpoint CK --output GRID.png [--data IMAGES]
+//   st-run MODEL.mlir sample --checkpoint CK --output SOUND.wav [--data WAV]
 //
 // Flag parsing only; the commands live in lib/Driver.
 //
@@ -132,8 +134,27 @@ cl::opt<int64_t> sampleSamples("samples",
                                cl::desc("Sequences generated together"),
                                cl::init(1), cl::sub(sampleCmd));
 cl::opt<std::string>
-    sampleOutput("output", cl::desc("Write the samples here instead of stdout"),
+    sampleOutput("output",
+                 cl::desc("Write the samples here instead of stdout (.png: "
+                          "images, .wav: audio)"),
                  cl::value_desc("path"), cl::sub(sampleCmd));
+cl::opt<std::string>
+    sampleData("data",
+               cl::desc("Images or audio to complete (.png/.wav output)"),
+               cl::value_desc("path"), cl::sub(sampleCmd));
+cl::opt<std::string> sampleFormat("format",
+                                  cl::desc("Format of --data: auto, idx, "
+                                           "cifar10, png, wav"),
+                                  cl::init("auto"), cl::sub(sampleCmd));
+cl::opt<int64_t> sampleColumns("columns",
+                               cl::desc("Images per grid row (0: square)"),
+                               cl::init(0), cl::sub(sampleCmd));
+cl::opt<int64_t> sampleScale("scale", cl::desc("Enlarge the image grid"),
+                             cl::init(1), cl::sub(sampleCmd));
+cl::opt<int64_t>
+    sampleRate("sample-rate",
+               cl::desc("WAV sample rate (0: that of --data, else 22050)"),
+               cl::init(0), cl::sub(sampleCmd));
 
 /// Accepts `st-run MODEL SUBCOMMAND ...` as well as `st-run SUBCOMMAND MODEL
 /// ...` (llvm::cl wants the subcommand first).
@@ -203,6 +224,11 @@ int main(int argc, char **argv) {
     options.seed = sampleSeed;
     options.samples = sampleSamples;
     options.output = sampleOutput;
+    options.data = sampleData;
+    options.format = sampleFormat;
+    options.columns = sampleColumns;
+    options.scale = sampleScale;
+    options.sampleRate = sampleRate;
     return mlir::st::runSample(options);
   }
   errs() << "st-run: error: no command given (try: st-run MODEL.mlir eval "

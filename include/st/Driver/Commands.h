@@ -66,8 +66,17 @@ struct SampleCommandOptions {
   int64_t topK = 0;
   uint64_t seed = 0;
   int64_t samples = 1;
-  /// Output file (empty: stdout).
+  /// Output file (empty: stdout). FILE.png samples images, FILE.wav audio
+  /// (MediaSample.h).
   std::string output;
+  /// Images or audio to complete (media only; empty: unconditional).
+  std::string data;
+  std::string format = "auto";
+  /// Images per grid row (0: a square grid) and enlargement of the grid.
+  int64_t columns = 0;
+  int64_t scale = 1;
+  /// WAV sample rate (0: that of --data, else 22050 Hz).
+  int64_t sampleRate = 0;
 };
 
 /// `st-run MODEL train`: trains on text, images or audio with AdamW, reports
