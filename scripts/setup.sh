@@ -7,8 +7,8 @@ PACKAGES=(
   cmake ninja-build ccache python3
   clang-22 lld-22 llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools
   libzstd-dev libomp-22-dev libopenblas-dev
-  libgtest-dev nlohmann-json3-dev
-  xz-utils fortunes
+  libgtest-dev nlohmann-json3-dev libpng-dev zlib1g-dev
+  xz-utils fortunes dataset-fashion-mnist espeak-ng
 )
 
 missing=()

@@ -1,5 +1,6 @@
 # lit configuration for ST's FileCheck tests.
 import os
+import shutil
 import sys
 
 import lit.formats
@@ -23,3 +24,7 @@ config.substitutions.append(("%python", sys.executable))
 if config.st_enable_cuda:
     config.available_features.add("st-cuda")
     config.substitutions.append(("%st_cuda_lib", config.st_cuda_lib))
+
+# Speech for the audio tests comes from espeak-ng (scripts/setup.sh).
+if shutil.which("espeak-ng"):
+    config.available_features.add("espeak-ng")

@@ -2,8 +2,8 @@
 
 #include "st/Driver/Commands.h"
 
+#include "st/Driver/Data.h"
 #include "st/Driver/Model.h"
-#include "st/Runtime/Data.h"
 #include "st/Runtime/Metrics.h"
 #include "st/Runtime/Safetensors.h"
 
@@ -14,6 +14,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <cmath>
+#include <optional>
 
 using namespace mlir;
 using namespace mlir::st;
@@ -33,6 +34,27 @@ FailureOr<CompiledModel> compileWithDiagnostics(MLIRContext &context,
   SourceMgrDiagnosticHandler handler(sourceMgr, &context, llvm::errs());
   CpuPipelineOptions options;
   return compileModel(context, path, options);
+}
+
+/// Reads the model file's configuration and loads the data for it before
+/// anything is compiled, so that bad input fails in a second; prints the
+/// error and returns nothing on failure.
+std::optional<rt::Dataset> loadDataFor(MLIRContext &context,
+                                       const std::string &model,
+                                       const std::string &path,
+                                       const std::string &format,
+                                       double valFraction) {
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler handler(sourceMgr, &context, llvm::errs());
+  FailureOr<ModelConfig> config = readModelConfig(context, model);
+  if (failed(config))
+    return std::nullopt;
+  rt::Expected<rt::Dataset> data = loadData(*config, path, format, valFraction);
+  if (!data) {
+    fail(data.message());
+    return std::nullopt;
+  }
+  return data.take();
 }
 
 /// Splits sequences of context + 1 bytes into next-byte (input, target)
@@ -57,6 +79,11 @@ int mlir::st::runEval(const EvalOptions &options) {
   if (options.batch < 1)
     return fail("--batch must be at least 1");
   std::unique_ptr<MLIRContext> context = createContext();
+  std::optional<rt::Dataset> data =
+      loadDataFor(*context, options.model, options.data, options.format,
+                  options.valFraction);
+  if (!data)
+    return 1;
   FailureOr<CompiledModel> model =
       compileWithDiagnostics(*context, options.model);
   if (failed(model))
@@ -70,10 +97,6 @@ int mlir::st::runEval(const EvalOptions &options) {
     return fail(s.message());
   }
 
-  rt::Expected<rt::ByteDataset> data =
-      rt::ByteDataset::load(options.data, cfg.context, options.valFraction);
-  if (!data)
-    return fail(data.message());
   std::vector<rt::ByteSpan> seqs = data->evalSequences(cfg.context);
   if (options.maxSequences > 0 &&
       int64_t(seqs.size()) > options.maxSequences)
@@ -86,13 +109,15 @@ int mlir::st::runEval(const EvalOptions &options) {
 
   llvm::outs() << llvm::formatv(
       "eval: model {0} ({1} parameters), {2} sequences of {3} bytes from the "
-      "validation split of {4}\n",
-      cfg.name, params.numParameters(), seqs.size(), cfg.context, options.data);
+      "validation split of {4} ({5})\n",
+      cfg.name, params.numParameters(), seqs.size(), cfg.context, options.data,
+      data->summary());
   int64_t numBatches =
       (int64_t(seqs.size()) + options.batch - 1) / options.batch;
   rt::ProgressOptions progressOptions;
   progressOptions.totalSteps = numBatches;
   progressOptions.tokensPerStep = options.batch * cfg.context;
+  progressOptions.bitsUnit = bitsUnit(*data);
   progressOptions.every = std::max<int64_t>(1, numBatches / 10);
   rt::ProgressReporter progress(progressOptions);
 
@@ -116,8 +141,9 @@ int mlir::st::runEval(const EvalOptions &options) {
   }
   progress.finish();
   double meanNats = totalNats / double(seqs.size());
-  llvm::outs() << llvm::formatv("eval: loss {0:F4} nats, {1:F4} bits/byte\n",
-                                meanNats, meanNats / std::log(2.0));
+  llvm::outs() << llvm::formatv("eval: loss {0:F4} nats, {1:F4} {2}\n",
+                                meanNats, meanNats / std::log(2.0),
+                                bitsUnit(*data));
   return 0;
 }
 
@@ -239,7 +265,14 @@ int mlir::st::runTrain(const TrainOptions &options) {
     return fail("--batch and --steps must be at least 1");
   if (options.resume && options.checkpoint.empty())
     return fail("--resume needs --checkpoint");
+  if (options.valFraction >= 1.0)
+    return fail("--val-fraction must be below 1 for training");
   std::unique_ptr<MLIRContext> context = createContext();
+  std::optional<rt::Dataset> data =
+      loadDataFor(*context, options.model, options.data, options.format,
+                  options.valFraction);
+  if (!data)
+    return 1;
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler handler(sourceMgr, context.get(), llvm::errs());
   CpuPipelineOptions cpu;
@@ -255,10 +288,6 @@ int mlir::st::runTrain(const TrainOptions &options) {
     return 1;
   const ModelConfig &cfg = model->config;
 
-  rt::Expected<rt::ByteDataset> data =
-      rt::ByteDataset::load(options.data, cfg.context, options.valFraction);
-  if (!data)
-    return fail(data.message());
   std::vector<rt::ByteSpan> valSeqs = data->evalSequences(cfg.context);
   if (options.evalSequences > 0 &&
       int64_t(valSeqs.size()) > options.evalSequences)
@@ -286,15 +315,15 @@ int mlir::st::runTrain(const TrainOptions &options) {
   }
   llvm::outs() << llvm::formatv(
       "train: model {0} ({1} parameters), {2} steps of {3} x {4} bytes from "
-      "{5} ({6} train / {7} validation bytes)\n",
+      "{5} ({6})\n",
       cfg.name, params.numParameters(), options.steps, options.batch,
-      cfg.context, options.data, data->trainData().size,
-      data->valData().size);
+      cfg.context, options.data, data->summary());
 
   rt::ProgressOptions progressOptions;
   progressOptions.totalSteps = options.steps;
   progressOptions.startStep = start;
   progressOptions.tokensPerStep = options.batch * cfg.context;
+  progressOptions.bitsUnit = bitsUnit(*data);
   progressOptions.every = std::max<int64_t>(1, options.steps / 20);
   rt::ProgressReporter progress(progressOptions);
 
@@ -308,8 +337,8 @@ int mlir::st::runTrain(const TrainOptions &options) {
       targets(options.batch * cfg.context);
   auto runValidation = [&](int64_t step) {
     double nats = validate(*model, params, valSeqs, options.batch);
-    progress.note(llvm::formatv("step {0}: validation {1:F4} bits/byte", step,
-                                nats / std::log(2.0))
+    progress.note(llvm::formatv("step {0}: validation {1:F4} {2}", step,
+                                nats / std::log(2.0), bitsUnit(*data))
                       .str());
     if (metrics)
       (void)metrics->write({{"step", step},
@@ -384,8 +413,8 @@ int mlir::st::runTrain(const TrainOptions &options) {
                           {"val_loss", nats},
                           {"val_bits_per_byte", nats / std::log(2.0)}});
   llvm::outs() << llvm::formatv(
-      "train: validation loss {0:F4} nats, {1:F4} bits/byte over {2} "
+      "train: validation loss {0:F4} nats, {1:F4} {2} over {3} "
       "sequences\n",
-      nats, nats / std::log(2.0), valSeqs.size());
+      nats, nats / std::log(2.0), bitsUnit(*data), valSeqs.size());
   return 0;
 }

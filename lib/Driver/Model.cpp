@@ -78,7 +78,8 @@ ModelConfig configOf(TransformerOp t) {
           int64_t(t.getWidth()),
           int64_t(t.getHeads()),
           int64_t(t.getLayers()),
-          t.getDropout().convertToDouble()};
+          t.getDropout().convertToDouble(),
+          std::vector<int64_t>(t.getPosition().begin(), t.getPosition().end())};
 }
 
 } // namespace

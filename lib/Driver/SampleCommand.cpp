@@ -8,6 +8,7 @@
 
 #include "st/Driver/Commands.h"
 
+#include "st/Driver/MediaSample.h"
 #include "st/Driver/Model.h"
 #include "st/Driver/Sample.h"
 #include "st/Runtime/Metrics.h"
@@ -96,6 +97,8 @@ std::optional<std::string> writeAtomically(const std::string &path,
 } // namespace
 
 int mlir::st::runSample(const SampleCommandOptions &options) {
+  if (isMediaOutput(options.output))
+    return runMediaSample(options);
   if (std::optional<std::string> error = checkFlags(options))
     return fail(*error);
   if (std::optional<std::string> error = checkOutput(options.output))

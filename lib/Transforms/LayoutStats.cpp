@@ -44,8 +44,11 @@ struct LayoutStatsPass
       os << "st.attention " << op.getLoc() << "\n";
       os << "  layout: " << op.getLayout() << "\n";
       os << "  pattern: " << layout.str() << "\n";
+      auto dim = [](int64_t v) {
+        return ShapedType::isDynamic(v) ? std::string("?") : std::to_string(v);
+      };
       os << llvm::formatv("  shape: batch {0} heads {1} length {2} head_dim {3}\n",
-                          b, h, n, d);
+                          dim(b), h, n, dim(d));
       os << llvm::formatv("  nonzeros: {0} (all heads), density {1:F6}\n", nnz,
                           density);
       for (int64_t t : tiles) {

@@ -2,6 +2,7 @@
 
 #include "st/Runtime/Data.h"
 
+#include "st/Runtime/Files.h"
 #include "st/Runtime/Rng.h"
 
 #include <cerrno>
@@ -18,56 +19,11 @@ namespace {
 /// substreams other users of mixKey(seed, step) may pick.
 constexpr uint64_t kDataSubstream = 0x64617461;
 
-/// Reads the whole file; errors are one line naming the file.
-Expected<std::vector<uint8_t>> readWholeFile(const std::string &path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    int error = errno;
-    if (error == ENOENT)
-      return Status::error(path + ": no such file");
-    return Status::error(path + ": cannot open: " + std::strerror(error));
-  }
-  struct stat info;
-  if (::fstat(fd, &info) != 0) {
-    int error = errno;
-    ::close(fd);
-    return Status::error(path + ": cannot read: " + std::strerror(error));
-  }
-  if (!S_ISREG(info.st_mode)) {
-    ::close(fd);
-    return Status::error(
-        path + ": cannot read: " +
-        (S_ISDIR(info.st_mode) ? "is a directory" : "not a regular file"));
-  }
-  std::vector<uint8_t> bytes;
-  bytes.resize(static_cast<size_t>(info.st_size));
-  size_t filled = 0;
-  // Loop to the end of file rather than trusting st_size: the file may
-  // change size while we read it, and read() may return short counts.
-  while (true) {
-    if (filled == bytes.size())
-      bytes.resize(bytes.size() + (bytes.size() / 2) + 4096);
-    ssize_t got = ::read(fd, bytes.data() + filled, bytes.size() - filled);
-    if (got < 0) {
-      if (errno == EINTR)
-        continue;
-      int error = errno;
-      ::close(fd);
-      return Status::error(path + ": cannot read: " + std::strerror(error));
-    }
-    if (got == 0)
-      break;
-    filled += static_cast<size_t>(got);
-  }
-  ::close(fd);
-  bytes.resize(filled);
-  return bytes;
-}
 } // namespace
 
 Expected<ByteDataset> ByteDataset::load(const std::string &path,
                                         int64_t context, double valFraction) {
-  Expected<std::vector<uint8_t>> bytes = readWholeFile(path);
+  Expected<std::vector<uint8_t>> bytes = readFile(path);
   if (!bytes)
     return bytes.status();
   return fromBytes(bytes.take(), context, valFraction, path);
@@ -80,9 +36,9 @@ Expected<ByteDataset> ByteDataset::fromBytes(std::vector<uint8_t> bytes,
   if (context < 1)
     return Status::error(name + ": context must be at least 1, got " +
                          std::to_string(context));
-  if (!(valFraction >= 0.0 && valFraction < 1.0))
+  if (!(valFraction >= 0.0 && valFraction <= 1.0))
     return Status::error(name +
-                         ": validation fraction must be in [0, 1), got " +
+                         ": validation fraction must be in [0, 1], got " +
                          std::to_string(valFraction));
   if (bytes.empty())
     return Status::error(name + ": file is empty");
@@ -96,7 +52,9 @@ Expected<ByteDataset> ByteDataset::fromBytes(std::vector<uint8_t> bytes,
   // floor() of a double product is deterministic for a given size; sizes
   // beyond 2^53 bytes are not a concern for an in-memory dataset.
   uint64_t valSize = 0;
-  if (valFraction > 0.0) {
+  if (valFraction == 1.0) {
+    valSize = size;
+  } else if (valFraction > 0.0) {
     valSize = static_cast<uint64_t>(
         std::floor(static_cast<double>(size) * valFraction));
     if (valSize < window)

@@ -129,10 +129,11 @@ std::string ProgressReporter::statusText() const {
   std::string text = head;
   char fields[96];
   if (haveUpdate)
-    std::snprintf(fields, sizeof(fields), " | loss %.4f | %.4f bits/byte", loss,
-                  loss / std::log(2.0));
+    std::snprintf(fields, sizeof(fields), " | loss %.4f | %.4f %s", loss,
+                  loss / std::log(2.0), options.bitsUnit.c_str());
   else
-    std::snprintf(fields, sizeof(fields), " | loss -- | -- bits/byte");
+    std::snprintf(fields, sizeof(fields), " | loss -- | -- %s",
+                  options.bitsUnit.c_str());
   text += fields;
   text += " | " + formatRate(rate) + " tokens/s";
   text += " | ETA " + formatDuration(eta);

@@ -4,6 +4,9 @@
 // RUN: st-opt %st_src_root/models/cifar10.mlir --st-expand-model | FileCheck %s --check-prefix=CIFAR
 // RUN: st-opt %st_src_root/models/imagenet64.mlir --st-expand-model | FileCheck %s --check-prefix=IMAGENET
 // RUN: st-opt %st_src_root/models/music.mlir --st-expand-model | FileCheck %s --check-prefix=MUSIC
+// RUN: st-opt %st_src_root/models/fashion-mnist.mlir --st-expand-model | FileCheck %s --check-prefix=FASHION
+// RUN: st-opt %st_src_root/models/audio.mlir --st-expand-model | FileCheck %s --check-prefix=AUDIO
+// RUN: st-opt %st_src_root/models/fashion-mnist.mlir --st-training-pipeline --st-to-loops | FileCheck %s --check-prefix=FASHION-LOOPS
 // RUN: st-opt %st_src_root/models/attention-layouts.mlir --st-layout-stats -o /dev/null | FileCheck %s --check-prefix=LAYOUTS
 
 // TINY: st.param @pos_emb.row.weight : tensor<32x128xf32>
@@ -35,5 +38,24 @@
 
 // MUSIC: st.param @blocks.11.mlp.fc2.bias
 // MUSIC: st.attention {{.*}} layout(#st.strided<stride = 256>) {{.*}} -> tensor<?x16x65536x64xf32>
+
+// FASHION: st.param @pos_emb.row.weight : tensor<28x64xf32>
+// FASHION: st.param @pos_emb.col.weight : tensor<28x64xf32>
+// FASHION-NOT: @pos_emb.chan
+// FASHION: st.param @blocks.3.mlp.fc2.bias
+// FASHION-NOT: @blocks.4.
+// FASHION: func.func @fashion_mnist_loss(%{{.*}}: tensor<?x784xi32>
+// FASHION: st.pos_embed {{.*}} : tensor<?x784x64xf32>, tensor<28x64xf32>, tensor<28x64xf32>
+// FASHION: st.attention {{.*}} layout(#st.strided<stride = 28>) {{.*}} -> tensor<?x2x784x32xf32>
+
+// A stride that is not a power of two lowers to loops, forward and backward.
+// FASHION-LOOPS-NOT: st.attention
+// FASHION-LOOPS: func.func @fashion_mnist_train_step
+// FASHION-LOOPS: scf.parallel
+
+// AUDIO: st.param @pos_emb.row.weight : tensor<32x64xf32>
+// AUDIO: st.param @pos_emb.col.weight : tensor<64x64xf32>
+// AUDIO: func.func @audio_loss(%{{.*}}: tensor<?x2048xi32>
+// AUDIO: st.attention {{.*}} layout(#st.strided<stride = 64>) {{.*}} -> tensor<?x2x2048x32xf32>
 
 // LAYOUTS-COUNT-7: st.attention loc(

@@ -74,3 +74,22 @@ func.func @per_head(%q: tensor<1x8x16384x64xbf16>) -> tensor<1x8x16384x64xbf16> 
       : tensor<1x8x16384x64xbf16>, tensor<1x8x16384x64xbf16>, tensor<1x8x16384x64xbf16> -> tensor<1x8x16384x64xbf16>
   return %o : tensor<1x8x16384x64xbf16>
 }
+
+// -----
+
+// The Fashion-MNIST model's attention: strided l = 28 (not a power of two)
+// at n = 784 with the batch left dynamic, as model expansion leaves it. Per
+// head the band has 28 * 29 / 2 + (784 - 28) * 28 = 21574 and the column
+// beyond the band 28 * (0 + ... + 27) = 10584 positions: 32158 of
+// 784 * 785 / 2 = 307720. The batch prints as `?` and no FLOPs are given.
+// CHECK-LABEL: st.attention loc(
+// CHECK-NEXT: layout: #st.strided<stride = 28>
+// CHECK-NEXT: pattern: band(28) | column(28)
+// CHECK-NEXT: shape: batch ? heads 2 length 784 head_dim 32
+// CHECK-NEXT: nonzeros: 64316 (all heads), density 0.104504
+// CHECK-NOT: flops
+func.func @strided_dynamic_batch(%q: tensor<?x2x784x32xf32>) -> tensor<?x2x784x32xf32> {
+  %o = st.attention %q, %q, %q layout(#st.strided<stride = 28>)
+      : tensor<?x2x784x32xf32>, tensor<?x2x784x32xf32>, tensor<?x2x784x32xf32> -> tensor<?x2x784x32xf32>
+  return %o : tensor<?x2x784x32xf32>
+}

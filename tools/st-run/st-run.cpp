@@ -3,6 +3,8 @@
 //   st-run MODEL.mlir train --data FILE [--steps N] [--checkpoint CK] ...
 //   st-run MODEL.mlir eval --data FILE [--checkpoint CK] [--batch B]
 //   st-run MODEL.mlir sample --checkpoint CK --prompt TEXT [--length N] ...
+//   st-run MODEL.mlir sample --checkpoint CK --output GRID.png [--data IMAGES]
+//   st-run MODEL.mlir sample --checkpoint CK --output SOUND.wav [--data WAV]
 //
 // Flag parsing only; the commands live in lib/Driver.
 //
@@ -25,9 +27,15 @@ cl::SubCommand evalCmd("eval", "Mean loss and bits per byte on held-out data");
 
 cl::opt<std::string> evalModel(cl::Positional, cl::desc("<model.mlir>"),
                                cl::Required, cl::sub(evalCmd));
-cl::opt<std::string> evalData("data", cl::desc("Byte file to evaluate on"),
+cl::opt<std::string> evalData("data",
+                              cl::desc("Text, IDX, CIFAR-10, PNG folder or "
+                                       "WAV to evaluate on"),
                               cl::value_desc("path"), cl::Required,
                               cl::sub(evalCmd));
+cl::opt<std::string> evalFormat("format",
+                                cl::desc("Format of --data: auto, bytes, idx, "
+                                         "cifar10, png, wav"),
+                                cl::init("auto"), cl::sub(evalCmd));
 cl::opt<std::string>
     evalCheckpoint("checkpoint",
                    cl::desc("Safetensors checkpoint (default: random init)"),
@@ -37,19 +45,26 @@ cl::opt<int64_t> evalBatch("batch", cl::desc("Sequences per call"),
 cl::opt<uint64_t> evalSeed("seed", cl::desc("Seed of the random init"),
                            cl::init(0), cl::sub(evalCmd));
 cl::opt<double> evalValFraction(
-    "val-fraction", cl::desc("Fraction of the file held out for validation"),
+    "val-fraction",
+    cl::desc("Fraction of the file held out for validation (1: all of it)"),
     cl::init(0.05), cl::sub(evalCmd));
 cl::opt<int64_t> evalMax("max-sequences",
                          cl::desc("Evaluate at most this many sequences"),
                          cl::init(0), cl::sub(evalCmd));
 
-cl::SubCommand trainCmd("train", "Train on a byte file with AdamW");
+cl::SubCommand trainCmd("train", "Train on text, images or audio with AdamW");
 
 cl::opt<std::string> trainModel(cl::Positional, cl::desc("<model.mlir>"),
                                 cl::Required, cl::sub(trainCmd));
-cl::opt<std::string> trainData("data", cl::desc("Byte file to train on"),
+cl::opt<std::string> trainData("data",
+                               cl::desc("Text, IDX, CIFAR-10, PNG folder or "
+                                        "WAV to train on"),
                                cl::value_desc("path"), cl::Required,
                                cl::sub(trainCmd));
+cl::opt<std::string> trainFormat("format",
+                                 cl::desc("Format of --data: auto, bytes, "
+                                          "idx, cifar10, png, wav"),
+                                 cl::init("auto"), cl::sub(trainCmd));
 cl::opt<int64_t> trainSteps("steps", cl::desc("Optimizer steps"),
                             cl::init(1000), cl::sub(trainCmd));
 cl::opt<int64_t> trainBatch("batch", cl::desc("Sequences per step"),
@@ -124,8 +139,27 @@ cl::opt<int64_t> sampleSamples("samples",
                                cl::desc("Sequences generated together"),
                                cl::init(1), cl::sub(sampleCmd));
 cl::opt<std::string>
-    sampleOutput("output", cl::desc("Write the samples here instead of stdout"),
+    sampleOutput("output",
+                 cl::desc("Write the samples here instead of stdout (.png: "
+                          "images, .wav: audio)"),
                  cl::value_desc("path"), cl::sub(sampleCmd));
+cl::opt<std::string>
+    sampleData("data",
+               cl::desc("Images or audio to complete (.png/.wav output)"),
+               cl::value_desc("path"), cl::sub(sampleCmd));
+cl::opt<std::string> sampleFormat("format",
+                                  cl::desc("Format of --data: auto, idx, "
+                                           "cifar10, png, wav"),
+                                  cl::init("auto"), cl::sub(sampleCmd));
+cl::opt<int64_t> sampleColumns("columns",
+                               cl::desc("Images per grid row (0: square)"),
+                               cl::init(0), cl::sub(sampleCmd));
+cl::opt<int64_t> sampleScale("scale", cl::desc("Enlarge the image grid"),
+                             cl::init(1), cl::sub(sampleCmd));
+cl::opt<int64_t>
+    sampleRate("sample-rate",
+               cl::desc("WAV sample rate (0: that of --data, else 22050)"),
+               cl::init(0), cl::sub(sampleCmd));
 
 /// Accepts `st-run MODEL SUBCOMMAND ...` as well as `st-run SUBCOMMAND MODEL
 /// ...` (llvm::cl wants the subcommand first).
@@ -154,6 +188,7 @@ int main(int argc, char **argv) {
     mlir::st::TrainOptions options;
     options.model = trainModel;
     options.data = trainData;
+    options.format = trainFormat;
     options.steps = trainSteps;
     options.batch = trainBatch;
     options.lr = trainLr;
@@ -174,6 +209,7 @@ int main(int argc, char **argv) {
     mlir::st::EvalOptions options;
     options.model = evalModel;
     options.data = evalData;
+    options.format = evalFormat;
     options.checkpoint = evalCheckpoint;
     options.batch = evalBatch;
     options.seed = evalSeed;
@@ -194,6 +230,11 @@ int main(int argc, char **argv) {
     options.seed = sampleSeed;
     options.samples = sampleSamples;
     options.output = sampleOutput;
+    options.data = sampleData;
+    options.format = sampleFormat;
+    options.columns = sampleColumns;
+    options.scale = sampleScale;
+    options.sampleRate = sampleRate;
     return mlir::st::runSample(options);
   }
   errs() << "st-run: error: no command given (try: st-run MODEL.mlir eval "

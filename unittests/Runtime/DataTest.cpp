@@ -110,8 +110,19 @@ TEST(ByteDatasetTest, ContextLongerThanData) {
 
 TEST(ByteDatasetTest, BadArguments) {
   EXPECT_FALSE(ByteDataset::fromBytes(patternBytes(100), 0, 0.05, "x"));
-  EXPECT_FALSE(ByteDataset::fromBytes(patternBytes(100), 8, 1.0, "x"));
+  EXPECT_FALSE(ByteDataset::fromBytes(patternBytes(100), 8, 1.5, "x"));
   EXPECT_FALSE(ByteDataset::fromBytes(patternBytes(100), 8, -0.1, "x"));
+}
+
+TEST(ByteDatasetTest, WholeFileForValidation) {
+  // valFraction 1: every byte is validation data, none is for training.
+  auto dataset = ByteDataset::fromBytes(patternBytes(100), 8, 1.0, "x");
+  ASSERT_TRUE(dataset) << dataset.message();
+  EXPECT_EQ(dataset->trainData().size, 0u);
+  EXPECT_EQ(dataset->valData().size, 100u);
+  EXPECT_EQ(dataset->numEvalSequences(8), 11);
+  std::vector<uint8_t> batch;
+  EXPECT_TRUE(dataset->trainBatch(0, 1, 8, 0, batch).isError());
 }
 
 TEST(ByteDatasetTest, LoadsWholeFile) {

@@ -12,11 +12,14 @@ namespace st {
 struct EvalOptions {
   std::string model;
   std::string data;
+  /// Format of `data` (st/Runtime/Dataset.h); "auto" detects it.
+  std::string format = "auto";
   /// Safetensors checkpoint; empty means a fresh random initialisation.
   std::string checkpoint;
   int64_t batch = 4;
   uint64_t seed = 0;
-  /// Fraction of the data file held out for validation (its tail).
+  /// Fraction of the data file held out for validation (its tail); 1
+  /// evaluates the whole file.
   double valFraction = 0.05;
   /// Evaluate at most this many sequences (0: all).
   int64_t maxSequences = 0;
@@ -25,6 +28,7 @@ struct EvalOptions {
 struct TrainOptions {
   std::string model;
   std::string data;
+  std::string format = "auto";
   int64_t steps = 1000;
   int64_t batch = 8;
   double lr = 1e-3;
@@ -65,17 +69,26 @@ struct SampleCommandOptions {
   int64_t topK = 0;
   uint64_t seed = 0;
   int64_t samples = 1;
-  /// Output file (empty: stdout).
+  /// Output file (empty: stdout). FILE.png samples images, FILE.wav audio
+  /// (MediaSample.h).
   std::string output;
+  /// Images or audio to complete (media only; empty: unconditional).
+  std::string data;
+  std::string format = "auto";
+  /// Images per grid row (0: a square grid) and enlargement of the grid.
+  int64_t columns = 0;
+  int64_t scale = 1;
+  /// WAV sample rate (0: that of --data, else 22050 Hz).
+  int64_t sampleRate = 0;
 };
 
-/// `st-run MODEL train`: trains on a byte file with AdamW, reports progress,
-/// validates, checkpoints and resumes bit for bit.
+/// `st-run MODEL train`: trains on text, images or audio with AdamW, reports
+/// progress, validates, checkpoints and resumes bit for bit.
 int runTrain(const TrainOptions &options);
 
-/// `st-run MODEL eval`: mean loss and bits per byte of the model on the
-/// validation split of a byte file. Returns the process exit code; errors
-/// are one located line on stderr.
+/// `st-run MODEL eval`: mean loss and bits per byte (per dimension for
+/// images and audio) of the model on the validation split of the data.
+/// Returns the process exit code; errors are one located line on stderr.
 int runEval(const EvalOptions &options);
 
 /// `st-run MODEL sample`: continues a prompt with cached decoding and

@@ -27,6 +27,8 @@ struct ModelConfig {
   std::string name;
   int64_t vocab = 0, context = 0, width = 0, heads = 0, layers = 0;
   double dropout = 0.0;
+  /// The factorized position axes (for images: height, width[, channels]).
+  std::vector<int64_t> position;
 };
 
 struct CompiledModel {

@@ -54,8 +54,9 @@ public:
   /// The split: the last max(floor(size * valFraction), context + 1) bytes
   /// are validation -- at least one full evaluation window -- but never so
   /// many that training is left with fewer than context + 1 bytes; with
-  /// valFraction == 0 there is no validation data. `context` >= 1 and
-  /// valFraction in [0, 1), otherwise an error.
+  /// valFraction == 0 there is no validation data, with valFraction == 1
+  /// there is no training data (a file for evaluation only). `context` >= 1
+  /// and valFraction in [0, 1], otherwise an error.
   static Expected<ByteDataset> fromBytes(std::vector<uint8_t> bytes,
                                          int64_t context, double valFraction,
                                          const std::string &name);

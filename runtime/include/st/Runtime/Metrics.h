@@ -76,6 +76,9 @@ struct ProgressOptions {
   int64_t startStep = 0;
   /// Tokens (bytes) consumed per step: batch size x context.
   int64_t tokensPerStep = 0;
+  /// How the loss in bits is named: "bits/byte", or "bits/dim" for images
+  /// and audio (the same quantity).
+  std::string bitsUnit = "bits/byte";
   /// Not a terminal: print a line when step % every == 0 (and at the end).
   int64_t every = 100;
   /// Terminal: redraw at most this often, so that fast steps do not turn
