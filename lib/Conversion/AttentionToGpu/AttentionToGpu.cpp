@@ -571,6 +571,53 @@ PartStructure structureOf(IndexMath &m, const ga::GpuPart &p, Value len) {
   return PartStructure(m, p.viewFactor, {}, p.compact, len);
 }
 
+/// The keys one query-driven kernel walks for `part`: the block's range,
+/// the warp's range (empty for a warp past the view), each lane row's
+/// interval, and the last valid key.
+struct KeyRange {
+  Value lo, hi, wlo, whi, lastKey, klen;
+  std::pair<Value, Value> rowIv[2];
+};
+
+KeyRange keyRange(KernelEmitter &k, const ga::GpuPart &part, Value c,
+                  Value row0, Value r0, Value qlen, const LaneRows &rows) {
+  IndexMath &m = k.m;
+  KeyRange kr;
+  kr.klen = k.viewLength(part.keyView, c);
+  PartStructure ps = structureOf(m, part, kr.klen);
+  Value lastQ = m.sub(qlen, m.c(1));
+  auto hiOf = [&](Value row, int64_t span) {
+    return m.min(
+        ps.rowInterval(m.min(m.add(row, m.c(span - 1)), lastQ)).second,
+        kr.klen);
+  };
+  kr.lo = ps.rowInterval(row0).first;
+  kr.hi = hiOf(row0, kBlockRows);
+  kr.wlo = ps.rowInterval(m.min(r0, lastQ)).first;
+  kr.whi = k.select(m.cmp(arith::CmpIPredicate::slt, r0, qlen),
+                    hiOf(r0, kWarpRows), kr.wlo);
+  for (int r = 0; r < 2; ++r)
+    kr.rowIv[r] = ps.rowInterval(rows.view[r]);
+  kr.lastKey = m.max(m.sub(kr.klen, m.c(1)), m.c(0));
+  return kr;
+}
+
+/// Whether score element (tile `nt`, element `e`) of key tile `kt` is in
+/// lane row `r`'s interval and passes the part's exclusions.
+Value keyAllowed(KernelEmitter &k, const ga::GpuPart &part,
+                 const KeyRange &kr, Value c, const LaneRows &rows, int r,
+                 Value kt, int64_t nt, int e) {
+  IndexMath &m = k.m;
+  Value j = m.add(kt, m.add(m.c(nt * 8 + e % 2), m.mul(k.t, m.c(2))));
+  Value ok = m.andi(
+      m.cmp(arith::CmpIPredicate::sge, j, kr.rowIv[r].first),
+      m.cmp(arith::CmpIPredicate::slt, j, m.min(kr.rowIv[r].second, kr.klen)));
+  if (part.excluded.empty())
+    return ok;
+  Value jOrig = k.toOriginal(part.keyView, c, m.min(j, kr.lastKey));
+  return m.andi(ok, k.passesExcluded(part, rows.orig[r], jOrig));
+}
+
 //===----------------------------------------------------------------------===//
 // Forward kernel: one group of parts sharing a query view
 //===----------------------------------------------------------------------===//
@@ -615,23 +662,11 @@ void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
 
   Value scale2 = k.f(k.scale * kLog2e);
   for (const ga::GpuPart &part : parts) {
-    Value klen = k.viewLength(part.keyView, c);
-    PartStructure ps = structureOf(m, part, klen);
-    Value lastQ = m.sub(qlen, m.c(1));
-    Value lo = ps.rowInterval(row0).first;
-    Value hi = m.min(
-        ps.rowInterval(m.min(m.add(row0, m.c(kBlockRows - 1)), lastQ)).second,
-        klen);
-    Value wlo = ps.rowInterval(m.min(r0, lastQ)).first;
-    Value whi = m.min(
-        ps.rowInterval(m.min(m.add(r0, m.c(kWarpRows - 1)), lastQ)).second,
-        klen);
-    whi = k.select(m.cmp(arith::CmpIPredicate::slt, r0, qlen), whi, wlo);
-    std::pair<Value, Value> rowIv[2] = {ps.rowInterval(rows.view[0]),
-                                        ps.rowInterval(rows.view[1])};
-    Value lastKey = m.max(m.sub(klen, m.c(1)), m.c(0));
+    KeyRange kr = keyRange(k, part, c, row0, r0, qlen, rows);
+    Value lastKey = kr.lastKey;
     state = k.tileLoop(
-        lo, hi, wlo, whi, part.keyView, c, lastKey, k.arg["k"], k.arg["v"],
+        kr.lo, kr.hi, kr.wlo, kr.whi, part.keyView, c, lastKey, k.arg["k"],
+        k.arg["v"],
         state, [&](Value kt, ValueRange st) -> SmallVector<Value> {
           Value mOld[2] = {st[0], st[1]}, lOld[2] = {st[2], st[3]};
           Frags acc = KernelEmitter::unflatten(st.drop_front(4), dTiles);
@@ -642,17 +677,7 @@ void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
           for (int64_t nt = 0; nt < kKeyTile / 8; ++nt)
             for (int e = 0; e < 4; ++e) {
               int r = e / 2;
-              Value j = m.add(kt, m.add(m.c(nt * 8 + e % 2),
-                                        m.mul(k.t, m.c(2))));
-              Value ok = m.andi(
-                  m.cmp(arith::CmpIPredicate::sge, j, rowIv[r].first),
-                  m.cmp(arith::CmpIPredicate::slt, j,
-                        m.min(rowIv[r].second, klen)));
-              if (!part.excluded.empty())
-                ok = m.andi(ok, k.passesExcluded(
-                                    part, rows.orig[r],
-                                    k.toOriginal(part.keyView, c,
-                                                 m.min(j, lastKey))));
+              Value ok = keyAllowed(k, part, kr, c, rows, r, kt, nt, e);
               s[nt][e] = k.select(ok, k.fmul(s[nt][e], scale2), k.negInf());
               mx[r] = arith::MaximumFOp::create(b, loc, mx[r], s[nt][e]);
             }
@@ -771,23 +796,11 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
                          state);
   Value scale2 = k.f(k.scale * kLog2e);
   for (const ga::GpuPart &part : parts) {
-    Value klen = k.viewLength(part.keyView, c);
-    PartStructure ps = structureOf(m, part, klen);
-    Value lastQ = m.sub(qlen, m.c(1));
-    Value lo = ps.rowInterval(row0).first;
-    Value hi = m.min(
-        ps.rowInterval(m.min(m.add(row0, m.c(kBlockRows - 1)), lastQ)).second,
-        klen);
-    Value wlo = ps.rowInterval(m.min(r0, lastQ)).first;
-    Value whi = m.min(
-        ps.rowInterval(m.min(m.add(r0, m.c(kWarpRows - 1)), lastQ)).second,
-        klen);
-    whi = k.select(m.cmp(arith::CmpIPredicate::slt, r0, qlen), whi, wlo);
-    std::pair<Value, Value> rowIv[2] = {ps.rowInterval(rows.view[0]),
-                                        ps.rowInterval(rows.view[1])};
-    Value lastKey = m.max(m.sub(klen, m.c(1)), m.c(0));
+    KeyRange kr = keyRange(k, part, c, row0, r0, qlen, rows);
+    Value lastKey = kr.lastKey;
     state = k.tileLoop(
-        lo, hi, wlo, whi, part.keyView, c, lastKey, k.arg["k"], k.arg["v"],
+        kr.lo, kr.hi, kr.wlo, kr.whi, part.keyView, c, lastKey, k.arg["k"],
+        k.arg["v"],
         state, [&](Value kt, ValueRange st) -> SmallVector<Value> {
           Frags acc = KernelEmitter::unflatten(st, dTiles);
           Frags s = k.scoresShared(qf, k.smem[0]);
@@ -795,17 +808,7 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
           for (int64_t nt = 0; nt < kKeyTile / 8; ++nt)
             for (int e = 0; e < 4; ++e) {
               int r = e / 2;
-              Value j = m.add(kt, m.add(m.c(nt * 8 + e % 2),
-                                        m.mul(k.t, m.c(2))));
-              Value ok = m.andi(
-                  m.cmp(arith::CmpIPredicate::sge, j, rowIv[r].first),
-                  m.cmp(arith::CmpIPredicate::slt, j,
-                        m.min(rowIv[r].second, klen)));
-              if (!part.excluded.empty())
-                ok = m.andi(ok, k.passesExcluded(
-                                    part, rows.orig[r],
-                                    k.toOriginal(part.keyView, c,
-                                                 m.min(j, lastKey))));
+              Value ok = keyAllowed(k, part, kr, c, rows, r, kt, nt, e);
               Value p = k.exp2(k.fsub(k.fmul(s[nt][e], scale2), lse2[r]));
               p = k.select(ok, p, k.f(0));
               s[nt][e] = k.fmul(p, k.fsub(dp[nt][e], delta[r]));
