@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${ST_BUILD_DIR:-build}
 DATA=/usr/share/datasets/fashion-mnist
 RUN_DIR="$BUILD_DIR/fashion-mnist-run"
-STEPS=${1:-420}
+STEPS=${1:-900}
 BATCH=${2:-8}
 LR=${3:-0.005}
 mkdir -p "$RUN_DIR"
