@@ -68,6 +68,8 @@ constexpr int64_t kBlockRows = kWarps * kWarpRows;
 constexpr int64_t kKeyTile = 64;
 constexpr int64_t kThreads = kWarps * 32;
 constexpr double kLog2e = 1.4426950408889634;
+constexpr double kHugeLse = 1e30;
+constexpr int64_t kStaticShared = 48 * 1024;
 
 //===----------------------------------------------------------------------===//
 // Manifest expressions (docs/gpu-kernel-abi.md)
@@ -150,14 +152,17 @@ public:
     types.push_back(b.getI64Type());
     types.push_back(b.getI64Type());
     b.setInsertionPointToEnd(module.getBody());
-    // Two shared-memory tiles of 64 rows, padded by 16 bytes per row so
-    // that ldmatrix's eight row addresses hit distinct banks. They hold
-    // raw 16-bit elements (typed f16 for ldmatrix; bf16 bits pass through).
+    // Two shared-memory operands (A and B) of `stages` tiles of 64 rows
+    // each, padded by 16 bytes per row so that ldmatrix's eight row
+    // addresses hit distinct banks. Two stages (double buffering: the copy
+    // of tile i + 1 overlaps the math on tile i) where they fit the 48 KiB
+    // of static shared memory, that is for head dims up to 88.
     SmallVector<Type> shared;
+    stages = 4 * kKeyTile * (d + 8) * 2 <= kStaticShared ? 2 : 1;
     if (staged) {
       auto ws = gpu::AddressSpaceAttr::get(b.getContext(),
                                            gpu::AddressSpace::Workgroup);
-      auto tileType = MemRefType::get({kKeyTile, d + 8}, b.getF16Type(),
+      auto tileType = MemRefType::get({stages, kKeyTile, d + 8}, elt,
                                       MemRefLayoutAttrInterface(), ws);
       shared = {tileType, tileType};
     }
@@ -345,11 +350,13 @@ public:
   // Shared-memory staging
   //===--------------------------------------------------------------===//
 
-  /// Copies the 64 rows of view `v` starting at view index `x0` (clamped
-  /// to `last`) of [.., N, D] tensor `mem` into shared tile `tile`: 16-byte
-  /// chunks, D/16 per thread, coalesced along each row.
-  void stage(Value tile, Value mem, const ga::View &v, Value c, Value x0,
-             Value last) {
+  /// Starts copying the 64 rows of view `v` from view index `x0` (clamped
+  /// to `last`) of [.., N, D] tensor `mem` into stage `st` of shared
+  /// operand `tile`: asynchronous 16-byte copies (cp.async.cg, around L1),
+  /// D/16 per thread, coalesced along each row. The caller commits them as
+  /// a group.
+  void stage(Value tile, Value st, Value mem, const ga::View &v, Value c,
+             Value x0, Value last) {
     int64_t chunksPerRow = d / 8;
     for (int64_t it = 0; it < kKeyTile * chunksPerRow / kThreads; ++it) {
       Value id = m.add(tid, m.c(it * kThreads));
@@ -357,24 +364,19 @@ public:
       Value col = m.mul(m.rem(id, m.c(chunksPerRow)), m.c(8));
       Value orig = toOriginal(v, c, m.min(m.add(x0, row), last));
       Value idx = m.add(base, m.add(m.mul(orig, m.c(d)), col));
-      Value chunk = vector::LoadOp::create(b, loc, VectorType::get({8}, elt),
-                                           mem, ValueRange{idx}, false,
-                                           llvm::MaybeAlign(16));
-      if (!elt.isF16())
-        chunk = vector::BitCastOp::create(
-            b, loc, VectorType::get({8}, b.getF16Type()), chunk);
-      vector::StoreOp::create(b, loc, chunk, tile, ValueRange{row, col},
-                              false, llvm::MaybeAlign(16));
+      nvgpu::DeviceAsyncCopyOp::create(
+          b, loc, tile, ValueRange{st, row, col}, mem, ValueRange{idx},
+          b.getIndexAttr(8), Value(), b.getUnitAttr());
     }
   }
 
-  /// Four 8x8 matrices of `tile` through ldmatrix: lane l addresses row
-  /// `row(l)`, column `col(l)`.
+  /// Four 8x8 matrices of the current stage of `tile` through ldmatrix:
+  /// lane l addresses row `row(l)`, column `col(l)`.
   std::array<Value, 4> ldmatrix(Value tile, Value row, Value col,
                                 bool transpose) {
     Value r = nvgpu::LdMatrixOp::create(
-        b, loc, VectorType::get({4, 2}, b.getF16Type()), tile,
-        ValueRange{row, col}, b.getBoolAttr(transpose),
+        b, loc, VectorType::get({4, 2}, elt), tile,
+        ValueRange{curStage, row, col}, b.getBoolAttr(transpose),
         b.getI32IntegerAttr(4));
     std::array<Value, 4> out;
     for (int64_t i = 0; i < 4; ++i)
@@ -428,12 +430,47 @@ public:
   tileLoop(Value lo, Value hi, Value wlo, Value whi, const ga::View &v,
            Value c, Value last, Value memA, Value memB, ValueRange state,
            function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+    hi = m.max(lo, hi);
+    auto copyTile = [&](Value x0, Value st) {
+      stage(smem[0], st, memA, v, c, x0, last);
+      stage(smem[1], st, memB, v, c, x0, last);
+    };
+    auto commit = [&] {
+      return nvgpu::DeviceAsyncCreateGroupOp::create(
+          b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()),
+          ValueRange{});
+    };
+    // Copies the tile at `x0` into stage `st` if it is before `hi`.
+    auto copyIfBefore = [&](Value x0, Value st) {
+      auto ifOp = scf::IfOp::create(
+          b, loc, m.cmp(arith::CmpIPredicate::slt, x0, hi), false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+      copyTile(x0, st);
+    };
+    // Prologue: the first tile into stage 0 (every thread of the block
+    // runs the loop: its bounds are block-uniform).
+    gpu::BarrierOp::create(b, loc);
+    copyIfBefore(lo, m.c(0));
+    commit();
     auto loop = scf::ForOp::create(
-        b, loc, lo, m.max(lo, hi), m.c(kKeyTile), state,
+        b, loc, lo, hi, m.c(kKeyTile), state,
         [&](OpBuilder &, Location, Value x0, ValueRange st) {
-          gpu::BarrierOp::create(b, loc);
-          stage(smem[0], memA, v, c, x0, last);
-          stage(smem[1], memB, v, c, x0, last);
+          Value next = m.add(x0, m.c(kKeyTile));
+          curStage = m.rem(m.div(m.sub(x0, lo), m.c(kKeyTile)), m.c(stages));
+          Value token;
+          if (stages == 2) {
+            // Start the next tile into the other stage, then wait for this
+            // one (at most the group just committed stays in flight).
+            copyIfBefore(next, m.sub(m.c(1), curStage));
+            token = commit();
+            nvgpu::DeviceAsyncWaitOp::create(b, loc, token,
+                                             b.getI32IntegerAttr(1));
+          } else {
+            token = commit();
+            nvgpu::DeviceAsyncWaitOp::create(b, loc, token,
+                                             b.getI32IntegerAttr(0));
+          }
           gpu::BarrierOp::create(b, loc);
           Value active = m.andi(
               m.cmp(arith::CmpIPredicate::slt, x0, whi),
@@ -446,6 +483,10 @@ public:
             b.setInsertionPointToStart(&ifOp.getElseRegion().front());
             scf::YieldOp::create(b, loc, st);
           }
+          // Every warp is done with this stage before it is refilled.
+          gpu::BarrierOp::create(b, loc);
+          if (stages == 1)
+            copyIfBefore(next, m.c(0));
           scf::YieldOp::create(b, loc, ifOp.getResults());
         });
     return SmallVector<Value>(loop.getResults().begin(),
@@ -555,6 +596,29 @@ public:
     return f;
   }
 
+  /// Returns `s` where warp-uniform `inner` holds (a tile inside every
+  /// lane row's interval) and `s` after `mask` elsewhere, so interior tiles
+  /// skip the per-element tests. With a null `inner`, always masks.
+  Frags maskedOrNot(Value inner, Frags s, function_ref<void(Frags &)> mask) {
+    if (!inner) {
+      mask(s);
+      return s;
+    }
+    SmallVector<Value> flat;
+    flatten(s, flat);
+    auto ifOp = scf::IfOp::create(b, loc, TypeRange(ValueRange(flat)), inner,
+                                  true);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    scf::YieldOp::create(b, loc, flat);
+    b.setInsertionPointToStart(&ifOp.getElseRegion().front());
+    mask(s);
+    flat.clear();
+    flatten(s, flat);
+    scf::YieldOp::create(b, loc, flat);
+    return unflatten(ifOp.getResults(), s.size());
+  }
+
   OpBuilder &b;
   Location loc;
   IndexMath m;
@@ -564,6 +628,8 @@ public:
   llvm::StringMap<Value> arg;
   Value n, heads, tid, lane, warp, g, t, t0, bx, rowBase, base;
   Value smem[2];
+  int64_t stages = 1;
+  Value curStage; // the stage the current tile-loop iteration reads
 };
 
 /// The structure of one part over a view of length `len`.
@@ -577,6 +643,11 @@ PartStructure structureOf(IndexMath &m, const ga::GpuPart &p, Value len) {
 struct KeyRange {
   Value lo, hi, wlo, whi, lastKey, klen;
   std::pair<Value, Value> rowIv[2];
+  /// Key tiles [kt, kt + 64) with innerLo <= kt and kt + 64 <= innerHi lie
+  /// inside every row interval of the warp (row intervals are monotone, so
+  /// the warp's last row bounds the lows and its first row the highs): they
+  /// need no mask. Null when the part has exclusions.
+  Value innerLo, innerHi;
 };
 
 KeyRange keyRange(KernelEmitter &k, const ga::GpuPart &part, Value c,
@@ -599,21 +670,56 @@ KeyRange keyRange(KernelEmitter &k, const ga::GpuPart &part, Value c,
   for (int r = 0; r < 2; ++r)
     kr.rowIv[r] = ps.rowInterval(rows.view[r]);
   kr.lastKey = m.max(m.sub(kr.klen, m.c(1)), m.c(0));
+  if (part.excluded.empty()) {
+    Value rLast = m.add(r0, m.c(kWarpRows - 1));
+    Value full = m.cmp(arith::CmpIPredicate::slt, rLast, qlen);
+    kr.innerLo = ps.rowInterval(m.min(rLast, lastQ)).first;
+    // A warp with rows past the view is never unmasked.
+    kr.innerHi = k.select(
+        full, m.min(ps.rowInterval(m.min(r0, lastQ)).second, kr.klen),
+        m.c(-1));
+  }
   return kr;
+}
+
+/// Whether tile [x0, x0 + 64) lies in [lo, hi) (false when `lo` is null).
+Value tileInside(IndexMath &m, Value x0, Value lo, Value hi) {
+  if (!lo)
+    return Value();
+  return m.andi(m.cmp(arith::CmpIPredicate::sge, x0, lo),
+                m.cmp(arith::CmpIPredicate::sle, m.add(x0, m.c(kKeyTile)), hi));
 }
 
 /// Whether score element (tile `nt`, element `e`) of key tile `kt` is in
 /// lane row `r`'s interval and passes the part's exclusions.
-Value keyAllowed(KernelEmitter &k, const ga::GpuPart &part,
-                 const KeyRange &kr, Value c, const LaneRows &rows, int r,
-                 Value kt, int64_t nt, int e) {
+/// The per-tile bounds of the element mask: lane row r's interval shifted
+/// by the lane's first key column kt + 2t, so that element (nt, e) tests
+/// the constant nt * 8 + e % 2 against them.
+struct TileMask {
+  Value lo[2], hi[2], colBase;
+};
+
+TileMask tileMask(KernelEmitter &k, const KeyRange &kr, Value kt) {
   IndexMath &m = k.m;
-  Value j = m.add(kt, m.add(m.c(nt * 8 + e % 2), m.mul(k.t, m.c(2))));
-  Value ok = m.andi(
-      m.cmp(arith::CmpIPredicate::sge, j, kr.rowIv[r].first),
-      m.cmp(arith::CmpIPredicate::slt, j, m.min(kr.rowIv[r].second, kr.klen)));
+  TileMask tm;
+  tm.colBase = m.add(kt, m.mul(k.t, m.c(2)));
+  for (int r = 0; r < 2; ++r) {
+    tm.lo[r] = m.sub(kr.rowIv[r].first, tm.colBase);
+    tm.hi[r] = m.sub(m.min(kr.rowIv[r].second, kr.klen), tm.colBase);
+  }
+  return tm;
+}
+
+Value keyAllowed(KernelEmitter &k, const ga::GpuPart &part,
+                 const KeyRange &kr, const TileMask &tm, Value c,
+                 const LaneRows &rows, int r, int64_t nt, int e) {
+  IndexMath &m = k.m;
+  Value col = m.c(nt * 8 + e % 2);
+  Value ok = m.andi(m.cmp(arith::CmpIPredicate::sge, col, tm.lo[r]),
+                    m.cmp(arith::CmpIPredicate::slt, col, tm.hi[r]));
   if (part.excluded.empty())
     return ok;
+  Value j = m.add(tm.colBase, col);
   Value jOrig = k.toOriginal(part.keyView, c, m.min(j, kr.lastKey));
   return m.andi(ok, k.passesExcluded(part, rows.orig[r], jOrig));
 }
@@ -670,16 +776,24 @@ void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
         state, [&](Value kt, ValueRange st) -> SmallVector<Value> {
           Value mOld[2] = {st[0], st[1]}, lOld[2] = {st[2], st[3]};
           Frags acc = KernelEmitter::unflatten(st.drop_front(4), dTiles);
-          // Scores against the 64 keys of this tile.
+          // Scores against the 64 keys of this tile, masked to the rows'
+          // intervals (and exclusions) unless the tile is interior; scaled;
+          // row max.
           Frags s = k.scoresShared(qf, k.smem[0]);
-          // Mask to the rows' intervals (and exclusions), scale, row max.
+          s = k.maskedOrNot(
+              tileInside(m, kt, kr.innerLo, kr.innerHi), s, [&](Frags &x) {
+                TileMask tm = tileMask(k, kr, kt);
+                for (int64_t nt = 0; nt < kKeyTile / 8; ++nt)
+                  for (int e = 0; e < 4; ++e)
+                    x[nt][e] = k.select(
+                        keyAllowed(k, part, kr, tm, c, rows, e / 2, nt, e),
+                        x[nt][e], k.negInf());
+              });
           Value mx[2] = {k.negInf(), k.negInf()};
           for (int64_t nt = 0; nt < kKeyTile / 8; ++nt)
             for (int e = 0; e < 4; ++e) {
-              int r = e / 2;
-              Value ok = keyAllowed(k, part, kr, c, rows, r, kt, nt, e);
-              s[nt][e] = k.select(ok, k.fmul(s[nt][e], scale2), k.negInf());
-              mx[r] = arith::MaximumFOp::create(b, loc, mx[r], s[nt][e]);
+              s[nt][e] = k.fmul(s[nt][e], scale2);
+              mx[e / 2] = arith::MaximumFOp::create(b, loc, mx[e / 2], s[nt][e]);
             }
           Value mNew[2], alpha[2], lNew[2];
           for (int r = 0; r < 2; ++r) {
@@ -786,7 +900,11 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   Value lse2[2], delta[2];
   for (int r = 0; r < 2; ++r) {
     Value idx = m.add(k.rowBase, rows.orig[r]);
-    lse2[r] = k.fmul(k.load(k.arg["lse"], idx), k.f(kLog2e));
+    // Finite even for a row without keys, so that masked scores (-inf)
+    // give p = 0, never NaN.
+    lse2[r] = arith::MaximumFOp::create(
+        b, loc, k.fmul(k.load(k.arg["lse"], idx), k.f(kLog2e)),
+        k.f(-kHugeLse));
     delta[r] = k.load(k.arg["delta"], idx);
   }
   int64_t dTiles = k.d / 8;
@@ -805,12 +923,19 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
           Frags acc = KernelEmitter::unflatten(st, dTiles);
           Frags s = k.scoresShared(qf, k.smem[0]);
           Frags dp = k.scoresShared(dof, k.smem[1]);
+          s = k.maskedOrNot(
+              tileInside(m, kt, kr.innerLo, kr.innerHi), s, [&](Frags &x) {
+                TileMask tm = tileMask(k, kr, kt);
+                for (int64_t nt = 0; nt < kKeyTile / 8; ++nt)
+                  for (int e = 0; e < 4; ++e)
+                    x[nt][e] = k.select(
+                        keyAllowed(k, part, kr, tm, c, rows, e / 2, nt, e),
+                        x[nt][e], k.negInf());
+              });
           for (int64_t nt = 0; nt < kKeyTile / 8; ++nt)
             for (int e = 0; e < 4; ++e) {
               int r = e / 2;
-              Value ok = keyAllowed(k, part, kr, c, rows, r, kt, nt, e);
               Value p = k.exp2(k.fsub(k.fmul(s[nt][e], scale2), lse2[r]));
-              p = k.select(ok, p, k.f(0));
               s[nt][e] = k.fmul(p, k.fsub(dp[nt][e], delta[r]));
             }
           k.accumulateShared(acc, s, k.smem[0]);
@@ -872,6 +997,17 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
     std::pair<Value, Value> colIv[2] = {ps.columnInterval(keys.view[0]),
                                         ps.columnInterval(keys.view[1])};
     Value lastRow = m.max(m.sub(qlen, m.c(1)), m.c(0));
+    // Query tiles inside every key column of the warp need no mask (column
+    // intervals are monotone: the warp's last key bounds the lows, its
+    // first key the highs).
+    Value innerLo, innerHi;
+    if (part.excluded.empty()) {
+      Value kLast = m.add(r0, m.c(kWarpRows - 1));
+      innerLo = ps.columnInterval(m.min(kLast, lastK)).first;
+      innerHi = k.select(
+          m.cmp(arith::CmpIPredicate::slt, kLast, klen),
+          m.min(ps.columnInterval(m.min(r0, lastK)).second, qlen), m.c(-1));
+    }
     state = k.tileLoop(
         lo, hi, wlo, whi, qv, c, lastRow, k.arg["q"], k.arg["dout"], state,
         [&](Value qt, ValueRange st) -> SmallVector<Value> {
@@ -880,26 +1016,43 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
                                               dTiles);
           Frags s = k.scoresShared(kf, k.smem[0]);
           Frags dp = k.scoresShared(vf, k.smem[1]);
+          // The lane's query rows qt + 2t + {0, 1} + 8 nt (clamped).
+          Value rowBase = m.add(qt, m.mul(k.t, m.c(2)));
+          auto rowOrig = [&](int64_t nt, int e) {
+            Value i = m.add(rowBase, m.c(nt * 8 + e % 2));
+            return k.toOriginal(qv, c, m.min(i, lastRow));
+          };
+          s = k.maskedOrNot(
+              tileInside(m, qt, innerLo, innerHi), s, [&](Frags &x) {
+                Value lo[2], hi[2];
+                for (int r = 0; r < 2; ++r) {
+                  lo[r] = m.sub(colIv[r].first, rowBase);
+                  hi[r] = k.select(keys.valid[r],
+                                   m.sub(colIv[r].second, rowBase), m.c(-1));
+                }
+                for (int64_t nt = 0; nt < kKeyTile / 8; ++nt)
+                  for (int e = 0; e < 4; ++e) {
+                    int r = e / 2;
+                    Value col = m.c(nt * 8 + e % 2);
+                    Value ok =
+                        m.andi(m.cmp(arith::CmpIPredicate::sge, col, lo[r]),
+                               m.cmp(arith::CmpIPredicate::slt, col, hi[r]));
+                    if (!part.excluded.empty())
+                      ok = m.andi(ok, k.passesExcluded(part, rowOrig(nt, e),
+                                                       keys.orig[r]));
+                    x[nt][e] = k.select(ok, x[nt][e], k.negInf());
+                  }
+              });
           Frags p = s;
           for (int64_t nt = 0; nt < kKeyTile / 8; ++nt)
             for (int e = 0; e < 4; ++e) {
-              int r = e / 2;
-              Value i = m.add(qt, m.add(m.c(nt * 8 + e % 2),
-                                        m.mul(k.t, m.c(2))));
-              Value ic = m.min(i, lastRow);
-              Value iOrig = k.toOriginal(qv, c, ic);
-              Value ok = m.andi(
-                  keys.valid[r],
-                  m.andi(m.cmp(arith::CmpIPredicate::sge, i, colIv[r].first),
-                         m.cmp(arith::CmpIPredicate::slt, i,
-                               colIv[r].second)));
-              if (!part.excluded.empty())
-                ok = m.andi(ok, k.passesExcluded(part, iOrig, keys.orig[r]));
-              Value idx = m.add(k.rowBase, iOrig);
-              Value lse2 = k.fmul(k.load(k.arg["lse"], idx), k.f(kLog2e));
+              Value idx = m.add(k.rowBase, rowOrig(nt, e));
+              // Finite even for a row without keys (masked p = 0, not NaN).
+              Value lse2 = arith::MaximumFOp::create(
+                  b, loc, k.fmul(k.load(k.arg["lse"], idx), k.f(kLog2e)),
+                  k.f(-kHugeLse));
               Value delta = k.load(k.arg["delta"], idx);
               Value pe = k.exp2(k.fsub(k.fmul(s[nt][e], scale2), lse2));
-              pe = k.select(ok, pe, k.f(0));
               p[nt][e] = pe;
               s[nt][e] = k.fmul(pe, k.fsub(dp[nt][e], delta));
             }

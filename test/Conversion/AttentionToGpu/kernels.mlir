@@ -14,6 +14,16 @@
 // CHECK: gpu.func @st_attn_strided_fwd0(
 // CHECK: scf.for
 // CHECK: nvvm.mma.sync {{.*}} {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>}
+// A key tile inside every row interval of the warp skips the element mask
+// (the then-branch yields the scores as they are):
+// CHECK: %[[LO:.*]] = arith.cmpi sge, %[[KT:.*]], %{{.*}} : index
+// CHECK: %[[END:.*]] = arith.addi %[[KT]], %{{.*}} : index
+// CHECK-NEXT: %[[HI:.*]] = arith.cmpi sle, %[[END]], %{{.*}} : index
+// CHECK-NEXT: %[[INNER:.*]] = arith.andi %[[LO]], %[[HI]] : i1
+// CHECK-NEXT: scf.if %[[INNER]] -> ({{(f32, )+}}f32) {
+// CHECK-NEXT: scf.yield
+// CHECK-NEXT: } else {
+// CHECK: arith.select
 // CHECK: gpu.shuffle xor
 // CHECK: math.exp2
 // CHECK: gpu.func @st_attn_strided_fwd1(
