@@ -318,6 +318,8 @@ int mlir::st::runTrain(const TrainOptions &options) {
       "{5} ({6})\n",
       cfg.name, params.numParameters(), options.steps, options.batch,
       cfg.context, options.data, data->summary());
+  // The progress lines go through stdio: keep the header ahead of them.
+  llvm::outs().flush();
 
   rt::ProgressOptions progressOptions;
   progressOptions.totalSteps = options.steps;
