@@ -2,7 +2,7 @@
 # Compiles ST's GPU attention kernel library (PTX + manifest.json) for the
 # layouts, head dims and element types that the GPU check and benchmark use:
 #   scripts/gpu-kernels.sh OUT_DIR [ST_OPT]
-# Every layout below at head dims 32, 64 and 128 in bf16 and f16 (48 sets,
+# Every layout below at head dims 32, 64 and 128 in bf16, f16 and f32 (72 sets,
 # several minutes); ST_GPU_KERNELS_ONLY=REGEX keeps the sets whose name
 # (e.g. strided128_d64_bf16) matches.
 # Runs on the CPU (no GPU needed): st.attention -> tensor-core kernels ->
@@ -27,7 +27,7 @@ layouts_full=(
 configs=()
 for l in "${layouts_full[@]}"; do
   for dd in 32 64 128; do
-    for t in bf16 f16; do
+    for t in bf16 f16 f32; do
       name="${l%%|*}_d${dd}_${t}"
       # ST_GPU_KERNELS_ONLY (an extended regex) keeps matching sets only.
       if [[ -z "${ST_GPU_KERNELS_ONLY:-}" || "$name" =~ ${ST_GPU_KERNELS_ONLY} ]]; then

@@ -65,7 +65,7 @@ namespace {
 constexpr int64_t kWarps = 4;
 constexpr int64_t kWarpRows = 16;
 constexpr int64_t kBlockRows = kWarps * kWarpRows;
-constexpr int64_t kKeyTile = 64;
+constexpr int64_t kMaxKeyTile = 64;
 constexpr int64_t kThreads = kWarps * 32;
 constexpr double kLog2e = 1.4426950408889634;
 constexpr double kHugeLse = 1e30;
@@ -145,32 +145,50 @@ public:
   /// types) and i64 `N`, `H`; positions the builder in its body.
   gpu::GPUFuncOp begin(gpu::GPUModuleOp module, StringRef name,
                        ArrayRef<std::pair<StringRef, Type>> bufs,
-                       bool staged = false) {
+                       bool staged = false, bool rowStats = false) {
     SmallVector<Type> types;
     for (auto &[n, t] : bufs)
       types.push_back(MemRefType::get({ShapedType::kDynamic}, t));
     types.push_back(b.getI64Type());
     types.push_back(b.getI64Type());
     b.setInsertionPointToEnd(module.getBody());
-    // Two shared-memory operands (A and B) of `stages` tiles of 64 rows
-    // each, padded by 16 bytes per row so that ldmatrix's eight row
-    // addresses hit distinct banks. Two stages (double buffering: the copy
-    // of tile i + 1 overlaps the math on tile i) where they fit the 48 KiB
-    // of static shared memory, that is for head dims up to 88.
+    // Two shared-memory operands (A and B) of `stages` tiles of `keyTile`
+    // rows each, padded by 16 bytes per row so that the lanes of a warp hit
+    // distinct banks (ldmatrix's eight row addresses; the tf32 path's
+    // scalar loads). The tile is 64 rows where two operands fit the 48 KiB
+    // of static shared memory, else 32 or 16 (f32 at d = 128, d = 256); two
+    // stages (double buffering: the copy of tile i + 1 overlaps the math on
+    // tile i) where they fit too.
     SmallVector<Type> shared;
-    stages = 4 * kKeyTile * (d + 8) * 2 <= kStaticShared ? 2 : 1;
+    int64_t eltBytes = elt.getIntOrFloatBitWidth() / 8;
+    pad = 16 / eltBytes;
+    int64_t rowBytes = (d + pad) * eltBytes;
+    keyTile = kMaxKeyTile;
+    while (2 * keyTile * rowBytes > kStaticShared)
+      keyTile /= 2;
+    stages = 4 * keyTile * rowBytes <= kStaticShared ? 2 : 1;
     if (staged) {
       auto ws = gpu::AddressSpaceAttr::get(b.getContext(),
                                            gpu::AddressSpace::Workgroup);
-      auto tileType = MemRefType::get({stages, kKeyTile, d + 8}, elt,
+      auto tileType = MemRefType::get({stages, keyTile, d + pad}, elt,
                                       MemRefLayoutAttrInterface(), ws);
       shared = {tileType, tileType};
+      // The staged rows' lse and delta (key-driven kernels).
+      if (rowStats) {
+        auto statType = MemRefType::get({stages, keyTile}, f32,
+                                        MemRefLayoutAttrInterface(), ws);
+        shared.append({statType, statType});
+      }
     }
     auto func = gpu::GPUFuncOp::create(b, loc, name,
                                        b.getFunctionType(types, {}), shared);
     if (staged) {
       smem[0] = func.getWorkgroupAttributions()[0];
       smem[1] = func.getWorkgroupAttributions()[1];
+    }
+    if (staged && rowStats) {
+      statMem[0] = func.getWorkgroupAttributions()[2];
+      statMem[1] = func.getWorkgroupAttributions()[3];
     }
     func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
     func.setKnownBlockSizeAttr(
@@ -265,6 +283,15 @@ public:
   //===--------------------------------------------------------------===//
 
   bool isBf16() const { return elt.isBF16(); }
+  /// f32 inputs run on the tensor cores as tf32 (m16n8k8, operands rounded
+  /// to nearest with ties away, cvt.rna.tf32.f32).
+  bool isTf32() const { return elt.isF32(); }
+  Value tf32(Value x) {
+    return NVVM::ConvertFloatToTF32Op::create(b, loc, b.getI32Type(), x,
+                                              NVVM::FPRoundingMode::RNA,
+                                              NVVM::SaturationMode::NONE,
+                                              false);
+  }
 
   Value f(double v) {
     return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(float(v)));
@@ -310,14 +337,17 @@ public:
     return v;
   }
 
-  /// c += a * b for one m16n8k16 tile.
+  /// c += a * b for one m16n8k16 tile (m16n8k8 for tf32).
   std::array<Value, 4> mma(ArrayRef<Value> a, ArrayRef<Value> bv,
                            const std::array<Value, 4> &c) {
     auto type = LLVM::LLVMStructType::getLiteral(b.getContext(),
                                                  {f32, f32, f32, f32});
-    NVVM::MMATypes pt = isBf16() ? NVVM::MMATypes::bf16 : NVVM::MMATypes::f16;
+    NVVM::MMATypes pt = isTf32()   ? NVVM::MMATypes::tf32
+                        : isBf16() ? NVVM::MMATypes::bf16
+                                   : NVVM::MMATypes::f16;
     Value r = NVVM::MmaOp::create(
-        b, loc, type, a, bv, ValueRange(c), ArrayRef<int64_t>{16, 8, 16},
+        b, loc, type, a, bv, ValueRange(c),
+        ArrayRef<int64_t>{16, 8, isTf32() ? 8 : 16},
         std::nullopt, std::nullopt, std::array<NVVM::MMATypes, 2>{pt, pt},
         std::array<NVVM::MMALayout, 2>{NVVM::MMALayout::row,
                                        NVVM::MMALayout::col});
@@ -335,6 +365,19 @@ public:
     SmallVector<std::array<Value, 4>> frags;
     Value off[2] = {m.add(base, m.mul(rows.orig[0], m.c(d))),
                     m.add(base, m.mul(rows.orig[1], m.c(d)))};
+    if (isTf32()) {
+      // tf32 A fragments per 8-column step: (g, t), (g+8, t), (g, t+4),
+      // (g+8, t+4).
+      for (int64_t ks = 0; ks < d / 8; ++ks) {
+        std::array<Value, 4> a;
+        for (int k = 0; k < 4; ++k) {
+          Value col = m.add(m.c(ks * 8 + (k / 2) * 4), t);
+          a[k] = tf32(load(mem, m.add(off[k % 2], col)));
+        }
+        frags.push_back(a);
+      }
+      return frags;
+    }
     for (int64_t ks = 0; ks < d / 16; ++ks) {
       std::array<Value, 4> a;
       for (int k = 0; k < 4; ++k) {
@@ -357,17 +400,41 @@ public:
   /// a group.
   void stage(Value tile, Value st, Value mem, const ga::View &v, Value c,
              Value x0, Value last) {
-    int64_t chunksPerRow = d / 8;
-    for (int64_t it = 0; it < kKeyTile * chunksPerRow / kThreads; ++it) {
+    int64_t chunk = 16 / (elt.getIntOrFloatBitWidth() / 8);
+    int64_t chunksPerRow = d / chunk;
+    assert(keyTile * chunksPerRow % kThreads == 0 && "partial staging");
+    for (int64_t it = 0; it < keyTile * chunksPerRow / kThreads; ++it) {
       Value id = m.add(tid, m.c(it * kThreads));
       Value row = m.div(id, m.c(chunksPerRow));
-      Value col = m.mul(m.rem(id, m.c(chunksPerRow)), m.c(8));
+      Value col = m.mul(m.rem(id, m.c(chunksPerRow)), m.c(chunk));
       Value orig = toOriginal(v, c, m.min(m.add(x0, row), last));
       Value idx = m.add(base, m.add(m.mul(orig, m.c(d)), col));
       nvgpu::DeviceAsyncCopyOp::create(
           b, loc, tile, ValueRange{st, row, col}, mem, ValueRange{idx},
-          b.getIndexAttr(8), Value(), b.getUnitAttr());
+          b.getIndexAttr(chunk), Value(), b.getUnitAttr());
     }
+  }
+
+  /// Starts copying lse and delta of the `keyTile` rows of view `v` from
+  /// `x0` (clamped to `last`) into stage `st` of the row-stat tiles: one
+  /// 4-byte cp.async per row and statistic.
+  void stageRowStats(Value st, const ga::View &v, Value c, Value x0,
+                     Value last) {
+    auto ifOp = scf::IfOp::create(
+        b, loc, m.cmp(arith::CmpIPredicate::slt, tid, m.c(keyTile)), false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    Value idx = m.add(rowBase, toOriginal(v, c, m.min(m.add(x0, tid), last)));
+    for (int i = 0; i < 2; ++i)
+      nvgpu::DeviceAsyncCopyOp::create(
+          b, loc, statMem[i], ValueRange{st, tid},
+          arg[i == 0 ? "lse" : "delta"], ValueRange{idx}, b.getIndexAttr(1),
+          Value(), UnitAttr());
+  }
+
+  /// Row `r` of the current stage of the staged lse (i = 0) or delta.
+  Value rowStat(int i, Value r) {
+    return memref::LoadOp::create(b, loc, statMem[i], ValueRange{curStage, r});
   }
 
   /// Four 8x8 matrices of the current stage of `tile` through ldmatrix:
@@ -387,9 +454,11 @@ public:
 
   /// S[16 x 64] = A . X^T with the 64 rows of X staged in `tile`.
   Frags scoresShared(ArrayRef<std::array<Value, 4>> a, Value tile) {
+    if (isTf32())
+      return scoresSharedTf32(a, tile);
     Frags s;
     Value l8 = m.rem(lane, m.c(8)), q8 = m.div(lane, m.c(8));
-    for (int64_t nt = 0; nt < kKeyTile / 8; ++nt) {
+    for (int64_t nt = 0; nt < keyTile / 8; ++nt) {
       std::array<Value, 4> c = {f(0), f(0), f(0), f(0)};
       Value row = m.add(m.c(nt * 8), l8);
       for (int64_t ks = 0; ks < d / 16; ks += 2) {
@@ -405,10 +474,12 @@ public:
 
   /// acc += P . X with the 64 rows of X staged in `tile` (ldmatrix.trans).
   void accumulateShared(Frags &acc, const Frags &p, Value tile) {
+    if (isTf32())
+      return accumulateSharedTf32(acc, p, tile);
     Value l8 = m.rem(lane, m.c(8));
     Value half = m.rem(m.div(lane, m.c(8)), m.c(2));
     Value pairSel = m.div(lane, m.c(16));
-    for (int64_t kk = 0; kk < kKeyTile / 16; ++kk) {
+    for (int64_t kk = 0; kk < keyTile / 16; ++kk) {
       Value a[4] = {packF32(p[2 * kk][0], p[2 * kk][1]),
                     packF32(p[2 * kk][2], p[2 * kk][3]),
                     packF32(p[2 * kk + 1][0], p[2 * kk + 1][1]),
@@ -419,6 +490,68 @@ public:
         auto x = ldmatrix(tile, row, col, true);
         acc[dt] = mma(a, {x[0], x[1]}, acc[dt]);
         acc[dt + 1] = mma(a, {x[2], x[3]}, acc[dt + 1]);
+      }
+    }
+  }
+
+  /// Element (row, col) of the current stage of f32 `tile` as tf32.
+  Value sharedTf32(Value tile, Value row, Value col) {
+    return tf32(memref::LoadOp::create(b, loc, tile,
+                                       ValueRange{curStage, row, col}));
+  }
+
+  /// scoresShared for tf32: B fragments (k = t and t + 4, n = g) are
+  /// scalar shared loads; rows are d + 4 floats apart, so the 32 lanes hit
+  /// 32 banks.
+  Frags scoresSharedTf32(ArrayRef<std::array<Value, 4>> a, Value tile) {
+    Frags s;
+    for (int64_t nt = 0; nt < keyTile / 8; ++nt) {
+      std::array<Value, 4> c = {f(0), f(0), f(0), f(0)};
+      Value row = m.add(m.c(nt * 8), g);
+      for (int64_t ks = 0; ks < d / 8; ++ks) {
+        Value b0 = sharedTf32(tile, row, m.add(m.c(ks * 8), t));
+        Value b1 = sharedTf32(tile, row, m.add(m.c(ks * 8 + 4), t));
+        c = mma(a[ks], {b0, b1}, c);
+      }
+      s.push_back(c);
+    }
+    return s;
+  }
+
+  /// accumulateShared for tf32: the A fragment of P (columns t and t + 4
+  /// of rows g and g + 8) comes from the accumulator layout (columns 2t,
+  /// 2t + 1) through index shuffles within each quad of lanes.
+  void accumulateSharedTf32(Frags &acc, const Frags &p, Value tile) {
+    Value lane32 = arith::IndexCastOp::create(b, loc, b.getI32Type(), lane);
+    Value t32 = arith::IndexCastOp::create(b, loc, b.getI32Type(), t);
+    auto ci = [&](int32_t v) {
+      return arith::ConstantIntOp::create(b, loc, b.getI32Type(), v);
+    };
+    // Source lanes: g * 4 + t / 2 (column t) and that + 2 (column t + 4).
+    Value src1 = arith::AddIOp::create(
+        b, loc, arith::SubIOp::create(b, loc, lane32, t32),
+        arith::ShRUIOp::create(b, loc, t32, ci(1)));
+    Value src2 = arith::AddIOp::create(b, loc, src1, ci(2));
+    Value odd = m.cmp(arith::CmpIPredicate::eq, m.rem(t, m.c(2)), m.c(1));
+    auto fetch = [&](Value lo, Value hi, Value src) {
+      Value x0 = gpu::ShuffleOp::create(b, loc, lo, src, ci(32),
+                                        gpu::ShuffleMode::IDX)
+                     .getShuffleResult();
+      Value x1 = gpu::ShuffleOp::create(b, loc, hi, src, ci(32),
+                                        gpu::ShuffleMode::IDX)
+                     .getShuffleResult();
+      return tf32(select(odd, x1, x0));
+    };
+    for (int64_t kk = 0; kk < keyTile / 8; ++kk) {
+      const auto &c = p[kk];
+      Value a[4] = {fetch(c[0], c[1], src1), fetch(c[2], c[3], src1),
+                    fetch(c[0], c[1], src2), fetch(c[2], c[3], src2)};
+      Value r0 = m.add(m.c(kk * 8), t), r1 = m.add(m.c(kk * 8 + 4), t);
+      for (int64_t dt = 0; dt < d / 8; ++dt) {
+        Value col = m.add(m.c(dt * 8), g);
+        Value b0 = sharedTf32(tile, r0, col);
+        Value b1 = sharedTf32(tile, r1, col);
+        acc[dt] = mma(a, {b0, b1}, acc[dt]);
       }
     }
   }
@@ -434,6 +567,8 @@ public:
     auto copyTile = [&](Value x0, Value st) {
       stage(smem[0], st, memA, v, c, x0, last);
       stage(smem[1], st, memB, v, c, x0, last);
+      if (statMem[0])
+        stageRowStats(st, v, c, x0, last);
     };
     auto commit = [&] {
       return nvgpu::DeviceAsyncCreateGroupOp::create(
@@ -454,10 +589,10 @@ public:
     copyIfBefore(lo, m.c(0));
     commit();
     auto loop = scf::ForOp::create(
-        b, loc, lo, hi, m.c(kKeyTile), state,
+        b, loc, lo, hi, m.c(keyTile), state,
         [&](OpBuilder &, Location, Value x0, ValueRange st) {
-          Value next = m.add(x0, m.c(kKeyTile));
-          curStage = m.rem(m.div(m.sub(x0, lo), m.c(kKeyTile)), m.c(stages));
+          Value next = m.add(x0, m.c(keyTile));
+          curStage = m.rem(m.div(m.sub(x0, lo), m.c(keyTile)), m.c(stages));
           Value token;
           if (stages == 2) {
             // Start the next tile into the other stage, then wait for this
@@ -474,7 +609,7 @@ public:
           gpu::BarrierOp::create(b, loc);
           Value active = m.andi(
               m.cmp(arith::CmpIPredicate::slt, x0, whi),
-              m.cmp(arith::CmpIPredicate::sgt, m.add(x0, m.c(kKeyTile)), wlo));
+              m.cmp(arith::CmpIPredicate::sgt, m.add(x0, m.c(keyTile)), wlo));
           auto ifOp = scf::IfOp::create(b, loc, TypeRange(st), active, true);
           {
             OpBuilder::InsertionGuard guard(b);
@@ -628,7 +763,10 @@ public:
   llvm::StringMap<Value> arg;
   Value n, heads, tid, lane, warp, g, t, t0, bx, rowBase, base;
   Value smem[2];
+  Value statMem[2]; // staged lse and delta, when the kernel has them
   int64_t stages = 1;
+  int64_t keyTile = kMaxKeyTile; // rows per staged tile
+  int64_t pad = 8;               // elements of padding per staged row
   Value curStage; // the stage the current tile-loop iteration reads
 };
 
@@ -682,12 +820,15 @@ KeyRange keyRange(KernelEmitter &k, const ga::GpuPart &part, Value c,
   return kr;
 }
 
-/// Whether tile [x0, x0 + 64) lies in [lo, hi) (false when `lo` is null).
-Value tileInside(IndexMath &m, Value x0, Value lo, Value hi) {
+/// Whether the staged tile [x0, x0 + keyTile) lies in [lo, hi) (null when
+/// `lo` is: no unmasked version).
+Value tileInside(KernelEmitter &k, Value x0, Value lo, Value hi) {
+  IndexMath &m = k.m;
   if (!lo)
     return Value();
-  return m.andi(m.cmp(arith::CmpIPredicate::sge, x0, lo),
-                m.cmp(arith::CmpIPredicate::sle, m.add(x0, m.c(kKeyTile)), hi));
+  return m.andi(
+      m.cmp(arith::CmpIPredicate::sge, x0, lo),
+      m.cmp(arith::CmpIPredicate::sle, m.add(x0, m.c(k.keyTile)), hi));
 }
 
 /// Whether score element (tile `nt`, element `e`) of key tile `kt` is in
@@ -781,16 +922,16 @@ void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
           // row max.
           Frags s = k.scoresShared(qf, k.smem[0]);
           s = k.maskedOrNot(
-              tileInside(m, kt, kr.innerLo, kr.innerHi), s, [&](Frags &x) {
+              tileInside(k, kt, kr.innerLo, kr.innerHi), s, [&](Frags &x) {
                 TileMask tm = tileMask(k, kr, kt);
-                for (int64_t nt = 0; nt < kKeyTile / 8; ++nt)
+                for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
                   for (int e = 0; e < 4; ++e)
                     x[nt][e] = k.select(
                         keyAllowed(k, part, kr, tm, c, rows, e / 2, nt, e),
                         x[nt][e], k.negInf());
               });
           Value mx[2] = {k.negInf(), k.negInf()};
-          for (int64_t nt = 0; nt < kKeyTile / 8; ++nt)
+          for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
             for (int e = 0; e < 4; ++e) {
               s[nt][e] = k.fmul(s[nt][e], scale2);
               mx[e / 2] = arith::MaximumFOp::create(b, loc, mx[e / 2], s[nt][e]);
@@ -802,7 +943,7 @@ void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
             Value safe = k.select(k.isNegInf(mNew[r]), k.f(0), mNew[r]);
             alpha[r] = k.exp2(k.fsub(mOld[r], safe));
             lNew[r] = k.fmul(lOld[r], alpha[r]);
-            for (int64_t nt = 0; nt < kKeyTile / 8; ++nt)
+            for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
               for (int e = 2 * r; e < 2 * r + 2; ++e) {
                 s[nt][e] = k.exp2(k.fsub(s[nt][e], safe));
                 lNew[r] = k.fadd(lNew[r], s[nt][e]);
@@ -924,15 +1065,15 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
           Frags s = k.scoresShared(qf, k.smem[0]);
           Frags dp = k.scoresShared(dof, k.smem[1]);
           s = k.maskedOrNot(
-              tileInside(m, kt, kr.innerLo, kr.innerHi), s, [&](Frags &x) {
+              tileInside(k, kt, kr.innerLo, kr.innerHi), s, [&](Frags &x) {
                 TileMask tm = tileMask(k, kr, kt);
-                for (int64_t nt = 0; nt < kKeyTile / 8; ++nt)
+                for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
                   for (int e = 0; e < 4; ++e)
                     x[nt][e] = k.select(
                         keyAllowed(k, part, kr, tm, c, rows, e / 2, nt, e),
                         x[nt][e], k.negInf());
               });
-          for (int64_t nt = 0; nt < kKeyTile / 8; ++nt)
+          for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
             for (int e = 0; e < 4; ++e) {
               int r = e / 2;
               Value p = k.exp2(k.fsub(k.fmul(s[nt][e], scale2), lse2[r]));
@@ -1023,14 +1164,14 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
             return k.toOriginal(qv, c, m.min(i, lastRow));
           };
           s = k.maskedOrNot(
-              tileInside(m, qt, innerLo, innerHi), s, [&](Frags &x) {
+              tileInside(k, qt, innerLo, innerHi), s, [&](Frags &x) {
                 Value lo[2], hi[2];
                 for (int r = 0; r < 2; ++r) {
                   lo[r] = m.sub(colIv[r].first, rowBase);
                   hi[r] = k.select(keys.valid[r],
                                    m.sub(colIv[r].second, rowBase), m.c(-1));
                 }
-                for (int64_t nt = 0; nt < kKeyTile / 8; ++nt)
+                for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
                   for (int e = 0; e < 4; ++e) {
                     int r = e / 2;
                     Value col = m.c(nt * 8 + e % 2);
@@ -1044,14 +1185,14 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
                   }
               });
           Frags p = s;
-          for (int64_t nt = 0; nt < kKeyTile / 8; ++nt)
+          for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
             for (int e = 0; e < 4; ++e) {
-              Value idx = m.add(k.rowBase, rowOrig(nt, e));
+              Value r = m.add(m.mul(k.t, m.c(2)), m.c(nt * 8 + e % 2));
               // Finite even for a row without keys (masked p = 0, not NaN).
               Value lse2 = arith::MaximumFOp::create(
-                  b, loc, k.fmul(k.load(k.arg["lse"], idx), k.f(kLog2e)),
+                  b, loc, k.fmul(k.rowStat(0, r), k.f(kLog2e)),
                   k.f(-kHugeLse));
-              Value delta = k.load(k.arg["delta"], idx);
+              Value delta = k.rowStat(1, r);
               Value pe = k.exp2(k.fsub(k.fmul(s[nt][e], scale2), lse2));
               p[nt][e] = pe;
               s[nt][e] = k.fmul(pe, k.fsub(dp[nt][e], delta));
@@ -1096,9 +1237,9 @@ struct ConvertStAttentionToGpuPass
     auto type = op.getQuery().getType();
     Type elt = type.getElementType();
     int64_t d = type.getDimSize(3);
-    if (!elt.isBF16() && !elt.isF16())
+    if (!elt.isBF16() && !elt.isF16() && !elt.isF32())
       return op.emitOpError()
-             << "GPU kernels take bf16 or f16 inputs (got " << elt << ")";
+             << "GPU kernels take bf16, f16 or f32 inputs (got " << elt << ")";
     if (ShapedType::isDynamic(d) || d % 32 != 0 || d > 256)
       return op.emitOpError() << "GPU kernels need a static head dimension "
                                  "that is a multiple of 32, at most 256";
@@ -1195,7 +1336,7 @@ struct ConvertStAttentionToGpuPass
         }
         KernelEmitter k(b, loc, elt, d, scale);
         std::string kn = kernelName("dkv");
-        k.begin(module, kn, bufs, /*staged=*/true);
+        k.begin(module, kn, bufs, /*staged=*/true, /*rowStats=*/true);
         k.headMapping(h, cycle);
         emitDkv(k, group, first, last);
         SmallVector<StringRef> args;

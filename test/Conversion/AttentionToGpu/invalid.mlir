@@ -1,11 +1,11 @@
 // RUN: st-opt %s --convert-st-attention-to-gpu -split-input-file -verify-diagnostics
 
-func.func @f32(%q: tensor<1x1x64x64xf32>) -> tensor<1x1x64x64xf32> {
-  // expected-error @below {{GPU kernels take bf16 or f16 inputs (got 'f32')}}
+func.func @f64(%q: tensor<1x1x64x64xf64>) -> tensor<1x1x64x64xf64> {
+  // expected-error @below {{GPU kernels take bf16, f16 or f32 inputs (got 'f64')}}
   %o = st.attention %q, %q, %q layout(#st.dense_causal)
-      : tensor<1x1x64x64xf32>, tensor<1x1x64x64xf32>, tensor<1x1x64x64xf32>
-      -> tensor<1x1x64x64xf32>
-  return %o : tensor<1x1x64x64xf32>
+      : tensor<1x1x64x64xf64>, tensor<1x1x64x64xf64>, tensor<1x1x64x64xf64>
+      -> tensor<1x1x64x64xf64>
+  return %o : tensor<1x1x64x64xf64>
 }
 
 // -----

@@ -83,3 +83,27 @@ func.func @heads(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>,
       -> tensor<?x?x?x64xbf16>
   return %o : tensor<?x?x?x64xbf16>
 }
+
+// -----
+
+// f32 inputs run on the tensor cores as tf32: operands rounded with
+// cvt.rna, m16n8k8 products, P re-laid out from the accumulator's columns
+// (2t, 2t + 1) to the A operand's (t, t + 4) by index shuffles. At d = 128
+// two f32 operands of 64 rows would not fit 48 KiB of shared memory, so the
+// kernels stage 32-row tiles, one stage deep.
+// CHECK-LABEL: module attributes
+// CHECK-SAME: \22dtype\22:\22f32\22
+// CHECK: gpu.func @st_attn_tf32_fwd0({{.*}}: memref<?xf32>, {{.*}} workgroup(%{{.*}} : memref<1x32x132xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<1x32x132xf32, #gpu.address_space<workgroup>>)
+// CHECK: nvgpu.device_async_copy {{.*}}, 4 {bypassL1} : memref<?xf32> to memref<1x32x132xf32, #gpu.address_space<workgroup>>
+// CHECK: nvvm.convert.float.to.tf32 %{{.*}} {rnd = #nvvm.fp_rnd_mode<rna>}
+// CHECK: nvvm.mma.sync {{.*}}multiplicandAPtxType = #nvvm.mma_type<tf32>, multiplicandBPtxType = #nvvm.mma_type<tf32>, shape = #nvvm.shape<m = 16, n = 8, k = 8>}
+// CHECK: gpu.shuffle idx
+// NVVM: llvm.func @st_attn_tf32_fwd0
+// NVVM: nvvm.mma.sync
+func.func @tf32(%q: tensor<?x?x?x128xf32>, %k: tensor<?x?x?x128xf32>,
+                %v: tensor<?x?x?x128xf32>) -> tensor<?x?x?x128xf32> {
+  %o = st.attention %q, %k, %v layout(#st.strided<stride = 128>)
+      : tensor<?x?x?x128xf32>, tensor<?x?x?x128xf32>, tensor<?x?x?x128xf32>
+      -> tensor<?x?x?x128xf32>
+  return %o : tensor<?x?x?x128xf32>
+}
