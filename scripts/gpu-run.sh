@@ -105,8 +105,11 @@ if has_step tests; then
     export ST_CUDA_TEST_KERNELS=$PWD/build-cuda/unittests/cuda-test-kernels
     run tests 60 build-cuda/unittests/CudaDeviceTests
     if [ -n "$SANITIZER" ]; then
+      # The *IsReported tests provoke driver errors on purpose (a kernel
+      # name the module lacks, a manifest with the wrong parameter count);
+      # the sanitizer would count those API errors, so it runs the others.
       run tests-sanitizer 120 "$SANITIZER" --tool memcheck --error-exitcode 9 \
-        build-cuda/unittests/CudaDeviceTests
+        build-cuda/unittests/CudaDeviceTests --gtest_filter="-*IsReported"
     fi
   else
     SUMMARY+=("tests: skipped (no carried build-cuda/unittests)")
