@@ -5,7 +5,7 @@
 # against dense causal. Results and the machine's state go to
 # docs/images.md by hand; see there.
 #
-#   bench/fashion-mnist.sh [STEPS] [BATCH] [LR]
+#   bench/fashion-mnist.sh [STEPS] [BATCH] [LR] [WARMUP]
 #
 # Needs the Debian package dataset-fashion-mnist (scripts/setup.sh).
 set -euo pipefail
@@ -13,9 +13,10 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${ST_BUILD_DIR:-build}
 DATA=/usr/share/datasets/fashion-mnist
 RUN_DIR="$BUILD_DIR/fashion-mnist-run"
-STEPS=${1:-900}
+STEPS=${1:-2600}
 BATCH=${2:-8}
 LR=${3:-0.005}
+WARMUP=${4:-100}
 mkdir -p "$RUN_DIR"
 
 echo "== attention work: strided (stride 28) vs dense causal, per layer"
@@ -33,13 +34,13 @@ xz_bytes=$(xz -9 -c "$RUN_DIR/t10k.bytes" | wc -c)
 python3 -c "import sys; n, x = map(int, sys.argv[1:]); print(f'xz -9: {x} bytes, {8 * x / n:.4f} bits/dim')" \
   "$(stat -c %s "$RUN_DIR/t10k.bytes")" "$xz_bytes"
 
-echo "== training ($STEPS steps of $BATCH images, lr $LR), load: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== training ($STEPS steps of $BATCH images, lr $LR, warm-up $WARMUP), load: $(cut -d' ' -f1-3 /proc/loadavg)"
 rm -f "$RUN_DIR/fm.safetensors" "$RUN_DIR/fm.safetensors.optim"
 start=$(date +%s)
 /usr/bin/time -f "train: %e s wall, %U s user, %S s system" \
   "$BUILD_DIR/bin/st-run" models/fashion-mnist.mlir train \
   --data "$DATA/train-images-idx3-ubyte.gz" --steps "$STEPS" --batch "$BATCH" \
-  --lr "$LR" --warmup 20 --eval-sequences 64 \
+  --lr "$LR" --warmup "$WARMUP" --eval-sequences 64 \
   --checkpoint "$RUN_DIR/fm.safetensors" --metrics "$RUN_DIR/metrics.jsonl"
 echo "train: $(( $(date +%s) - start )) s, load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 

@@ -9,11 +9,11 @@
 // RUN: st-opt %st_src_root/models/fashion-mnist.mlir --st-training-pipeline --st-to-loops | FileCheck %s --check-prefix=FASHION-LOOPS
 // RUN: st-opt %st_src_root/models/attention-layouts.mlir --st-layout-stats -o /dev/null | FileCheck %s --check-prefix=LAYOUTS
 
-// TINY: st.param @pos_emb.row.weight : tensor<32x128xf32>
-// TINY: st.param @blocks.4.mlp.fc2.bias
-// TINY-NOT: @blocks.5.
-// TINY: func.func @tiny_text_loss(%{{.*}}: tensor<?x1024xi32>
-// TINY: layout(#st.fixed<stride = 32, summary = 8>)
+// TINY: st.param @pos_emb.row.weight : tensor<16x128xf32>
+// TINY: st.param @blocks.3.mlp.fc2.bias
+// TINY-NOT: @blocks.4.
+// TINY: func.func @tiny_text_loss(%{{.*}}: tensor<?x256xi32>
+// TINY: layout(#st.fixed<stride = 16, summary = 4>)
 // TINY: func.func @tiny_text_eval
 
 // ENWIK8: st.param @pos_emb.row.weight : tensor<96x512xf32>

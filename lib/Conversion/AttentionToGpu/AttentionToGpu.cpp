@@ -865,6 +865,22 @@ Value keyAllowed(KernelEmitter &k, const ga::GpuPart &part,
   return m.andi(ok, k.passesExcluded(part, rows.orig[r], jOrig));
 }
 
+/// The scores `s` of key tile `kt` for a query-driven kernel: -inf outside
+/// the lane rows' intervals (and exclusions), unless the tile is interior.
+Frags maskQueryTile(KernelEmitter &k, const ga::GpuPart &part,
+                    const KeyRange &kr, Value c, const LaneRows &rows,
+                    Value kt, Frags s) {
+  return k.maskedOrNot(
+      tileInside(k, kt, kr.innerLo, kr.innerHi), std::move(s), [&](Frags &x) {
+        TileMask tm = tileMask(k, kr, kt);
+        for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
+          for (int e = 0; e < 4; ++e)
+            x[nt][e] =
+                k.select(keyAllowed(k, part, kr, tm, c, rows, e / 2, nt, e),
+                         x[nt][e], k.negInf());
+      });
+}
+
 //===----------------------------------------------------------------------===//
 // Forward kernel: one group of parts sharing a query view
 //===----------------------------------------------------------------------===//
@@ -921,15 +937,7 @@ void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
           // intervals (and exclusions) unless the tile is interior; scaled;
           // row max.
           Frags s = k.scoresShared(qf, k.smem[0]);
-          s = k.maskedOrNot(
-              tileInside(k, kt, kr.innerLo, kr.innerHi), s, [&](Frags &x) {
-                TileMask tm = tileMask(k, kr, kt);
-                for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
-                  for (int e = 0; e < 4; ++e)
-                    x[nt][e] = k.select(
-                        keyAllowed(k, part, kr, tm, c, rows, e / 2, nt, e),
-                        x[nt][e], k.negInf());
-              });
+          s = maskQueryTile(k, part, kr, c, rows, kt, s);
           Value mx[2] = {k.negInf(), k.negInf()};
           for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
             for (int e = 0; e < 4; ++e) {
@@ -1064,15 +1072,7 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
           Frags acc = KernelEmitter::unflatten(st, dTiles);
           Frags s = k.scoresShared(qf, k.smem[0]);
           Frags dp = k.scoresShared(dof, k.smem[1]);
-          s = k.maskedOrNot(
-              tileInside(k, kt, kr.innerLo, kr.innerHi), s, [&](Frags &x) {
-                TileMask tm = tileMask(k, kr, kt);
-                for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
-                  for (int e = 0; e < 4; ++e)
-                    x[nt][e] = k.select(
-                        keyAllowed(k, part, kr, tm, c, rows, e / 2, nt, e),
-                        x[nt][e], k.negInf());
-              });
+          s = maskQueryTile(k, part, kr, c, rows, kt, s);
           for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
             for (int e = 0; e < 4; ++e) {
               int r = e / 2;
