@@ -942,7 +942,8 @@ void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
           for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
             for (int e = 0; e < 4; ++e) {
               s[nt][e] = k.fmul(s[nt][e], scale2);
-              mx[e / 2] = arith::MaximumFOp::create(b, loc, mx[e / 2], s[nt][e]);
+              mx[e / 2] =
+                  arith::MaximumFOp::create(b, loc, mx[e / 2], s[nt][e]);
             }
           Value mNew[2], alpha[2], lNew[2];
           for (int r = 0; r < 2; ++r) {
