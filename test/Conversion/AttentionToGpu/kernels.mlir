@@ -107,3 +107,65 @@ func.func @tf32(%q: tensor<?x?x?x128xf32>, %k: tensor<?x?x?x128xf32>,
       -> tensor<?x?x?x128xf32>
   return %o : tensor<?x?x?x128xf32>
 }
+
+// -----
+
+// Dense causal and local: one view, so one kernel per phase and no f32
+// chaining scratch beyond delta.
+// CHECK-LABEL: module attributes
+// CHECK-NOT: o_acc
+// CHECK-SAME: \22layout\22:\22#st.dense_causal\22
+// CHECK-SAME: \22layout\22:\22#st.local<window = 128>\22
+// CHECK: gpu.module @st_attn_dense
+// CHECK-NEXT: gpu.func @st_attn_dense_delta(
+// CHECK: gpu.func @st_attn_dense_fwd0(
+// CHECK: gpu.func @st_attn_dense_dq1(
+// CHECK: gpu.func @st_attn_dense_dkv2(
+// CHECK-NOT: gpu.func
+// CHECK: gpu.module @st_attn_local
+// CHECK: gpu.func @st_attn_local_fwd0(
+// CHECK: gpu.func @st_attn_local_dq1(
+// CHECK: gpu.func @st_attn_local_dkv2(
+// CHECK-NOT: gpu.func
+func.func @dense(%q: tensor<?x?x?x32xbf16>) -> tensor<?x?x?x32xbf16> {
+  %o = st.attention %q, %q, %q layout(#st.dense_causal)
+      : tensor<?x?x?x32xbf16>, tensor<?x?x?x32xbf16>, tensor<?x?x?x32xbf16>
+      -> tensor<?x?x?x32xbf16>
+  return %o : tensor<?x?x?x32xbf16>
+}
+func.func @local(%q: tensor<?x?x?x32xf16>) -> tensor<?x?x?x32xf16> {
+  %o = st.attention %q, %q, %q layout(#st.local<window = 128>)
+      : tensor<?x?x?x32xf16>, tensor<?x?x?x32xf16>, tensor<?x?x?x32xf16>
+      -> tensor<?x?x?x32xf16>
+  return %o : tensor<?x?x?x32xf16>
+}
+
+// -----
+
+// A union of strided and fixed: the disjoint parts walk two query views
+// (positions: band, own block, summaries; residue classes: the column), so
+// two forward kernels chained through o_acc. Parts that exclude another
+// factor's positions keep the element mask and test the exclusion
+// (arith.xori of the excluded factor's membership); the column part has
+// none.
+// CHECK-LABEL: module attributes
+// CHECK-SAME: \22name\22:\22o_acc\22
+// CHECK: gpu.module @st_attn_union
+// CHECK: gpu.func @st_attn_union_fwd0(
+// CHECK: arith.xori
+// CHECK: gpu.func @st_attn_union_fwd1(
+// CHECK-NOT: arith.xori
+// CHECK: gpu.func @st_attn_union_dq2(
+// CHECK: gpu.func @st_attn_union_dq3(
+// CHECK: gpu.func @st_attn_union_dkv4(
+// CHECK: gpu.func @st_attn_union_dkv5(
+// CHECK: gpu.func @st_attn_union_dkv6(
+// CHECK: gpu.func @st_attn_union_zero(
+func.func @union(%q: tensor<?x?x?x64xbf16>) -> tensor<?x?x?x64xbf16> {
+  %o = st.attention %q, %q, %q
+      layout(#st.union<[#st.strided<stride = 128>,
+                        #st.fixed<stride = 128, summary = 32>]>)
+      : tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16>
+      -> tensor<?x?x?x64xbf16>
+  return %o : tensor<?x?x?x64xbf16>
+}
