@@ -770,6 +770,31 @@ public:
   Value curStage; // the stage the current tile-loop iteration reads
 };
 
+/// The rows a block of a kernel driven by view `v` owns: the residue class
+/// `c` (strided views), the view's length, the block's first row, the
+/// warp's first row and the lane's two rows. Positions the builder inside a
+/// block-uniform guard (the block has rows), so that every warp of a live
+/// block takes part in the shared-memory staging.
+struct BlockRows {
+  Value c, len, row0, r0;
+  LaneRows lanes;
+};
+
+BlockRows blockRows(KernelEmitter &k, const ga::View &v) {
+  IndexMath &m = k.m;
+  BlockRows br;
+  auto [c, tile] = k.tileOf(v);
+  br.c = c;
+  br.len = k.viewLength(v, c);
+  br.row0 = m.mul(tile, m.c(kBlockRows));
+  br.r0 = m.add(br.row0, m.mul(k.warp, m.c(kWarpRows)));
+  auto live = scf::IfOp::create(
+      k.b, k.loc, m.cmp(arith::CmpIPredicate::slt, br.row0, br.len), false);
+  k.b.setInsertionPointToStart(&live.getThenRegion().front());
+  br.lanes = k.laneRows(v, c, br.r0, br.len);
+  return br;
+}
+
 /// The structure of one part over a view of length `len`.
 PartStructure structureOf(IndexMath &m, const ga::GpuPart &p, Value len) {
   return PartStructure(m, p.viewFactor, {}, p.compact, len);
@@ -891,16 +916,9 @@ void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   Location loc = k.loc;
   IndexMath &m = k.m;
   const ga::View &qv = parts.front().queryView;
-  auto [cRes, tileIdx] = k.tileOf(qv);
-  Value c = cRes, tile = tileIdx;
-  Value qlen = k.viewLength(qv, c);
-  Value row0 = m.mul(tile, m.c(kBlockRows));
-  Value r0 = m.add(row0, m.mul(k.warp, m.c(kWarpRows)));
-  // Block-uniform: every warp takes part in the shared-memory staging.
-  auto live = scf::IfOp::create(b, loc, m.cmp(arith::CmpIPredicate::slt, row0,
-                                               qlen), false);
-  b.setInsertionPointToStart(&live.getThenRegion().front());
-  LaneRows rows = k.laneRows(qv, c, r0, qlen);
+  BlockRows br = blockRows(k, qv);
+  Value c = br.c, qlen = br.len, row0 = br.row0, r0 = br.r0;
+  LaneRows rows = br.lanes;
   auto qf = k.rowFragments(k.arg["q"], rows);
   int64_t dTiles = k.d / 8;
 
@@ -1035,16 +1053,9 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   Location loc = k.loc;
   IndexMath &m = k.m;
   const ga::View &qv = parts.front().queryView;
-  auto [cRes, tileIdx] = k.tileOf(qv);
-  Value c = cRes, tile = tileIdx;
-  Value qlen = k.viewLength(qv, c);
-  Value row0 = m.mul(tile, m.c(kBlockRows));
-  Value r0 = m.add(row0, m.mul(k.warp, m.c(kWarpRows)));
-  // Block-uniform: every warp takes part in the shared-memory staging.
-  auto live = scf::IfOp::create(b, loc, m.cmp(arith::CmpIPredicate::slt, row0,
-                                               qlen), false);
-  b.setInsertionPointToStart(&live.getThenRegion().front());
-  LaneRows rows = k.laneRows(qv, c, r0, qlen);
+  BlockRows br = blockRows(k, qv);
+  Value c = br.c, qlen = br.len, row0 = br.row0, r0 = br.r0;
+  LaneRows rows = br.lanes;
   auto qf = k.rowFragments(k.arg["q"], rows);
   auto dof = k.rowFragments(k.arg["dout"], rows);
   Value lse2[2], delta[2];
@@ -1102,16 +1113,9 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   Location loc = k.loc;
   IndexMath &m = k.m;
   const ga::View &kv = parts.front().keyView;
-  auto [cRes, tileIdx] = k.tileOf(kv);
-  Value c = cRes, tile = tileIdx;
-  Value klen = k.viewLength(kv, c);
-  Value row0 = m.mul(tile, m.c(kBlockRows));
-  Value r0 = m.add(row0, m.mul(k.warp, m.c(kWarpRows)));
-  // Block-uniform: every warp takes part in the shared-memory staging.
-  auto live = scf::IfOp::create(b, loc, m.cmp(arith::CmpIPredicate::slt, row0,
-                                               klen), false);
-  b.setInsertionPointToStart(&live.getThenRegion().front());
-  LaneRows keys = k.laneRows(kv, c, r0, klen);
+  BlockRows br = blockRows(k, kv);
+  Value c = br.c, klen = br.len, row0 = br.row0, r0 = br.r0;
+  LaneRows keys = br.lanes;
   auto kf = k.rowFragments(k.arg["k"], keys);
   auto vf = k.rowFragments(k.arg["v"], keys);
   int64_t dTiles = k.d / 8;
