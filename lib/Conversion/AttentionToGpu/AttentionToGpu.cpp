@@ -1282,29 +1282,44 @@ struct ConvertStAttentionToGpuPass
       std::vector<ga::GpuPart> parts = ga::gpuParts(layout.forHead(h));
       if (parts.empty())
         return op.emitOpError() << "head " << h << " attends nothing";
+      // Emits one staged kernel of head group h over `bufs` (then N, H),
+      // driven by `view`, and appends its launch to `list`.
+      auto addKernel = [&](StringRef kind,
+                           ArrayRef<std::pair<StringRef, Type>> bufs,
+                           bool rowStats, const ga::View &view,
+                           json::Array &list,
+                           function_ref<void(KernelEmitter &)> emit) {
+        KernelEmitter k(b, loc, elt, d, scale);
+        std::string kn = kernelName(kind);
+        k.begin(module, kn, bufs, /*staged=*/true, rowStats);
+        k.headMapping(h, cycle);
+        emit(k);
+        SmallVector<StringRef> args;
+        for (auto &bf : bufs)
+          args.push_back(bf.first);
+        args.append({"N", "H"});
+        list.push_back(launch(kn, gridX(view), gridY(h, cycle), args));
+      };
       // Forward.
       auto fwd = ga::groupParts(parts, /*byKeyView=*/false);
-      for (auto [i, group] : llvm::enumerate(fwd)) {
+      for (auto entry : llvm::enumerate(fwd)) {
+        size_t i = entry.index();
+        const auto &group = entry.value();
         bool first = i == 0, last = i + 1 == fwd.size();
         needOacc |= !last || !first;
         SmallVector<std::pair<StringRef, Type>> bufs = {
             {"q", elt}, {"k", elt}, {"v", elt}, {"o", elt}, {"lse", f32}};
         if (fwd.size() > 1)
           bufs.push_back({"o_acc", f32});
-        KernelEmitter k(b, loc, elt, d, scale);
-        std::string kn = kernelName("fwd");
-        k.begin(module, kn, bufs, /*staged=*/true);
-        k.headMapping(h, cycle);
-        emitForward(k, group, first, last);
-        SmallVector<StringRef> args;
-        for (auto &bf : bufs)
-          args.push_back(bf.first);
-        args.append({"N", "H"});
-        forward.push_back(launch(kn, gridX(group.front().queryView),
-                                 gridY(h, cycle), args));
+        addKernel("fwd", bufs, /*rowStats=*/false, group.front().queryView,
+                  forward, [&](KernelEmitter &k) {
+                    emitForward(k, group, first, last);
+                  });
       }
       // dQ.
-      for (auto [i, group] : llvm::enumerate(fwd)) {
+      for (auto entry : llvm::enumerate(fwd)) {
+        size_t i = entry.index();
+        const auto &group = entry.value();
         bool first = i == 0, last = i + 1 == fwd.size();
         needDqAcc |= fwd.size() > 1;
         SmallVector<std::pair<StringRef, Type>> bufs = {
@@ -1312,23 +1327,18 @@ struct ConvertStAttentionToGpuPass
             {"lse", f32}, {"delta", f32}, {"dq", elt}};
         if (fwd.size() > 1)
           bufs.push_back({"dq_acc", f32});
-        KernelEmitter k(b, loc, elt, d, scale);
-        std::string kn = kernelName("dq");
-        k.begin(module, kn, bufs, /*staged=*/true);
-        k.headMapping(h, cycle);
-        emitDq(k, group, first, last);
-        SmallVector<StringRef> args;
-        for (auto &bf : bufs)
-          args.push_back(bf.first);
-        args.append({"N", "H"});
-        backward.push_back(launch(kn, gridX(group.front().queryView),
-                                  gridY(h, cycle), args));
+        addKernel("dq", bufs, /*rowStats=*/false, group.front().queryView,
+                  backward, [&](KernelEmitter &k) {
+                    emitDq(k, group, first, last);
+                  });
       }
       // dK, dV: a compact group first needs zeroed scratch.
       auto bwd = ga::groupParts(parts, /*byKeyView=*/true);
       bool zeroFirst = !bwd.front().front().keyView.coversAll();
       needZero |= zeroFirst;
-      for (auto [i, group] : llvm::enumerate(bwd)) {
+      for (auto entry : llvm::enumerate(bwd)) {
+        size_t i = entry.index();
+        const auto &group = entry.value();
         bool first = i == 0 && !zeroFirst, last = i + 1 == bwd.size();
         bool chained = bwd.size() > 1 || zeroFirst;
         needDkvAcc |= chained;
@@ -1339,17 +1349,10 @@ struct ConvertStAttentionToGpuPass
           bufs.push_back({"dk_acc", f32});
           bufs.push_back({"dv_acc", f32});
         }
-        KernelEmitter k(b, loc, elt, d, scale);
-        std::string kn = kernelName("dkv");
-        k.begin(module, kn, bufs, /*staged=*/true, /*rowStats=*/true);
-        k.headMapping(h, cycle);
-        emitDkv(k, group, first, last);
-        SmallVector<StringRef> args;
-        for (auto &bf : bufs)
-          args.push_back(bf.first);
-        args.append({"N", "H"});
-        backward.push_back(launch(kn, gridX(group.front().keyView),
-                                  gridY(h, cycle), args));
+        addKernel("dkv", bufs, /*rowStats=*/true, group.front().keyView,
+                  backward, [&](KernelEmitter &k) {
+                    emitDkv(k, group, first, last);
+                  });
       }
     }
     if (needZero) {
