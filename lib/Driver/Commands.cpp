@@ -204,13 +204,13 @@ rt::Status saveCheckpoint(const std::string &path, const ModelConfig &cfg,
 rt::Expected<int64_t> loadCheckpoint(const std::string &path,
                                      rt::ParamStore &params,
                                      OptimizerState &opt) {
-  if (rt::Status s = params.load(path); s.isError())
-    return s;
   rt::Expected<rt::SafetensorsFile> model = rt::readSafetensors(path);
-  rt::Expected<rt::SafetensorsFile> state =
-      rt::readSafetensors(optimizerPath(path));
   if (!model)
     return model.status();
+  if (rt::Status s = params.load(*model); s.isError())
+    return s;
+  rt::Expected<rt::SafetensorsFile> state =
+      rt::readSafetensors(optimizerPath(path));
   if (!state)
     return state.status();
   auto stepOf = [](const rt::SafetensorsFile &f) -> std::string {

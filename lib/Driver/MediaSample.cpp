@@ -11,7 +11,6 @@
 #include "st/Runtime/Dataset.h"
 #include "st/Runtime/Files.h"
 #include "st/Runtime/Metrics.h"
-#include "st/Runtime/Safetensors.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/Support/FileSystem.h"
@@ -225,32 +224,18 @@ int mlir::st::runMediaSample(const SampleCommandOptions &options) {
                                 options.data, windows.size(), config->context,
                                 options.samples));
   }
-  if (rt::Expected<rt::SafetensorsFile> file =
-          rt::readSafetensors(options.checkpoint);
-      !file)
-    return fail(file.message());
-
-  // Only the decode step (and the full logits, for completions) are
-  // compiled. Decoding runs one row per layer per step:
-  // too little work to share between threads, and OpenMP's fork/join per
-  // loop costs more than it gives (tiny-text, 240 bytes: 2.9k bytes/s
-  // serial, 1.7k on 2 threads).
-  CpuPipelineOptions cpu;
-  cpu.parallel = false;
-  FailureOr<CompiledModel> model = compileModel(
-      *context, options.model, cpu, /*training=*/nullptr,
-      {"_decode", "_logits"});
-  if (failed(model))
+  FailureOr<DecodingModel> loaded = loadDecodingModel(
+      *context, options.model, options.checkpoint, /*withLogits=*/true);
+  if (failed(loaded))
     return 1;
-  rt::ParamStore params(model->params);
-  if (rt::Status s = params.load(options.checkpoint); s.isError())
-    return fail(s.message());
-  int64_t n = model->config.context;
+  const CompiledModel &model = loaded->model;
+  rt::ParamStore &params = loaded->params;
+  int64_t n = model.config.context;
 
   llvm::errs() << llvm::formatv(
       "sample: model {0} ({1} parameters) from {2}: {3} {4}{5}, temperature "
       "{6}, top-k {7}, seed {8}\n",
-      model->config.name, params.numParameters(), options.checkpoint,
+      model.config.name, params.numParameters(), options.checkpoint,
       options.samples,
       images ? "images of " + shape->str()
              : "stretches of audio of " + std::to_string(n) + " samples",
@@ -275,7 +260,7 @@ int mlir::st::runMediaSample(const SampleCommandOptions &options) {
     if (data)
       given = data->validationImages();
     rt::Expected<rt::ImageSet> drawn =
-        sampleImages(*model, params, *shape, options.samples,
+        sampleImages(model, params, *shape, options.samples,
                      data ? &given : nullptr, sample);
     progress.finish();
     if (!drawn)
@@ -319,7 +304,7 @@ int mlir::st::runMediaSample(const SampleCommandOptions &options) {
   }
   sample.length = n - keep;
   rt::Expected<std::vector<std::vector<uint8_t>>> sounds =
-      sampleSequences(*model, params, prompts, sample);
+      sampleSequences(model, params, prompts, sample);
   progress.finish();
   if (!sounds)
     return fail(sounds.message());

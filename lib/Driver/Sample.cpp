@@ -7,6 +7,9 @@
 #include "st/Driver/Sample.h"
 
 #include "st/Runtime/Rng.h"
+#include "st/Runtime/Safetensors.h"
+
+#include "llvm/Support/raw_ostream.h"
 
 #include "llvm/ADT/STLExtras.h"
 
@@ -180,4 +183,29 @@ mlir::st::sampleSequences(const CompiledModel &model, rt::ParamStore &params,
   for (int64_t q = 0; q < s; ++q)
     seqs[q].resize(prompts[q].size() + options.length);
   return seqs;
+}
+
+FailureOr<DecodingModel>
+mlir::st::loadDecodingModel(MLIRContext &context, const std::string &modelPath,
+                            const std::string &checkpoint, bool withLogits) {
+  auto fail = [](const std::string &message) {
+    llvm::errs() << "st-run: error: " << message << "\n";
+    return failure();
+  };
+  rt::Expected<rt::SafetensorsFile> file = rt::readSafetensors(checkpoint);
+  if (!file)
+    return fail(file.message());
+  CpuPipelineOptions cpu;
+  cpu.parallel = false;
+  SmallVector<std::string> entryPoints = {"_decode"};
+  if (withLogits)
+    entryPoints.push_back("_logits");
+  FailureOr<CompiledModel> model = compileModel(
+      context, modelPath, cpu, /*training=*/nullptr, entryPoints);
+  if (failed(model))
+    return failure();
+  rt::ParamStore params(model->params);
+  if (rt::Status s = params.load(*file); s.isError())
+    return fail(s.message());
+  return DecodingModel{std::move(*model), std::move(params)};
 }

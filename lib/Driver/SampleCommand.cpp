@@ -12,7 +12,6 @@
 #include "st/Driver/Model.h"
 #include "st/Driver/Sample.h"
 #include "st/Runtime/Metrics.h"
-#include "st/Runtime/Safetensors.h"
 
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/Support/FileSystem.h"
@@ -141,27 +140,13 @@ int mlir::st::runSample(const SampleCommandOptions &options) {
     return fail(llvm::formatv("--length {0} goes past the context: {1} prompt "
                               "bytes + {0} > {2} (at most {3})",
                               length, promptBytes, n, n - promptBytes));
-  // A missing or corrupt file fails here; names and shapes are checked
-  // against the compiled model's parameters below.
-  if (rt::Expected<rt::SafetensorsFile> file =
-          rt::readSafetensors(options.checkpoint);
-      !file)
-    return fail(file.message());
-
-  // Only the decode step is compiled. It runs one row per layer per step:
-  // too little work to share between threads, and OpenMP's fork/join per
-  // loop costs more than it gives (tiny-text, 240 bytes: 2.9k bytes/s
-  // serial, 1.7k on 2 threads).
-  CpuPipelineOptions cpu;
-  cpu.parallel = false;
-  FailureOr<CompiledModel> model = compileModel(
-      *context, options.model, cpu, /*training=*/nullptr, {"_decode"});
-  if (failed(model))
+  FailureOr<DecodingModel> loaded = loadDecodingModel(
+      *context, options.model, options.checkpoint, /*withLogits=*/false);
+  if (failed(loaded))
     return 1;
-  const ModelConfig &cfg = model->config;
-  rt::ParamStore params(model->params);
-  if (rt::Status s = params.load(options.checkpoint); s.isError())
-    return fail(s.message());
+  CompiledModel &model = loaded->model;
+  rt::ParamStore &params = loaded->params;
+  const ModelConfig &cfg = model.config;
 
   llvm::errs() << llvm::formatv(
       "sample: model {0} ({1} parameters) from {2}: {3} x ({4} prompt + {5} "
@@ -186,7 +171,7 @@ int mlir::st::runSample(const SampleCommandOptions &options) {
   std::vector<std::vector<uint8_t>> prompts(
       options.samples, std::vector<uint8_t>(prompt.begin(), prompt.end()));
   rt::Expected<std::vector<std::vector<uint8_t>>> texts =
-      sampleSequences(*model, params, prompts, sample);
+      sampleSequences(model, params, prompts, sample);
   progress.finish();
   if (!texts)
     return fail(texts.message());

@@ -82,8 +82,12 @@ Status ParamStore::load(const std::string &path) {
   Expected<SafetensorsFile> file = readSafetensors(path);
   if (!file)
     return file.status();
+  return load(*file);
+}
+
+Status ParamStore::load(const SafetensorsFile &file) {
   for (size_t i = 0; i < specs.size(); ++i) {
-    Expected<const float *> data = file->getF32(specs[i].name, specs[i].shape);
+    Expected<const float *> data = file.getF32(specs[i].name, specs[i].shape);
     if (!data)
       return data.status();
     std::copy(*data, *data + values[i].size(), values[i].begin());

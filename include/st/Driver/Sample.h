@@ -65,6 +65,26 @@ int64_t pickToken(const float *logits, int64_t vocab, double temperature,
 /// pick its byte at `position`.
 double sampleUniform(uint64_t seed, int64_t sequence, int64_t position);
 
+/// A model compiled for sampling and its parameters.
+struct DecodingModel {
+  CompiledModel model;
+  ::st::rt::ParamStore params;
+};
+
+/// What `st-run sample` runs: reads `checkpoint` first (a missing or
+/// corrupt file fails before the slow compilation), compiles only
+/// `<m>_decode` (and `<m>_logits` with `withLogits`, for the last byte of
+/// an image) without OpenMP, then loads the parameters from the file read
+/// (names and shapes checked against the compiled model). A step's loops
+/// are one row per layer, too little work to share: OpenMP's fork/join per
+/// loop cost more than it gave (tiny-text, 240 bytes: 2.9k bytes/s serial,
+/// 1.7k on 2 threads). On failure the reason has been printed: one
+/// "st-run: error:" line, or the compiler's diagnostics.
+FailureOr<DecodingModel> loadDecodingModel(MLIRContext &context,
+                                           const std::string &modelPath,
+                                           const std::string &checkpoint,
+                                           bool withLogits);
+
 } // namespace st
 } // namespace mlir
 

@@ -59,6 +59,8 @@ struct ParamSpec {
 };
 
 /// The model's parameters in declaration order, as fp32 host buffers.
+class SafetensorsFile;
+
 class ParamStore {
 public:
   explicit ParamStore(std::vector<ParamSpec> specs);
@@ -77,6 +79,9 @@ public:
   /// Loads every parameter from a safetensors checkpoint; each must exist
   /// with dtype F32 and exactly the declared shape.
   Status load(const std::string &path);
+  /// The same from a checkpoint already read (so that a caller that also
+  /// needs its metadata reads the file once).
+  Status load(const SafetensorsFile &file);
 
   /// Appends every parameter to `pack` in declaration order.
   void addTo(ArgumentPack &pack);
