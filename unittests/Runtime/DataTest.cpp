@@ -2,50 +2,22 @@
 
 #include "st/Runtime/Data.h"
 
+#include "TempDir.h"
+
 #include "gtest/gtest.h"
 
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <set>
 #include <string>
 #include <vector>
 
 using namespace st::rt;
+using st::test::contains;
+using st::test::TempDir;
+using st::test::writeBytes;
 
 namespace {
-
-/// A fresh mkdtemp directory, removed with its contents on destruction.
-class TempDir {
-public:
-  TempDir() {
-    const char *base = std::getenv("TMPDIR");
-    std::string pattern =
-        std::string(base && *base ? base : "/tmp") + "/st-data-test-XXXXXX";
-    if (char *made = ::mkdtemp(pattern.data()))
-      dir = made;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    if (!dir.empty())
-      std::filesystem::remove_all(dir, ignored);
-  }
-  bool ok() const { return !dir.empty(); }
-  std::string path(const std::string &name) const { return dir + "/" + name; }
-
-private:
-  std::string dir;
-};
-
-void writeFile(const std::string &path, const std::vector<uint8_t> &bytes) {
-  FILE *file = std::fopen(path.c_str(), "wb");
-  ASSERT_NE(file, nullptr);
-  // fwrite's buffer may not be null, which an empty vector's data() can be.
-  if (!bytes.empty()) {
-    EXPECT_EQ(std::fwrite(bytes.data(), 1, bytes.size(), file), bytes.size());
-  }
-  std::fclose(file);
-}
 
 /// Bytes whose value at i is a function of i with period 251 (prime, not a
 /// divisor of any context used here), so a window's content tells where it
@@ -55,10 +27,6 @@ std::vector<uint8_t> patternBytes(size_t size) {
   for (size_t i = 0; i < size; ++i)
     bytes[i] = static_cast<uint8_t>(i % 251);
   return bytes;
-}
-
-bool contains(const std::string &text, const std::string &part) {
-  return text.find(part) != std::string::npos;
 }
 
 TEST(ByteDatasetTest, MissingFile) {
@@ -86,7 +54,7 @@ TEST(ByteDatasetTest, EmptyFile) {
   TempDir dir;
   ASSERT_TRUE(dir.ok());
   std::string path = dir.path("empty.txt");
-  writeFile(path, {});
+  writeBytes(path, {});
   auto dataset = ByteDataset::load(path, 8);
   ASSERT_FALSE(dataset);
   EXPECT_EQ(dataset.message(), path + ": file is empty");
@@ -96,7 +64,7 @@ TEST(ByteDatasetTest, ContextLongerThanData) {
   TempDir dir;
   ASSERT_TRUE(dir.ok());
   std::string path = dir.path("short.txt");
-  writeFile(path, patternBytes(50));
+  writeBytes(path, patternBytes(50));
   auto dataset = ByteDataset::load(path, 100);
   ASSERT_FALSE(dataset);
   EXPECT_TRUE(contains(dataset.message(),
@@ -130,7 +98,7 @@ TEST(ByteDatasetTest, LoadsWholeFile) {
   ASSERT_TRUE(dir.ok());
   std::string path = dir.path("data.bin");
   std::vector<uint8_t> bytes = patternBytes(100000);
-  writeFile(path, bytes);
+  writeBytes(path, bytes);
   auto dataset = ByteDataset::load(path, 64);
   ASSERT_TRUE(dataset) << dataset.message();
   ASSERT_EQ(dataset->size(), bytes.size());
@@ -188,7 +156,7 @@ TEST(ByteDatasetTest, BatchesDependOnSeedAndStepOnly) {
   TempDir dir;
   ASSERT_TRUE(dir.ok());
   std::string path = dir.path("data.bin");
-  writeFile(path, patternBytes(20000));
+  writeBytes(path, patternBytes(20000));
   auto first = ByteDataset::load(path, 64);
   ASSERT_TRUE(first);
   std::vector<uint8_t> stepFive, stepFiveAgain, stepSix, otherSeed;

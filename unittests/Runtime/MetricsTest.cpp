@@ -2,42 +2,22 @@
 
 #include "st/Runtime/Metrics.h"
 
+#include "TempDir.h"
+
 #include "gtest/gtest.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
 using namespace st::rt;
+using st::test::contains;
+using st::test::TempDir;
 
 namespace {
-
-/// A fresh mkdtemp directory, removed with its contents on destruction.
-class TempDir {
-public:
-  TempDir() {
-    const char *base = std::getenv("TMPDIR");
-    std::string pattern =
-        std::string(base && *base ? base : "/tmp") + "/st-metrics-test-XXXXXX";
-    if (char *made = ::mkdtemp(pattern.data()))
-      dir = made;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    if (!dir.empty())
-      std::filesystem::remove_all(dir, ignored);
-  }
-  bool ok() const { return !dir.empty(); }
-  std::string path(const std::string &name) const { return dir + "/" + name; }
-
-private:
-  std::string dir;
-};
 
 std::vector<std::string> readLines(const std::string &path) {
   std::vector<std::string> lines;
@@ -69,10 +49,6 @@ std::vector<std::string> splitLines(const std::string &text) {
   if (start < text.size())
     lines.push_back(text.substr(start));
   return lines;
-}
-
-bool contains(const std::string &text, const std::string &part) {
-  return text.find(part) != std::string::npos;
 }
 
 /// A clock the test advances by hand.

@@ -4,6 +4,8 @@
 
 #include "st/Runtime/Rng.h"
 
+#include "TempDir.h"
+
 #include "gtest/gtest.h"
 
 #include <nlohmann/json.hpp>
@@ -21,53 +23,12 @@
 #include <vector>
 
 using namespace st::rt;
+using st::test::contains;
+using st::test::readBytes;
+using st::test::TempDir;
+using st::test::writeBytes;
 
 namespace {
-
-/// A fresh mkdtemp directory, removed with its contents on destruction.
-class TempDir {
-public:
-  TempDir() {
-    const char *base = std::getenv("TMPDIR");
-    std::string pattern = std::string(base && *base ? base : "/tmp") +
-                          "/st-safetensors-test-XXXXXX";
-    if (char *made = ::mkdtemp(pattern.data()))
-      dir = made;
-  }
-  ~TempDir() {
-    std::error_code ignored;
-    if (!dir.empty())
-      std::filesystem::remove_all(dir, ignored);
-  }
-  bool ok() const { return !dir.empty(); }
-  std::string path(const std::string &name) const { return dir + "/" + name; }
-
-private:
-  std::string dir;
-};
-
-std::vector<uint8_t> readBytes(const std::string &path) {
-  std::vector<uint8_t> bytes;
-  FILE *file = std::fopen(path.c_str(), "rb");
-  if (!file)
-    return bytes;
-  uint8_t chunk[65536];
-  size_t got;
-  while ((got = std::fread(chunk, 1, sizeof(chunk), file)) > 0)
-    bytes.insert(bytes.end(), chunk, chunk + got);
-  std::fclose(file);
-  return bytes;
-}
-
-void writeBytes(const std::string &path, const std::vector<uint8_t> &bytes) {
-  FILE *file = std::fopen(path.c_str(), "wb");
-  ASSERT_NE(file, nullptr);
-  // fwrite's buffer may not be null, which an empty vector's data() can be.
-  if (!bytes.empty()) {
-    EXPECT_EQ(std::fwrite(bytes.data(), 1, bytes.size(), file), bytes.size());
-  }
-  std::fclose(file);
-}
 
 /// A file with a hand-made header: length prefix, `header` as given, `data`.
 std::vector<uint8_t> rawFile(const std::string &header,
@@ -79,10 +40,6 @@ std::vector<uint8_t> rawFile(const std::string &header,
   bytes.insert(bytes.end(), header.begin(), header.end());
   bytes.insert(bytes.end(), data.begin(), data.end());
   return bytes;
-}
-
-bool contains(const std::string &text, const std::string &part) {
-  return text.find(part) != std::string::npos;
 }
 
 /// Owns the bytes of a tensor to write.

@@ -20,7 +20,7 @@ public:
   TempDir() {
     const char *base = std::getenv("TMPDIR");
     std::string pattern =
-        std::string(base && *base ? base : "/tmp") + "/st-media-test-XXXXXX";
+        std::string(base && *base ? base : "/tmp") + "/st-test-XXXXXX";
     if (char *made = ::mkdtemp(pattern.data()))
       dir = made;
   }
@@ -40,6 +40,7 @@ inline void writeBytes(const std::string &path,
                        const std::vector<uint8_t> &bytes) {
   FILE *file = std::fopen(path.c_str(), "wb");
   ASSERT_NE(file, nullptr);
+  // fwrite's buffer may not be null, which an empty vector's data() can be.
   if (!bytes.empty()) {
     EXPECT_EQ(std::fwrite(bytes.data(), 1, bytes.size(), file), bytes.size());
   }
@@ -51,9 +52,10 @@ inline std::vector<uint8_t> readBytes(const std::string &path) {
   FILE *file = std::fopen(path.c_str(), "rb");
   if (!file)
     return bytes;
-  int c;
-  while ((c = std::fgetc(file)) != EOF)
-    bytes.push_back(uint8_t(c));
+  uint8_t chunk[65536];
+  size_t got;
+  while ((got = std::fread(chunk, 1, sizeof(chunk), file)) > 0)
+    bytes.insert(bytes.end(), chunk, chunk + got);
   std::fclose(file);
   return bytes;
 }
