@@ -161,7 +161,7 @@ public:
     // tile i) where they fit too.
     SmallVector<Type> shared;
     int64_t eltBytes = elt.getIntOrFloatBitWidth() / 8;
-    pad = 16 / eltBytes;
+    int64_t pad = 16 / eltBytes; // elements per 16 bytes
     int64_t rowBytes = (d + pad) * eltBytes;
     keyTile = kMaxKeyTile;
     while (2 * keyTile * rowBytes > kStaticShared)
@@ -766,7 +766,6 @@ public:
   Value statMem[2]; // staged lse and delta, when the kernel has them
   int64_t stages = 1;
   int64_t keyTile = kMaxKeyTile; // rows per staged tile
-  int64_t pad = 8;               // elements of padding per staged row
   Value curStage; // the stage the current tile-loop iteration reads
 };
 
