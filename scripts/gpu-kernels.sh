@@ -8,6 +8,8 @@
 # Runs on the CPU (no GPU needed): st.attention -> tensor-core kernels ->
 # NVVM -> PTX through LLVM's NVPTX backend. When ptxas is present, also
 # writes its register/spill report to OUT_DIR/ptxas.txt.
+# ST_GPU_CHIP picks the target: sm_90 (the default: mma.sync kernels) or
+# sm_90a (Hopper only: warpgroup MMA for bf16/f16).
 set -euo pipefail
 out=${1:?usage: scripts/gpu-kernels.sh OUT_DIR [ST_OPT]}
 st_opt=${2:-build/bin/st-opt}
@@ -49,10 +51,11 @@ func.func @${name}_d${d}_${t}(%q: $ty, %k: $ty, %v: $ty) -> $ty {
 MLIR
 done
 echo "gpu-kernels: compiling ${#configs[@]} attention kernel sets into $out"
-"$st_opt" "$src" --st-gpu-kernels="dir=$out" -o /dev/null
+chip=${ST_GPU_CHIP:-sm_90}
+"$st_opt" "$src" --st-gpu-kernels="dir=$out chip=$chip" -o /dev/null
 if command -v /usr/local/cuda/bin/ptxas >/dev/null; then
   for f in "$out"/*.ptx; do
-    /usr/local/cuda/bin/ptxas -arch=sm_90 -v "$f" -o /dev/null 2>&1 |
+    /usr/local/cuda/bin/ptxas -arch="$chip" -v "$f" -o /dev/null 2>&1 |
       sed "s|^|$(basename "$f"): |"
   done >"$out/ptxas.txt"
   echo "gpu-kernels: ptxas report in $out/ptxas.txt"

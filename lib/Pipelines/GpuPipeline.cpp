@@ -25,6 +25,8 @@ void mlir::st::buildGpuKernelsPipeline(OpPassManager &pm,
                                        const GpuPipelineOptions &options) {
   ConvertStAttentionToGpuOptions lower;
   lower.prefix = options.prefix;
+  // Warpgroup MMA exists only in the architecture-specific sm_90a target.
+  lower.wgmma = options.chip == "sm_90a";
   pm.addPass(createConvertStAttentionToGpu(lower));
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;

@@ -29,6 +29,7 @@
 
 #include "../AttentionToLoops/PartStructure.h"
 #include "Views.h"
+#include "Wgmma.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -136,8 +137,12 @@ using Frags = SmallVector<std::array<Value, 4>>;
 
 class KernelEmitter {
 public:
-  KernelEmitter(OpBuilder &b, Location loc, Type elt, int64_t d, double scale)
-      : b(b), loc(loc), m{b, loc}, elt(elt), d(d), scale(scale) {
+  /// `wgmma`: 16-bit products as warpgroup MMA (Wgmma.h); f32 (tf32)
+  /// always uses mma.sync.
+  KernelEmitter(OpBuilder &b, Location loc, Type elt, int64_t d, double scale,
+                bool wgmma = false)
+      : b(b), loc(loc), m{b, loc}, elt(elt), d(d), scale(scale),
+        useWgmma(wgmma && !elt.isF32()) {
     f32 = b.getF32Type();
   }
 
@@ -153,25 +158,34 @@ public:
     types.push_back(b.getI64Type());
     b.setInsertionPointToEnd(module.getBody());
     // Two shared-memory operands (A and B) of `stages` tiles of `keyTile`
-    // rows each, padded by 16 bytes per row so that the lanes of a warp hit
-    // distinct banks (ldmatrix's eight row addresses; the tf32 path's
-    // scalar loads). The tile is 64 rows where two operands fit the 48 KiB
-    // of static shared memory, else 32 or 16 (f32 at d = 128, d = 256); two
+    // rows each. For mma.sync, rows are padded by 16 bytes so that the lanes
+    // of a warp hit distinct banks (ldmatrix's eight row addresses; the
+    // tf32 path's scalar loads); for wgmma, a tile is its core matrices in
+    // order (Wgmma.h), unpadded. The tile is 64 rows where two operands
+    // (and the key-driven kernels' lse and delta rows) fit the 48 KiB of
+    // static shared memory, else 32 or 16 (f32 at d = 128, d = 256); two
     // stages (double buffering: the copy of tile i + 1 overlaps the math on
     // tile i) where they fit too.
     SmallVector<Type> shared;
     int64_t eltBytes = elt.getIntOrFloatBitWidth() / 8;
-    int64_t pad = 16 / eltBytes; // elements per 16 bytes
+    int64_t pad = useWgmma ? 0 : 16 / eltBytes; // elements per 16 bytes
     int64_t rowBytes = (d + pad) * eltBytes;
+    auto fits = [&](int64_t tile, int64_t numStages) {
+      int64_t statBytes = rowStats ? 2 * tile * 4 : 0;
+      return numStages * (2 * tile * rowBytes + statBytes) <= kStaticShared;
+    };
     keyTile = kMaxKeyTile;
-    while (2 * keyTile * rowBytes > kStaticShared)
+    while (!fits(keyTile, 1))
       keyTile /= 2;
-    stages = 4 * keyTile * rowBytes <= kStaticShared ? 2 : 1;
+    stages = fits(keyTile, 2) ? 2 : 1;
     if (staged) {
       auto ws = gpu::AddressSpaceAttr::get(b.getContext(),
                                            gpu::AddressSpace::Workgroup);
-      auto tileType = MemRefType::get({stages, keyTile, d + pad}, elt,
-                                      MemRefLayoutAttrInterface(), ws);
+      auto tileType =
+          useWgmma ? MemRefType::get({stages, keyTile * d}, elt,
+                                     MemRefLayoutAttrInterface(), ws)
+                   : MemRefType::get({stages, keyTile, d + pad}, elt,
+                                     MemRefLayoutAttrInterface(), ws);
       shared = {tileType, tileType};
       // The staged rows' lse and delta (key-driven kernels).
       if (rowStats) {
@@ -312,6 +326,16 @@ public:
     return vector::ExtractOp::create(b, loc, w, ArrayRef<int64_t>{0});
   }
 
+  /// An mma operand (a pair of 16-bit elements) as the i32 register that
+  /// inline PTX takes.
+  Value asI32(Value operand) {
+    if (operand.getType().isInteger(32))
+      return operand;
+    Value w = vector::BitCastOp::create(
+        b, loc, VectorType::get({1}, b.getI32Type()), operand);
+    return vector::ExtractOp::create(b, loc, w, ArrayRef<int64_t>{0});
+  }
+
   /// Elements [idx, idx + 2) of `mem` (4-byte aligned: idx is even).
   Value pairLoad(Value mem, Value idx) {
     auto type = VectorType::get({2}, elt);
@@ -405,13 +429,27 @@ public:
     assert(keyTile * chunksPerRow % kThreads == 0 && "partial staging");
     for (int64_t it = 0; it < keyTile * chunksPerRow / kThreads; ++it) {
       Value id = m.add(tid, m.c(it * kThreads));
-      Value row = m.div(id, m.c(chunksPerRow));
-      Value col = m.mul(m.rem(id, m.c(chunksPerRow)), m.c(chunk));
+      Value row, col;
+      SmallVector<Value> dst;
+      if (useWgmma) {
+        // Chunk `id` is row 8 (id / 8 / chunksPerRow) + id % 8, chunk
+        // (id / 8) % chunksPerRow: in the core-matrix layout it lands at
+        // element 8 id, so the block fills the tile linearly.
+        Value group = m.div(id, m.c(8));
+        row = m.add(m.mul(m.div(group, m.c(chunksPerRow)), m.c(8)),
+                    m.rem(id, m.c(8)));
+        col = m.mul(m.rem(group, m.c(chunksPerRow)), m.c(chunk));
+        dst = {st, m.mul(id, m.c(chunk))};
+      } else {
+        row = m.div(id, m.c(chunksPerRow));
+        col = m.mul(m.rem(id, m.c(chunksPerRow)), m.c(chunk));
+        dst = {st, row, col};
+      }
       Value orig = toOriginal(v, c, m.min(m.add(x0, row), last));
       Value idx = m.add(base, m.add(m.mul(orig, m.c(d)), col));
-      nvgpu::DeviceAsyncCopyOp::create(
-          b, loc, tile, ValueRange{st, row, col}, mem, ValueRange{idx},
-          b.getIndexAttr(chunk), Value(), b.getUnitAttr());
+      nvgpu::DeviceAsyncCopyOp::create(b, loc, tile, dst, mem,
+                                       ValueRange{idx}, b.getIndexAttr(chunk),
+                                       Value(), b.getUnitAttr());
     }
   }
 
@@ -456,6 +494,8 @@ public:
   Frags scoresShared(ArrayRef<std::array<Value, 4>> a, Value tile) {
     if (isTf32())
       return scoresSharedTf32(a, tile);
+    if (useWgmma)
+      return scoresWgmma(a, tile);
     Frags s;
     Value l8 = m.rem(lane, m.c(8)), q8 = m.div(lane, m.c(8));
     for (int64_t nt = 0; nt < keyTile / 8; ++nt) {
@@ -476,6 +516,8 @@ public:
   void accumulateShared(Frags &acc, const Frags &p, Value tile) {
     if (isTf32())
       return accumulateSharedTf32(acc, p, tile);
+    if (useWgmma)
+      return accumulateWgmma(acc, p, tile);
     Value l8 = m.rem(lane, m.c(8));
     Value half = m.rem(m.div(lane, m.c(8)), m.c(2));
     Value pairSel = m.div(lane, m.c(16));
@@ -492,6 +534,63 @@ public:
         acc[dt + 1] = mma(a, {x[2], x[3]}, acc[dt + 1]);
       }
     }
+  }
+
+  /// The shared-state-space byte address (i64) of the current stage of
+  /// wgmma `tile`.
+  Value stageAddress(Value tile) {
+    Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, tile);
+    int64_t stageBytes = keyTile * d * (elt.getIntOrFloatBitWidth() / 8);
+    Value addr = m.add(base, m.mul(curStage, m.c(stageBytes)));
+    return arith::IndexCastOp::create(b, loc, b.getI64Type(), addr);
+  }
+
+  /// `desc` advanced by `bytes` (the address field counts 16 bytes).
+  Value advance(Value desc, int64_t bytes) {
+    return arith::AddIOp::create(
+        b, loc, desc,
+        arith::ConstantIntOp::create(b, loc, b.getI64Type(), bytes / 16));
+  }
+
+  /// scoresShared as warpgroup MMA: the 64 x keyTile scores of the block
+  /// (this warp's 16 rows in its registers), X read K-major.
+  Frags scoresWgmma(ArrayRef<std::array<Value, 4>> a, Value tile) {
+    Value desc0 = ga::matrixDescriptor(b, loc, stageAddress(tile),
+                                       ga::kMajorStrides(d));
+    SmallVector<std::array<Value, 4>> regs;
+    SmallVector<Value> descs;
+    for (int64_t ks = 0; ks < d / 16; ++ks) {
+      regs.push_back({asI32(a[ks][0]), asI32(a[ks][1]), asI32(a[ks][2]),
+                      asI32(a[ks][3])});
+      // k16 = two core matrices along K, 128 bytes apart.
+      descs.push_back(advance(desc0, ks * 256));
+    }
+    SmallVector<Value> acc(keyTile / 2, f(0));
+    return unflatten(
+        ga::warpgroupMma(b, loc, acc, regs, descs, isBf16(), false),
+        keyTile / 8);
+  }
+
+  /// accumulateShared as warpgroup MMA: P (the score accumulators, packed
+  /// to the A layout) times X read MN-major.
+  void accumulateWgmma(Frags &acc, const Frags &p, Value tile) {
+    Value desc0 = ga::matrixDescriptor(b, loc, stageAddress(tile),
+                                       ga::mnMajorStrides(d));
+    SmallVector<std::array<Value, 4>> regs;
+    SmallVector<Value> descs;
+    for (int64_t kk = 0; kk < keyTile / 16; ++kk) {
+      regs.push_back({asI32(packF32(p[2 * kk][0], p[2 * kk][1])),
+                      asI32(packF32(p[2 * kk][2], p[2 * kk][3])),
+                      asI32(packF32(p[2 * kk + 1][0], p[2 * kk + 1][1])),
+                      asI32(packF32(p[2 * kk + 1][2], p[2 * kk + 1][3]))});
+      // k16 = two 8-row groups of d / 8 core matrices each.
+      descs.push_back(advance(desc0, kk * 2 * d * 16));
+    }
+    SmallVector<Value> flat;
+    flatten(acc, flat);
+    acc = unflatten(ga::warpgroupMma(b, loc, flat, regs, descs, isBf16(),
+                                     /*transB=*/true),
+                    d / 8);
   }
 
   /// Element (row, col) of the current stage of f32 `tile` as tf32.
@@ -606,23 +705,34 @@ public:
             nvgpu::DeviceAsyncWaitOp::create(b, loc, token,
                                              b.getI32IntegerAttr(0));
           }
+          // wgmma reads shared memory through the async proxy.
+          if (useWgmma)
+            ga::fenceProxyAsyncShared(b, loc);
           gpu::BarrierOp::create(b, loc);
-          Value active = m.andi(
-              m.cmp(arith::CmpIPredicate::slt, x0, whi),
-              m.cmp(arith::CmpIPredicate::sgt, m.add(x0, m.c(keyTile)), wlo));
-          auto ifOp = scf::IfOp::create(b, loc, TypeRange(st), active, true);
-          {
+          SmallVector<Value> results;
+          if (useWgmma) {
+            // A warpgroup MMA takes all four warps: every warp runs the
+            // tile, and the mask gives p = 0 to rows that do not meet it.
+            results = body(x0, st);
+          } else {
+            Value active = m.andi(
+                m.cmp(arith::CmpIPredicate::slt, x0, whi),
+                m.cmp(arith::CmpIPredicate::sgt, m.add(x0, m.c(keyTile)),
+                      wlo));
+            auto ifOp =
+                scf::IfOp::create(b, loc, TypeRange(st), active, true);
             OpBuilder::InsertionGuard guard(b);
             b.setInsertionPointToStart(&ifOp.getThenRegion().front());
             scf::YieldOp::create(b, loc, body(x0, st));
             b.setInsertionPointToStart(&ifOp.getElseRegion().front());
             scf::YieldOp::create(b, loc, st);
+            results.assign(ifOp.getResults().begin(), ifOp.getResults().end());
           }
           // Every warp is done with this stage before it is refilled.
           gpu::BarrierOp::create(b, loc);
           if (stages == 1)
             copyIfBefore(next, m.c(0));
-          scf::YieldOp::create(b, loc, ifOp.getResults());
+          scf::YieldOp::create(b, loc, results);
         });
     return SmallVector<Value>(loop.getResults().begin(),
                               loop.getResults().end());
@@ -760,6 +870,7 @@ public:
   Type elt, f32;
   int64_t d;
   double scale;
+  bool useWgmma;
   llvm::StringMap<Value> arg;
   Value n, heads, tid, lane, warp, g, t, t0, bx, rowBase, base;
   Value smem[2];
@@ -1268,7 +1379,7 @@ struct ConvertStAttentionToGpuPass
 
     // The delta kernel runs once for all heads.
     {
-      KernelEmitter k(b, loc, elt, d, scale);
+      KernelEmitter k(b, loc, elt, d, scale, wgmma);
       std::string kn = (name + "_delta").str();
       k.begin(module, kn, {{"o", elt}, {"dout", elt}, {"delta", f32}});
       k.headMapping(0, 1);
@@ -1288,7 +1399,7 @@ struct ConvertStAttentionToGpuPass
                            bool rowStats, const ga::View &view,
                            json::Array &list,
                            function_ref<void(KernelEmitter &)> emit) {
-        KernelEmitter k(b, loc, elt, d, scale);
+        KernelEmitter k(b, loc, elt, d, scale, wgmma);
         std::string kn = kernelName(kind);
         k.begin(module, kn, bufs, /*staged=*/true, rowStats);
         k.headMapping(h, cycle);
@@ -1355,7 +1466,7 @@ struct ConvertStAttentionToGpuPass
       }
     }
     if (needZero) {
-      KernelEmitter k(b, loc, elt, d, scale);
+      KernelEmitter k(b, loc, elt, d, scale, wgmma);
       std::string kn = (name + "_zero").str();
       k.begin(module, kn, {{"dk_acc", f32}, {"dv_acc", f32}});
       k.headMapping(0, 1);

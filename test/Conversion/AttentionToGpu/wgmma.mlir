@@ -1,0 +1,75 @@
+// --convert-st-attention-to-gpu="wgmma=1" (what --st-gpu-kernels picks for
+// chip=sm_90a): bf16/f16 products as Hopper warpgroup MMA, the staged B
+// operand read from shared memory through matrix descriptors.
+// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma=1" -split-input-file | FileCheck %s
+// RUN: st-opt %s --st-gpu-kernels="chip=sm_90a" -split-input-file | FileCheck %s --check-prefix=NVVM
+// RUN: st-opt %s --st-gpu-kernels -split-input-file | FileCheck %s --check-prefix=SYNC
+
+// Staged tiles are unpadded core-matrix tiles (2 stages x 64 rows x 64);
+// thread i copies 16-byte chunk i to element 8 i (the linear fill).
+// CHECK-LABEL: gpu.func @st_attn_strided_fwd0(
+// CHECK-SAME: workgroup(%[[K:.*]] : memref<2x4096xbf16, #gpu.address_space<workgroup>>, %[[V:.*]] : memref<2x4096xbf16, #gpu.address_space<workgroup>>)
+// CHECK: %[[TID:.*]] = gpu.thread_id x
+// CHECK: %[[ID:.*]] = arith.addi %[[TID]], %c0{{.*}} : index
+// CHECK: %[[DST:.*]] = arith.muli %[[ID]], %c8{{.*}} : index
+// CHECK: nvgpu.device_async_copy %{{.*}}[%{{.*}}], %[[K]][%{{.*}}, %[[DST]]], 8 {bypassL1}
+// CHECK: scf.for
+// The copies are fenced for the async proxy before the barrier; then all
+// four warps run the tile (no per-warp branch around the products).
+// CHECK: nvgpu.device_async_wait
+// CHECK-NEXT: llvm.inline_asm has_side_effects asm_dialect = att "fence.proxy.async.shared::cta;"
+// CHECK-NEXT: gpu.barrier
+// S = Q K^T: K-major B, descriptor = (address >> 4) | LBO 128 | SBO 1024
+// (128 >> 4 << 16 = 524288; 1024 >> 4 << 32 = 274877906944).
+// CHECK-NEXT: %[[KP:.*]] = memref.extract_aligned_pointer_as_index %[[K]]
+// CHECK: %[[FIXED:.*]] = arith.constant 274878431232 : i64
+// CHECK: arith.ori %{{.*}}, %[[FIXED]] : i64
+// CHECK: llvm.inline_asm has_side_effects asm_dialect = att "{\0A.reg .pred p;\0Asetp.ne.b32 p, $84, 0;\0Awgmma.fence.sync.aligned;\0Awgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {$0, {{.*}}, $31}, {$64, $65, $66, $67}, $80, p, 1, 1, 0;
+// CHECK-SAME: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.*}}, {$76, $77, $78, $79}, $83, p, 1, 1, 0;\0Awgmma.commit_group.sync.aligned;\0Awgmma.wait_group.sync.aligned 0;\0A}\0A", "=f,{{.*}},=f,0,1,{{.*}},31,r,r,{{.*}},l,l,l,l,r"
+// P.V: MN-major B (trans-b), LBO 1024 | SBO 128.
+// CHECK: memref.extract_aligned_pointer_as_index %[[V]]
+// CHECK: arith.constant 34363932672 : i64
+// CHECK: llvm.inline_asm {{.*}}wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.*}}, p, 1, 1, 1;
+// CHECK-NOT: nvvm.mma.sync
+// CHECK: gpu.barrier
+// CHECK: gpu.func @st_attn_strided_fwd1(
+// NVVM: gpu.module @st_attn_strided [#nvvm.target<O = 3, chip = "sm_90a"
+// NVVM: llvm.inline_asm has_side_effects {{.*}}wgmma.mma_async.sync.aligned.m64n64k16
+// SYNC: gpu.module @st_attn_strided [#nvvm.target<O = 3, chip = "sm_90"
+// SYNC-NOT: wgmma
+// SYNC: nvvm.mma.sync
+func.func @strided(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>, %v: tensor<?x?x?x64xbf16>) -> tensor<?x?x?x64xbf16> {
+  %o = st.attention %q, %k, %v layout(#st.strided<stride = 128>) : tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16> -> tensor<?x?x?x64xbf16>
+  return %o : tensor<?x?x?x64xbf16>
+}
+
+// -----
+
+// f16 at d = 128: one stage (two 64 x 128 tiles plus the lse/delta rows fit
+// 48 KiB, two stages do not); n128 for P.V; the dK/dV kernel's four
+// products (S^T, dP^T, then dV and dK MN-major) are all warpgroup MMA.
+// CHECK-LABEL: gpu.func @st_attn_fixed_dkv{{[0-9]+}}(
+// CHECK-SAME: workgroup(%{{.*}} : memref<1x8192xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<1x8192xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<1x64xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<1x64xf32, #gpu.address_space<workgroup>>)
+// CHECK: wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {{.*}}, p, 1, 1, 0;
+// CHECK: wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {{.*}}, p, 1, 1, 0;
+// CHECK: wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {{.*}}, p, 1, 1, 1;
+// CHECK: wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {{.*}}, p, 1, 1, 1;
+// CHECK-NOT: nvvm.mma.sync
+// CHECK: gpu.return
+func.func @fixed(%q: tensor<?x?x?x128xf16>, %k: tensor<?x?x?x128xf16>, %v: tensor<?x?x?x128xf16>) -> tensor<?x?x?x128xf16> {
+  %o = st.attention %q, %k, %v layout(#st.fixed<stride = 128, summary = 32>) : tensor<?x?x?x128xf16>, tensor<?x?x?x128xf16>, tensor<?x?x?x128xf16> -> tensor<?x?x?x128xf16>
+  return %o : tensor<?x?x?x128xf16>
+}
+
+// -----
+
+// f32 (tf32) has no MN-major wgmma: it keeps mma.sync m16n8k8 and the
+// padded tiles.
+// CHECK-LABEL: gpu.func @st_attn_dense_fwd0(
+// CHECK-SAME: workgroup(%{{.*}} : memref<1x64x68xf32, #gpu.address_space<workgroup>>
+// CHECK-NOT: wgmma
+// CHECK: nvvm.mma.sync {{.*}} shape = #nvvm.shape<m = 16, n = 8, k = 8>
+func.func @dense(%q: tensor<?x?x?x64xf32>, %k: tensor<?x?x?x64xf32>, %v: tensor<?x?x?x64xf32>) -> tensor<?x?x?x64xf32> {
+  %o = st.attention %q, %k, %v layout(#st.dense_causal) : tensor<?x?x?x64xf32>, tensor<?x?x?x64xf32>, tensor<?x?x?x64xf32> -> tensor<?x?x?x64xf32>
+  return %o : tensor<?x?x?x64xf32>
+}
