@@ -1,0 +1,473 @@
+//===- Kernels.cpp - The attention kernels: forward, delta, dQ, dK/dV -----===//
+//
+// Each kernel is built from KernelEmitter's pieces: the block's rows in its
+// driving view, the key (or query) range each part walks by its structure
+// (PartStructure's row and column intervals), the staged tile loop, the
+// masks of boundary tiles and the online softmax.
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelEmitter.h"
+
+namespace mlir {
+namespace st {
+namespace gpu_kernels {
+
+namespace {
+
+/// The rows a block of a kernel driven by view `v` owns: the residue class
+/// `c` (strided views), the view's length, the block's first row, the
+/// warp's first row and the lane's two rows. Positions the builder inside a
+/// block-uniform guard (the block has rows), so that every warp of a live
+/// block takes part in the shared-memory staging.
+struct BlockRows {
+  Value c, len, row0, r0;
+  LaneRows lanes;
+};
+
+BlockRows blockRows(KernelEmitter &k, const ga::View &v) {
+  IndexMath &m = k.m;
+  BlockRows br;
+  auto [c, tile] = k.tileOf(v);
+  br.c = c;
+  br.len = k.viewLength(v, c);
+  br.row0 = m.mul(tile, m.c(kBlockRows));
+  br.r0 = m.add(br.row0, m.mul(k.warp, m.c(kWarpRows)));
+  auto live = scf::IfOp::create(
+      k.b, k.loc, m.cmp(arith::CmpIPredicate::slt, br.row0, br.len), false);
+  k.b.setInsertionPointToStart(&live.getThenRegion().front());
+  br.lanes = k.laneRows(v, c, br.r0, br.len);
+  return br;
+}
+
+/// The structure of one part over a view of length `len`.
+PartStructure structureOf(IndexMath &m, const ga::GpuPart &p, Value len) {
+  return PartStructure(m, p.viewFactor, {}, p.compact, len);
+}
+
+/// The keys one query-driven kernel walks for `part`: the block's range,
+/// the warp's range (empty for a warp past the view), each lane row's
+/// interval, and the last valid key.
+struct KeyRange {
+  Value lo, hi, wlo, whi, lastKey, klen;
+  std::pair<Value, Value> rowIv[2];
+  /// Key tiles [kt, kt + 64) with innerLo <= kt and kt + 64 <= innerHi lie
+  /// inside every row interval of the warp (row intervals are monotone, so
+  /// the warp's last row bounds the lows and its first row the highs): they
+  /// need no mask. Null when the part has exclusions.
+  Value innerLo, innerHi;
+};
+
+KeyRange keyRange(KernelEmitter &k, const ga::GpuPart &part, Value c,
+                  Value row0, Value r0, Value qlen, const LaneRows &rows) {
+  IndexMath &m = k.m;
+  KeyRange kr;
+  kr.klen = k.viewLength(part.keyView, c);
+  PartStructure ps = structureOf(m, part, kr.klen);
+  Value lastQ = m.sub(qlen, m.c(1));
+  auto hiOf = [&](Value row, int64_t span) {
+    return m.min(
+        ps.rowInterval(m.min(m.add(row, m.c(span - 1)), lastQ)).second,
+        kr.klen);
+  };
+  kr.lo = ps.rowInterval(row0).first;
+  kr.hi = hiOf(row0, kBlockRows);
+  kr.wlo = ps.rowInterval(m.min(r0, lastQ)).first;
+  kr.whi = k.select(m.cmp(arith::CmpIPredicate::slt, r0, qlen),
+                    hiOf(r0, kWarpRows), kr.wlo);
+  for (int r = 0; r < 2; ++r)
+    kr.rowIv[r] = ps.rowInterval(rows.view[r]);
+  kr.lastKey = m.max(m.sub(kr.klen, m.c(1)), m.c(0));
+  if (part.excluded.empty()) {
+    Value rLast = m.add(r0, m.c(kWarpRows - 1));
+    Value full = m.cmp(arith::CmpIPredicate::slt, rLast, qlen);
+    kr.innerLo = ps.rowInterval(m.min(rLast, lastQ)).first;
+    // A warp with rows past the view is never unmasked.
+    kr.innerHi = k.select(
+        full, m.min(ps.rowInterval(m.min(r0, lastQ)).second, kr.klen),
+        m.c(-1));
+  }
+  return kr;
+}
+
+/// Whether the staged tile [x0, x0 + keyTile) lies in [lo, hi) (null when
+/// `lo` is: no unmasked version).
+Value tileInside(KernelEmitter &k, Value x0, Value lo, Value hi) {
+  IndexMath &m = k.m;
+  if (!lo)
+    return Value();
+  return m.andi(
+      m.cmp(arith::CmpIPredicate::sge, x0, lo),
+      m.cmp(arith::CmpIPredicate::sle, m.add(x0, m.c(k.keyTile)), hi));
+}
+
+/// Whether score element (tile `nt`, element `e`) of key tile `kt` is in
+/// lane row `r`'s interval and passes the part's exclusions.
+/// The per-tile bounds of the element mask: lane row r's interval shifted
+/// by the lane's first key column kt + 2t, so that element (nt, e) tests
+/// the constant nt * 8 + e % 2 against them.
+struct TileMask {
+  Value lo[2], hi[2], colBase;
+};
+
+TileMask tileMask(KernelEmitter &k, const KeyRange &kr, Value kt) {
+  IndexMath &m = k.m;
+  TileMask tm;
+  tm.colBase = m.add(kt, m.mul(k.t, m.c(2)));
+  for (int r = 0; r < 2; ++r) {
+    tm.lo[r] = m.sub(kr.rowIv[r].first, tm.colBase);
+    tm.hi[r] = m.sub(m.min(kr.rowIv[r].second, kr.klen), tm.colBase);
+  }
+  return tm;
+}
+
+Value keyAllowed(KernelEmitter &k, const ga::GpuPart &part,
+                 const KeyRange &kr, const TileMask &tm, Value c,
+                 const LaneRows &rows, int r, int64_t nt, int e) {
+  IndexMath &m = k.m;
+  Value col = m.c(nt * 8 + e % 2);
+  Value ok = m.andi(m.cmp(arith::CmpIPredicate::sge, col, tm.lo[r]),
+                    m.cmp(arith::CmpIPredicate::slt, col, tm.hi[r]));
+  if (part.excluded.empty())
+    return ok;
+  Value j = m.add(tm.colBase, col);
+  Value jOrig = k.toOriginal(part.keyView, c, m.min(j, kr.lastKey));
+  return m.andi(ok, k.passesExcluded(part, rows.orig[r], jOrig));
+}
+
+/// The scores `s` of key tile `kt` for a query-driven kernel: -inf outside
+/// the lane rows' intervals (and exclusions), unless the tile is interior.
+Frags maskQueryTile(KernelEmitter &k, const ga::GpuPart &part,
+                    const KeyRange &kr, Value c, const LaneRows &rows,
+                    Value kt, Frags s) {
+  return k.maskedOrNot(
+      tileInside(k, kt, kr.innerLo, kr.innerHi), std::move(s), [&](Frags &x) {
+        TileMask tm = tileMask(k, kr, kt);
+        for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
+          for (int e = 0; e < 4; ++e)
+            x[nt][e] =
+                k.select(keyAllowed(k, part, kr, tm, c, rows, e / 2, nt, e),
+                         x[nt][e], k.negInf());
+      });
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Forward kernel: one group of parts sharing a query view
+//===----------------------------------------------------------------------===//
+
+void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
+                 bool last) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  IndexMath &m = k.m;
+  const ga::View &qv = parts.front().queryView;
+  BlockRows br = blockRows(k, qv);
+  Value c = br.c, qlen = br.len, row0 = br.row0, r0 = br.r0;
+  LaneRows rows = br.lanes;
+  auto qf = k.rowFragments(k.arg["q"], rows);
+  int64_t dTiles = k.d / 8;
+
+  // State: m (log2 units) and lane-partial l for both rows, then acc.
+  SmallVector<Value> state;
+  if (first) {
+    state = {k.negInf(), k.negInf(), k.f(0), k.f(0)};
+    KernelEmitter::flatten(k.zeros(dTiles), state);
+  } else {
+    Value mm[2], ll[2];
+    for (int r = 0; r < 2; ++r) {
+      Value lse = k.load(k.arg["lse"], m.add(k.rowBase, rows.orig[r]));
+      mm[r] = k.fmul(lse, k.f(kLog2e));
+      Value has = m.andi(k.t0, arith::CmpFOp::create(
+                                   b, loc, arith::CmpFPredicate::OGT, lse,
+                                   k.negInf()));
+      ll[r] = k.select(has, k.f(1), k.f(0));
+    }
+    state = {mm[0], mm[1], ll[0], ll[1]};
+    KernelEmitter::flatten(k.loadRows(rows, k.arg["o_acc"]), state);
+  }
+
+  Value scale2 = k.f(k.scale * kLog2e);
+  for (const ga::GpuPart &part : parts) {
+    KeyRange kr = keyRange(k, part, c, row0, r0, qlen, rows);
+    Value lastKey = kr.lastKey;
+    state = k.tileLoop(
+        kr.lo, kr.hi, kr.wlo, kr.whi, part.keyView, c, lastKey, k.arg["k"],
+        k.arg["v"],
+        state, [&](Value kt, ValueRange st) -> SmallVector<Value> {
+          Value mOld[2] = {st[0], st[1]}, lOld[2] = {st[2], st[3]};
+          Frags acc = KernelEmitter::unflatten(st.drop_front(4), dTiles);
+          // Scores against the 64 keys of this tile, masked to the rows'
+          // intervals (and exclusions) unless the tile is interior; scaled;
+          // row max.
+          Frags s = k.scoresShared(qf, k.smem[0]);
+          s = maskQueryTile(k, part, kr, c, rows, kt, s);
+          Value mx[2] = {k.negInf(), k.negInf()};
+          for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
+            for (int e = 0; e < 4; ++e) {
+              s[nt][e] = k.fmul(s[nt][e], scale2);
+              mx[e / 2] =
+                  arith::MaximumFOp::create(b, loc, mx[e / 2], s[nt][e]);
+            }
+          Value mNew[2], alpha[2], lNew[2];
+          for (int r = 0; r < 2; ++r) {
+            mNew[r] = arith::MaximumFOp::create(b, loc, mOld[r],
+                                                k.rowReduce(mx[r], true));
+            Value safe = k.select(k.isNegInf(mNew[r]), k.f(0), mNew[r]);
+            alpha[r] = k.exp2(k.fsub(mOld[r], safe));
+            lNew[r] = k.fmul(lOld[r], alpha[r]);
+            for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
+              for (int e = 2 * r; e < 2 * r + 2; ++e) {
+                s[nt][e] = k.exp2(k.fsub(s[nt][e], safe));
+                lNew[r] = k.fadd(lNew[r], s[nt][e]);
+              }
+          }
+          for (auto &a : acc)
+            for (int e = 0; e < 4; ++e)
+              a[e] = k.fmul(a[e], alpha[e / 2]);
+          // acc += P . V
+          k.accumulateShared(acc, s, k.smem[1]);
+          SmallVector<Value> next = {mNew[0], mNew[1], lNew[0], lNew[1]};
+          KernelEmitter::flatten(acc, next);
+          return next;
+        });
+  }
+
+  // Epilogue: normalise, write the output (or the f32 chain) and lse.
+  Frags acc = KernelEmitter::unflatten(ValueRange(state).drop_front(4), dTiles);
+  Value inv[2];
+  for (int r = 0; r < 2; ++r) {
+    Value l = k.rowReduce(state[2 + r], false);
+    Value has = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, l,
+                                      k.f(0));
+    inv[r] = k.select(has, arith::DivFOp::create(b, loc, k.f(1), l), k.f(0));
+    Value lse = k.fmul(k.fadd(state[r], math::Log2Op::create(b, loc, l)),
+                       k.f(1.0 / kLog2e));
+    lse = k.select(has, lse, k.negInf());
+    auto ifOp = scf::IfOp::create(b, loc, m.andi(k.t0, rows.valid[r]), false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    memref::StoreOp::create(b, loc, lse, k.arg["lse"],
+                            ValueRange{m.add(k.rowBase, rows.orig[r])});
+  }
+  k.storeRows(acc, rows, inv, last ? k.arg["o"] : k.arg["o_acc"]);
+}
+
+//===----------------------------------------------------------------------===//
+// Backward kernels
+//===----------------------------------------------------------------------===//
+
+/// delta[row] = sum_d dout . o, one thread per row.
+void emitDelta(KernelEmitter &k) {
+  OpBuilder &b = k.b;
+  IndexMath &m = k.m;
+  Value tid = gpu::ThreadIdOp::create(b, k.loc, gpu::Dimension::x);
+  Value i = m.add(m.mul(k.bx, m.c(kThreads)), tid);
+  auto live = scf::IfOp::create(
+      b, k.loc, m.cmp(arith::CmpIPredicate::slt, i, k.n), false);
+  b.setInsertionPointToStart(&live.getThenRegion().front());
+  Value off = m.add(k.base, m.mul(i, m.c(k.d)));
+  Value sum = k.f(0);
+  for (int64_t x = 0; x < k.d; ++x) {
+    Value idx = m.add(off, m.c(x));
+    sum = k.fadd(sum, k.fmul(k.loadF32(k.arg["o"], idx),
+                             k.loadF32(k.arg["dout"], idx)));
+  }
+  memref::StoreOp::create(b, k.loc, sum, k.arg["delta"],
+                          ValueRange{m.add(k.rowBase, i)});
+}
+
+/// Zeroes the f32 buffers `names` ([B, H, N, D]), one element per thread.
+void emitZero(KernelEmitter &k, ArrayRef<StringRef> names) {
+  OpBuilder &b = k.b;
+  IndexMath &m = k.m;
+  Value tid = gpu::ThreadIdOp::create(b, k.loc, gpu::Dimension::x);
+  Value x = m.add(m.mul(k.bx, m.c(kThreads)), tid);
+  auto live = scf::IfOp::create(
+      b, k.loc, m.cmp(arith::CmpIPredicate::slt, x, m.mul(k.n, m.c(k.d))),
+      false);
+  b.setInsertionPointToStart(&live.getThenRegion().front());
+  for (StringRef name : names)
+    memref::StoreOp::create(b, k.loc, k.f(0), k.arg[name],
+                            ValueRange{m.add(k.base, x)});
+}
+
+/// dQ for one group of parts sharing a query view.
+void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
+            bool last) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  IndexMath &m = k.m;
+  const ga::View &qv = parts.front().queryView;
+  BlockRows br = blockRows(k, qv);
+  Value c = br.c, qlen = br.len, row0 = br.row0, r0 = br.r0;
+  LaneRows rows = br.lanes;
+  auto qf = k.rowFragments(k.arg["q"], rows);
+  auto dof = k.rowFragments(k.arg["dout"], rows);
+  Value lse2[2], delta[2];
+  for (int r = 0; r < 2; ++r) {
+    Value idx = m.add(k.rowBase, rows.orig[r]);
+    // Finite even for a row without keys, so that masked scores (-inf)
+    // give p = 0, never NaN.
+    lse2[r] = arith::MaximumFOp::create(
+        b, loc, k.fmul(k.load(k.arg["lse"], idx), k.f(kLog2e)),
+        k.f(-kHugeLse));
+    delta[r] = k.load(k.arg["delta"], idx);
+  }
+  int64_t dTiles = k.d / 8;
+  SmallVector<Value> state;
+  KernelEmitter::flatten(first ? k.zeros(dTiles)
+                               : k.loadRows(rows, k.arg["dq_acc"]),
+                         state);
+  Value scale2 = k.f(k.scale * kLog2e);
+  for (const ga::GpuPart &part : parts) {
+    KeyRange kr = keyRange(k, part, c, row0, r0, qlen, rows);
+    Value lastKey = kr.lastKey;
+    state = k.tileLoop(
+        kr.lo, kr.hi, kr.wlo, kr.whi, part.keyView, c, lastKey, k.arg["k"],
+        k.arg["v"],
+        state, [&](Value kt, ValueRange st) -> SmallVector<Value> {
+          Frags acc = KernelEmitter::unflatten(st, dTiles);
+          Frags s = k.scoresShared(qf, k.smem[0]);
+          Frags dp = k.scoresShared(dof, k.smem[1]);
+          s = maskQueryTile(k, part, kr, c, rows, kt, s);
+          for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
+            for (int e = 0; e < 4; ++e) {
+              int r = e / 2;
+              Value p = k.exp2(k.fsub(k.fmul(s[nt][e], scale2), lse2[r]));
+              s[nt][e] = k.fmul(p, k.fsub(dp[nt][e], delta[r]));
+            }
+          k.accumulateShared(acc, s, k.smem[0]);
+          SmallVector<Value> next;
+          KernelEmitter::flatten(acc, next);
+          return next;
+        });
+  }
+  Frags acc = KernelEmitter::unflatten(state, dTiles);
+  Value factor[2] = {k.f(k.scale), k.f(k.scale)};
+  Value one[2] = {k.f(1), k.f(1)};
+  k.storeRows(acc, rows, last ? factor : one,
+              last ? k.arg["dq"] : k.arg["dq_acc"]);
+  (void)b;
+}
+
+/// dK and dV for one group of parts sharing a key view: each warp owns 16
+/// keys and walks the query rows that attend them.
+void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
+             bool last) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  IndexMath &m = k.m;
+  const ga::View &kv = parts.front().keyView;
+  BlockRows br = blockRows(k, kv);
+  Value c = br.c, klen = br.len, row0 = br.row0, r0 = br.r0;
+  LaneRows keys = br.lanes;
+  auto kf = k.rowFragments(k.arg["k"], keys);
+  auto vf = k.rowFragments(k.arg["v"], keys);
+  int64_t dTiles = k.d / 8;
+  SmallVector<Value> state;
+  if (first) {
+    KernelEmitter::flatten(k.zeros(dTiles), state);
+    KernelEmitter::flatten(k.zeros(dTiles), state);
+  } else {
+    KernelEmitter::flatten(k.loadRows(keys, k.arg["dk_acc"]), state);
+    KernelEmitter::flatten(k.loadRows(keys, k.arg["dv_acc"]), state);
+  }
+  Value scale2 = k.f(k.scale * kLog2e);
+  for (const ga::GpuPart &part : parts) {
+    const ga::View &qv = part.queryView;
+    Value qlen = k.viewLength(qv, c);
+    PartStructure ps = structureOf(m, part, qlen);
+    Value lastK = m.sub(klen, m.c(1));
+    Value lo = ps.columnInterval(row0).first;
+    Value hi = ps.columnInterval(
+                     m.min(m.add(row0, m.c(kBlockRows - 1)), lastK)).second;
+    Value wlo = ps.columnInterval(m.min(r0, lastK)).first;
+    Value whi = ps.columnInterval(
+                      m.min(m.add(r0, m.c(kWarpRows - 1)), lastK)).second;
+    whi = k.select(m.cmp(arith::CmpIPredicate::slt, r0, klen), whi, wlo);
+    std::pair<Value, Value> colIv[2] = {ps.columnInterval(keys.view[0]),
+                                        ps.columnInterval(keys.view[1])};
+    Value lastRow = m.max(m.sub(qlen, m.c(1)), m.c(0));
+    // Query tiles inside every key column of the warp need no mask (column
+    // intervals are monotone: the warp's last key bounds the lows, its
+    // first key the highs).
+    Value innerLo, innerHi;
+    if (part.excluded.empty()) {
+      Value kLast = m.add(r0, m.c(kWarpRows - 1));
+      innerLo = ps.columnInterval(m.min(kLast, lastK)).first;
+      innerHi = k.select(
+          m.cmp(arith::CmpIPredicate::slt, kLast, klen),
+          m.min(ps.columnInterval(m.min(r0, lastK)).second, qlen), m.c(-1));
+    }
+    state = k.tileLoop(
+        lo, hi, wlo, whi, qv, c, lastRow, k.arg["q"], k.arg["dout"], state,
+        [&](Value qt, ValueRange st) -> SmallVector<Value> {
+          Frags dk = KernelEmitter::unflatten(st, dTiles);
+          Frags dv = KernelEmitter::unflatten(st.drop_front(4 * dTiles),
+                                              dTiles);
+          Frags s = k.scoresShared(kf, k.smem[0]);
+          Frags dp = k.scoresShared(vf, k.smem[1]);
+          // The lane's query rows qt + 2t + {0, 1} + 8 nt (clamped).
+          Value rowBase = m.add(qt, m.mul(k.t, m.c(2)));
+          auto rowOrig = [&](int64_t nt, int e) {
+            Value i = m.add(rowBase, m.c(nt * 8 + e % 2));
+            return k.toOriginal(qv, c, m.min(i, lastRow));
+          };
+          s = k.maskedOrNot(
+              tileInside(k, qt, innerLo, innerHi), s, [&](Frags &x) {
+                Value lo[2], hi[2];
+                for (int r = 0; r < 2; ++r) {
+                  lo[r] = m.sub(colIv[r].first, rowBase);
+                  hi[r] = k.select(keys.valid[r],
+                                   m.sub(colIv[r].second, rowBase), m.c(-1));
+                }
+                for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
+                  for (int e = 0; e < 4; ++e) {
+                    int r = e / 2;
+                    Value col = m.c(nt * 8 + e % 2);
+                    Value ok =
+                        m.andi(m.cmp(arith::CmpIPredicate::sge, col, lo[r]),
+                               m.cmp(arith::CmpIPredicate::slt, col, hi[r]));
+                    if (!part.excluded.empty())
+                      ok = m.andi(ok, k.passesExcluded(part, rowOrig(nt, e),
+                                                       keys.orig[r]));
+                    x[nt][e] = k.select(ok, x[nt][e], k.negInf());
+                  }
+              });
+          Frags p = s;
+          for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
+            for (int e = 0; e < 4; ++e) {
+              Value r = m.add(m.mul(k.t, m.c(2)), m.c(nt * 8 + e % 2));
+              // Finite even for a row without keys (masked p = 0, not NaN).
+              Value lse2 = arith::MaximumFOp::create(
+                  b, loc, k.fmul(k.rowStat(0, r), k.f(kLog2e)),
+                  k.f(-kHugeLse));
+              Value delta = k.rowStat(1, r);
+              Value pe = k.exp2(k.fsub(k.fmul(s[nt][e], scale2), lse2));
+              p[nt][e] = pe;
+              s[nt][e] = k.fmul(pe, k.fsub(dp[nt][e], delta));
+            }
+          k.accumulateShared(dv, p, k.smem[1]);
+          k.accumulateShared(dk, s, k.smem[0]);
+          SmallVector<Value> next;
+          KernelEmitter::flatten(dk, next);
+          KernelEmitter::flatten(dv, next);
+          return next;
+        });
+  }
+  Frags dk = KernelEmitter::unflatten(state, dTiles);
+  Frags dv = KernelEmitter::unflatten(ValueRange(state).drop_front(4 * dTiles),
+                                      dTiles);
+  Value factor[2] = {k.f(k.scale), k.f(k.scale)};
+  Value one[2] = {k.f(1), k.f(1)};
+  k.storeRows(dk, keys, last ? factor : one,
+              last ? k.arg["dk"] : k.arg["dk_acc"]);
+  k.storeRows(dv, keys, one, last ? k.arg["dv"] : k.arg["dv_acc"]);
+  (void)b;
+}
+
+} // namespace gpu_kernels
+} // namespace st
+} // namespace mlir
