@@ -89,14 +89,14 @@ json::Value gridY(int64_t first, int64_t cycle) {
 }
 
 json::Value launch(StringRef kernel, json::Value gx, json::Value gy,
-                   ArrayRef<StringRef> args) {
+                   ArrayRef<StringRef> args, int64_t sharedBytes = 0) {
   json::Array a;
   for (StringRef s : args)
     a.push_back(s.str());
   return json::Object{{"kernel", kernel.str()},
                       {"grid", json::Array{gx, gy, ex(1)}},
                       {"block", json::Array{ex(kThreads), ex(1), ex(1)}},
-                      {"shared_bytes", 0},
+                      {"shared_bytes", sharedBytes},
                       {"args", std::move(a)}};
 }
 
@@ -178,7 +178,8 @@ struct ConvertStAttentionToGpuPass
         for (auto &bf : bufs)
           args.push_back(bf.first);
         args.append({"N", "H"});
-        list.push_back(launch(kn, gridX(view), gridY(h, cycle), args));
+        list.push_back(launch(kn, gridX(view), gridY(h, cycle), args,
+                              k.dynamicSharedBytes));
       };
       // Forward.
       auto fwd = ga::groupParts(parts, /*byKeyView=*/false);

@@ -49,6 +49,11 @@ inline constexpr int64_t kThreads = kWarps * 32;
 inline constexpr double kLog2e = 1.4426950408889634;
 inline constexpr double kHugeLse = 1e30;
 inline constexpr int64_t kStaticShared = 48 * 1024;
+/// Shared memory of a wgmma kernel's tiles: beyond 48 KiB it is dynamic
+/// (the runtime opts in with cuFuncSetAttribute). Up to two 64-row stages
+/// of two d = 128 operands; with 255 registers a thread, two or three
+/// blocks share an SM's 228 KiB anyway.
+inline constexpr int64_t kWgmmaShared = 72 * 1024;
 
 
 /// The two rows of an MMA fragment that one lane holds: `g` and `g + 8` of
@@ -92,19 +97,23 @@ public:
     // (and the key-driven kernels' lse and delta rows) fit the 48 KiB of
     // static shared memory, else 32 or 16 (f32 at d = 128, d = 256); two
     // stages (double buffering: the copy of tile i + 1 overlaps the math on
-    // tile i) where they fit too.
+    // tile i) where they fit too. wgmma kernels may use up to
+    // kWgmmaShared: above 48 KiB, as dynamic shared memory (two stages at
+    // d = 128).
     SmallVector<Type> shared;
     int64_t eltBytes = elt.getIntOrFloatBitWidth() / 8;
     int64_t pad = useWgmma ? 0 : 16 / eltBytes; // elements per 16 bytes
     int64_t rowBytes = (d + pad) * eltBytes;
-    auto fits = [&](int64_t tile, int64_t numStages) {
+    int64_t budget = useWgmma ? kWgmmaShared : kStaticShared;
+    auto bytes = [&](int64_t tile, int64_t numStages) {
       int64_t statBytes = rowStats ? 2 * tile * 4 : 0;
-      return numStages * (2 * tile * rowBytes + statBytes) <= kStaticShared;
+      return numStages * (2 * tile * rowBytes + statBytes);
     };
     keyTile = kMaxKeyTile;
-    while (!fits(keyTile, 1))
+    while (bytes(keyTile, 1) > budget)
       keyTile /= 2;
-    stages = fits(keyTile, 2) ? 2 : 1;
+    stages = bytes(keyTile, 2) <= budget ? 2 : 1;
+    SmallVector<MemRefType> tiles;
     if (staged) {
       auto ws = gpu::AddressSpaceAttr::get(b.getContext(),
                                            gpu::AddressSpace::Workgroup);
@@ -113,23 +122,49 @@ public:
                                      MemRefLayoutAttrInterface(), ws)
                    : MemRefType::get({stages, keyTile, d + pad}, elt,
                                      MemRefLayoutAttrInterface(), ws);
-      shared = {tileType, tileType};
+      tiles = {tileType, tileType};
       // The staged rows' lse and delta (key-driven kernels).
       if (rowStats) {
         auto statType = MemRefType::get({stages, keyTile}, f32,
                                         MemRefLayoutAttrInterface(), ws);
-        shared.append({statType, statType});
+        tiles.append({statType, statType});
       }
+      if (bytes(keyTile, stages) > kStaticShared)
+        dynamicSharedBytes = bytes(keyTile, stages);
+      else
+        shared.assign(tiles.begin(), tiles.end());
     }
     auto func = gpu::GPUFuncOp::create(b, loc, name,
                                        b.getFunctionType(types, {}), shared);
+    SmallVector<Value> tileValues(func.getWorkgroupAttributions().begin(),
+                                  func.getWorkgroupAttributions().end());
+    if (dynamicSharedBytes) {
+      // The tiles as views of the dynamic shared memory, back to back
+      // (every tile's size is a multiple of 16 bytes).
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&func.getBody().front());
+      auto ws = gpu::AddressSpaceAttr::get(b.getContext(),
+                                           gpu::AddressSpace::Workgroup);
+      Value raw = gpu::DynamicSharedMemoryOp::create(
+          b, loc,
+          MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
+                          MemRefLayoutAttrInterface(), ws));
+      int64_t offset = 0;
+      for (MemRefType type : tiles) {
+        tileValues.push_back(memref::ViewOp::create(
+            b, loc, type, raw,
+            arith::ConstantIndexOp::create(b, loc, offset), ValueRange()));
+        offset += type.getNumElements() *
+                  type.getElementType().getIntOrFloatBitWidth() / 8;
+      }
+    }
     if (staged) {
-      smem[0] = func.getWorkgroupAttributions()[0];
-      smem[1] = func.getWorkgroupAttributions()[1];
+      smem[0] = tileValues[0];
+      smem[1] = tileValues[1];
     }
     if (staged && rowStats) {
-      statMem[0] = func.getWorkgroupAttributions()[2];
-      statMem[1] = func.getWorkgroupAttributions()[3];
+      statMem[0] = tileValues[2];
+      statMem[1] = tileValues[3];
     }
     func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
     func.setKnownBlockSizeAttr(
@@ -804,6 +839,7 @@ public:
   Value statMem[2]; // staged lse and delta, when the kernel has them
   int64_t stages = 1;
   int64_t keyTile = kMaxKeyTile; // rows per staged tile
+  int64_t dynamicSharedBytes = 0; // the launch's dynamic shared memory
   Value curStage; // the stage the current tile-loop iteration reads
 };
 

@@ -45,11 +45,20 @@ func.func @strided(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>, %v: ten
 
 // -----
 
-// f16 at d = 128: one stage (two 64 x 128 tiles plus the lse/delta rows fit
-// 48 KiB, two stages do not); n128 for P.V; the dK/dV kernel's four
-// products (S^T, dP^T, then dV and dK MN-major) are all warpgroup MMA.
-// CHECK-LABEL: gpu.func @st_attn_fixed_dkv{{[0-9]+}}(
-// CHECK-SAME: workgroup(%{{.*}} : memref<1x8192xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<1x8192xf16, #gpu.address_space<workgroup>>, %{{.*}} : memref<1x64xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<1x64xf32, #gpu.address_space<workgroup>>)
+// f16 at d = 128: two stages of two 64 x 128 tiles plus the lse/delta rows
+// (66560 bytes) exceed 48 KiB of static shared memory, so the tiles are
+// views of dynamic shared memory and the manifest asks for its size; n128
+// for P.V; the dK/dV kernel's four products (S^T, dP^T, then dV and dK
+// MN-major) are all warpgroup MMA.
+// CHECK-LABEL: module attributes
+// CHECK-SAME: \22kernel\22:\22st_attn_fixed_dkv2\22,\22shared_bytes\22:66560
+// CHECK-LABEL: gpu.func @st_attn_fixed_dkv2(
+// CHECK-NOT: workgroup(
+// CHECK-NEXT: %[[RAW:.*]] = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
+// CHECK: memref.view %[[RAW]][%c0{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<2x8192xf16, #gpu.address_space<workgroup>>
+// CHECK: memref.view %[[RAW]][%c32768{{.*}}][] : {{.*}} to memref<2x8192xf16, #gpu.address_space<workgroup>>
+// CHECK: memref.view %[[RAW]][%c65536{{.*}}][] : {{.*}} to memref<2x64xf32, #gpu.address_space<workgroup>>
+// CHECK: memref.view %[[RAW]][%c66048{{.*}}][] : {{.*}} to memref<2x64xf32, #gpu.address_space<workgroup>>
 // CHECK: wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {{.*}}, p, 1, 1, 0;
 // CHECK: wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {{.*}}, p, 1, 1, 0;
 // CHECK: wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {{.*}}, p, 1, 1, 1;
