@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""Where ST's GPU attention spends its time, kernel by kernel.
+
+    bench/gpu_profile.py --lib build-cuda/libst_cuda.so KERNELS...
+
+For each layout (strided l = 128, fixed l = 128 c = 32 by default) at one
+shape (n = 65536, B = 1, 8 heads, bf16, d = 64 by default), runs ST's
+forward and backward under torch.profiler (CUPTI sees the kernels that
+libst_cuda.so launches through the driver API in PyTorch's context) and
+prints, per kernel name, the number of launches and the mean time per
+forward+backward, plus the sum. The kernel names are the manifest's
+(st_attn_<entry>_fwd0, _dq2, _dkv4, _delta, _zero, ...), so the table says
+which part of the layout (band, column, own block, summary) costs what.
+"""
+
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                "..", "python"))
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    parser.add_argument("kernels", nargs="+")
+    parser.add_argument("--lib", help="path to libst_cuda.so")
+    parser.add_argument("--n", type=int, default=65536)
+    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--heads", type=int, default=8)
+    parser.add_argument("--head-dims", default="64")
+    parser.add_argument("--patterns", default="strided,fixed")
+    parser.add_argument("--reps", type=int, default=10)
+    args = parser.parse_args()
+
+    import torch
+    from torch.profiler import ProfilerActivity, profile
+    from st_attention import StAttention, layouts
+    from st_attention.libraries import find_entries
+
+    chosen = {"strided": layouts.strided(128),
+              "fixed": layouts.fixed(128, 32)}
+    entries = find_entries(args.kernels)
+    for pattern in args.patterns.split(","):
+        layout = chosen[pattern]
+        for d in (int(x) for x in args.head_dims.split(",")):
+            match = [e for e in entries if e.layout == layout and
+                     e.head_dim == d and e.dtype == "bf16"]
+            if not match:
+                print(f"{pattern} d={d}: no bf16 entry in {args.kernels}")
+                continue
+            attn = StAttention(match[0].library_dir, layout, d,
+                               torch.bfloat16, lib_path=args.lib)
+            shape = (args.batch, args.heads, args.n, d)
+            q, k, v, dout = (torch.randn(shape, device="cuda",
+                                         dtype=torch.bfloat16)
+                             for _ in range(4))
+            o, lse = attn.forward_into(q, k, v)
+            attn.backward_into(q, k, v, o, lse, dout)
+            torch.cuda.synchronize()
+            with profile(activities=[ProfilerActivity.CUDA]) as prof:
+                for _ in range(args.reps):
+                    o, lse = attn.forward_into(q, k, v, o, lse)
+                    attn.backward_into(q, k, v, o, lse, dout)
+                torch.cuda.synchronize()
+            times = {}
+            for ev in prof.events():
+                if ev.device_type.name != "CUDA":
+                    continue
+                name = ev.name
+                count, total = times.get(name, (0, 0.0))
+                times[name] = (count + 1, total + ev.device_time_total)
+            print(f"\n{pattern} n={args.n} B={args.batch} H={args.heads} "
+                  f"d={d} bf16 ({match[0].library_dir}), per fwd+bwd:")
+            print(f"  {'kernel':<44} {'launches':>8} {'us':>9}")
+            total = 0.0
+            for name, (count, us) in sorted(times.items(),
+                                            key=lambda x: -x[1][1]):
+                per = us / args.reps
+                total += per
+                print(f"  {name[:44]:<44} {count // args.reps:>8} "
+                      f"{per:>9.1f}")
+            print(f"  {'total':<44} {'':>8} {total:>9.1f}")
+
+
+if __name__ == "__main__":
+    main()
