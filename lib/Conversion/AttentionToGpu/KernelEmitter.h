@@ -514,45 +514,95 @@ public:
         arith::ConstantIntOp::create(b, loc, b.getI64Type(), bytes / 16));
   }
 
-  /// scoresShared as warpgroup MMA: the 64 x keyTile scores of the block
-  /// (this warp's 16 rows in its registers), X read K-major.
-  Frags scoresWgmma(ArrayRef<std::array<Value, 4>> a, Value tile) {
+  /// The operands of one warpgroup product (Wgmma.h).
+  struct WgmmaOperands {
+    SmallVector<Value> acc;
+    SmallVector<std::array<Value, 4>> a;
+    SmallVector<Value> desc;
+    bool transB;
+    ga::WarpgroupProduct product() const { return {acc, a, desc, transB}; }
+  };
+
+  /// S = A . X^T over the block's 64 rows (this warp's 16 in its
+  /// registers) and the keyTile rows of X staged in `tile`, read K-major.
+  WgmmaOperands scoresOperands(ArrayRef<std::array<Value, 4>> a,
+                               Value tile) {
+    WgmmaOperands w;
+    w.transB = false;
     Value desc0 = ga::matrixDescriptor(b, loc, stageAddress(tile),
                                        ga::kMajorStrides(d));
-    SmallVector<std::array<Value, 4>> regs;
-    SmallVector<Value> descs;
     for (int64_t ks = 0; ks < d / 16; ++ks) {
-      regs.push_back({asI32(a[ks][0]), asI32(a[ks][1]), asI32(a[ks][2]),
-                      asI32(a[ks][3])});
+      w.a.push_back({asI32(a[ks][0]), asI32(a[ks][1]), asI32(a[ks][2]),
+                     asI32(a[ks][3])});
       // k16 = two core matrices along K, 128 bytes apart.
-      descs.push_back(advance(desc0, ks * 256));
+      w.desc.push_back(advance(desc0, ks * 256));
     }
-    SmallVector<Value> acc(keyTile / 2, f(0));
-    return unflatten(
-        ga::warpgroupMma(b, loc, acc, regs, descs, isBf16(), false),
-        keyTile / 8);
+    w.acc.assign(keyTile / 2, f(0));
+    return w;
   }
 
-  /// accumulateShared as warpgroup MMA: P (the score accumulators, packed
-  /// to the A layout) times X read MN-major.
-  void accumulateWgmma(Frags &acc, const Frags &p, Value tile) {
+  /// acc + P . X: P (score accumulators, packed to the A layout) times the
+  /// tile X read MN-major.
+  WgmmaOperands accumulateOperands(const Frags &acc, const Frags &p,
+                                   Value tile) {
+    WgmmaOperands w;
+    w.transB = true;
     Value desc0 = ga::matrixDescriptor(b, loc, stageAddress(tile),
                                        ga::mnMajorStrides(d));
-    SmallVector<std::array<Value, 4>> regs;
-    SmallVector<Value> descs;
     for (int64_t kk = 0; kk < keyTile / 16; ++kk) {
-      regs.push_back({asI32(packF32(p[2 * kk][0], p[2 * kk][1])),
-                      asI32(packF32(p[2 * kk][2], p[2 * kk][3])),
-                      asI32(packF32(p[2 * kk + 1][0], p[2 * kk + 1][1])),
-                      asI32(packF32(p[2 * kk + 1][2], p[2 * kk + 1][3]))});
+      w.a.push_back({asI32(packF32(p[2 * kk][0], p[2 * kk][1])),
+                     asI32(packF32(p[2 * kk][2], p[2 * kk][3])),
+                     asI32(packF32(p[2 * kk + 1][0], p[2 * kk + 1][1])),
+                     asI32(packF32(p[2 * kk + 1][2], p[2 * kk + 1][3]))});
       // k16 = two 8-row groups of d / 8 core matrices each.
-      descs.push_back(advance(desc0, kk * 2 * d * 16));
+      w.desc.push_back(advance(desc0, kk * 2 * d * 16));
     }
-    SmallVector<Value> flat;
-    flatten(acc, flat);
-    acc = unflatten(ga::warpgroupMma(b, loc, flat, regs, descs, isBf16(),
-                                     /*transB=*/true),
-                    d / 8);
+    flatten(acc, w.acc);
+    return w;
+  }
+
+  /// Runs independent products in one warpgroup-MMA block.
+  SmallVector<Frags> runWgmma(ArrayRef<WgmmaOperands> ops) {
+    SmallVector<ga::WarpgroupProduct> products;
+    for (const WgmmaOperands &w : ops)
+      products.push_back(w.product());
+    SmallVector<Frags> out;
+    for (auto &acc : ga::warpgroupMmas(b, loc, products, isBf16()))
+      out.push_back(unflatten(acc, acc.size() / 4));
+    return out;
+  }
+
+  Frags scoresWgmma(ArrayRef<std::array<Value, 4>> a, Value tile) {
+    return runWgmma({scoresOperands(a, tile)})[0];
+  }
+  void accumulateWgmma(Frags &acc, const Frags &p, Value tile) {
+    acc = runWgmma({accumulateOperands(acc, p, tile)})[0];
+  }
+
+  /// Two independent score products (S and dP): with wgmma, issued
+  /// together so the second overlaps the first.
+  std::pair<Frags, Frags> scoresPair(ArrayRef<std::array<Value, 4>> a0,
+                                     Value tile0,
+                                     ArrayRef<std::array<Value, 4>> a1,
+                                     Value tile1) {
+    if (!useWgmma)
+      return {scoresShared(a0, tile0), scoresShared(a1, tile1)};
+    auto out = runWgmma({scoresOperands(a0, tile0), scoresOperands(a1, tile1)});
+    return {out[0], out[1]};
+  }
+
+  /// Two independent updates acc0 += p0 . X0 and acc1 += p1 . X1.
+  void accumulatePair(Frags &acc0, const Frags &p0, Value tile0, Frags &acc1,
+                      const Frags &p1, Value tile1) {
+    if (!useWgmma) {
+      accumulateShared(acc0, p0, tile0);
+      accumulateShared(acc1, p1, tile1);
+      return;
+    }
+    auto out = runWgmma({accumulateOperands(acc0, p0, tile0),
+                         accumulateOperands(acc1, p1, tile1)});
+    acc0 = out[0];
+    acc1 = out[1];
   }
 
   /// Element (row, col) of the current stage of f32 `tile` as tf32.

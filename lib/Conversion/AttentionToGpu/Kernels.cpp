@@ -329,8 +329,7 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
         k.arg["v"],
         state, [&](Value kt, ValueRange st) -> SmallVector<Value> {
           Frags acc = KernelEmitter::unflatten(st, dTiles);
-          Frags s = k.scoresShared(qf, k.smem[0]);
-          Frags dp = k.scoresShared(dof, k.smem[1]);
+          auto [s, dp] = k.scoresPair(qf, k.smem[0], dof, k.smem[1]);
           s = maskQueryTile(k, part, kr, c, rows, kt, s);
           for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
             for (int e = 0; e < 4; ++e) {
@@ -407,8 +406,7 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
           Frags dk = KernelEmitter::unflatten(st, dTiles);
           Frags dv = KernelEmitter::unflatten(st.drop_front(4 * dTiles),
                                               dTiles);
-          Frags s = k.scoresShared(kf, k.smem[0]);
-          Frags dp = k.scoresShared(vf, k.smem[1]);
+          auto [s, dp] = k.scoresPair(kf, k.smem[0], vf, k.smem[1]);
           // The lane's query rows qt + 2t + {0, 1} + 8 nt (clamped).
           Value rowBase = m.add(qt, m.mul(k.t, m.c(2)));
           auto rowOrig = [&](int64_t nt, int e) {
@@ -449,8 +447,7 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
               p[nt][e] = pe;
               s[nt][e] = k.fmul(pe, k.fsub(dp[nt][e], delta));
             }
-          k.accumulateShared(dv, p, k.smem[1]);
-          k.accumulateShared(dk, s, k.smem[0]);
+          k.accumulatePair(dv, p, k.smem[1], dk, s, k.smem[0]);
           SmallVector<Value> next;
           KernelEmitter::flatten(dk, next);
           KernelEmitter::flatten(dv, next);

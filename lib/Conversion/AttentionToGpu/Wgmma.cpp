@@ -43,55 +43,63 @@ Value matrixDescriptor(OpBuilder &b, Location loc, Value addr,
       b, loc, low, arith::ConstantIntOp::create(b, loc, i64, int64_t(fixed)));
 }
 
-SmallVector<Value> warpgroupMma(OpBuilder &b, Location loc, ValueRange acc,
-                                ArrayRef<std::array<Value, 4>> a,
-                                ValueRange desc, bool bf16, bool transB) {
-  assert(a.size() == desc.size() && "one descriptor per k16 step");
-  int64_t regs = acc.size(), n = 2 * regs;
-  // Operands: the accumulators as outputs $0..$(regs - 1) tied to inputs
-  // $regs..$(2 regs - 1); then the A registers, the descriptors and the
-  // scale-d flag (1: accumulate).
-  int64_t aFirst = 2 * regs;
-  int64_t descFirst = aFirst + 4 * int64_t(a.size());
-  int64_t scaleIdx = descFirst + int64_t(desc.size());
-  SmallVector<std::string> dRegs;
-  for (int64_t i = 0; i < regs; ++i)
-    dRegs.push_back("$" + std::to_string(i));
-  std::string dList = "{" + llvm::join(dRegs, ", ") + "}";
-  std::string type = bf16 ? "bf16" : "f16";
-  auto reg = [](int64_t i) { return "$" + std::to_string(i); };
-  std::string text = "{\n.reg .pred p;\nsetp.ne.b32 p, " + reg(scaleIdx) +
-                     ", 0;\nwgmma.fence.sync.aligned;\n";
-  for (size_t s = 0; s < a.size(); ++s) {
-    int64_t a0 = aFirst + 4 * int64_t(s);
-    text += "wgmma.mma_async.sync.aligned.m64n" + std::to_string(n) +
-            "k16.f32." + type + "." + type + " " + dList + ", {" + reg(a0) +
-            ", " + reg(a0 + 1) + ", " + reg(a0 + 2) + ", " + reg(a0 + 3) +
-            "}, " + reg(descFirst + int64_t(s)) + ", p, 1, 1, " +
-            (transB ? "1" : "0") + ";\n";
+SmallVector<SmallVector<Value>>
+warpgroupMmas(OpBuilder &b, Location loc, ArrayRef<WarpgroupProduct> products,
+              bool bf16) {
+  // Operands: every product's accumulators as outputs $0..$(R - 1), tied
+  // to inputs $R..$(2R - 1); then per product its A registers and its
+  // descriptors; last the scale-d flag (1: accumulate).
+  int64_t total = 0;
+  for (const WarpgroupProduct &p : products) {
+    assert(p.a.size() == p.desc.size() && "one descriptor per k16 step");
+    total += p.acc.size();
   }
-  text += "wgmma.commit_group.sync.aligned;\n"
-          "wgmma.wait_group.sync.aligned 0;\n}\n";
-
+  auto reg = [](int64_t i) { return "$" + std::to_string(i); };
+  std::string type = bf16 ? "bf16" : "f16";
   SmallVector<std::string> cons;
-  for (int64_t i = 0; i < regs; ++i)
+  SmallVector<Value> operands;
+  for (const WarpgroupProduct &p : products)
+    operands.append(p.acc.begin(), p.acc.end());
+  for (int64_t i = 0; i < total; ++i)
     cons.push_back("=f");
-  for (int64_t i = 0; i < regs; ++i)
+  for (int64_t i = 0; i < total; ++i)
     cons.push_back(std::to_string(i));
-  for (size_t i = 0; i < 4 * a.size(); ++i)
-    cons.push_back("r");
-  for (size_t i = 0; i < desc.size(); ++i)
-    cons.push_back("l");
+  std::string body;
+  int64_t firstAcc = 0, next = 2 * total;
+  for (const WarpgroupProduct &p : products) {
+    int64_t regs = p.acc.size();
+    SmallVector<std::string> dRegs;
+    for (int64_t i = 0; i < regs; ++i)
+      dRegs.push_back(reg(firstAcc + i));
+    std::string dList = "{" + llvm::join(dRegs, ", ") + "}";
+    int64_t aFirst = next, descFirst = next + 4 * int64_t(p.a.size());
+    next = descFirst + int64_t(p.desc.size());
+    for (size_t s = 0; s < p.a.size(); ++s) {
+      int64_t a0 = aFirst + 4 * int64_t(s);
+      body += "wgmma.mma_async.sync.aligned.m64n" + std::to_string(2 * regs) +
+              "k16.f32." + type + "." + type + " " + dList + ", {" +
+              reg(a0) + ", " + reg(a0 + 1) + ", " + reg(a0 + 2) + ", " +
+              reg(a0 + 3) + "}, " + reg(descFirst + int64_t(s)) +
+              ", p, 1, 1, " + (p.transB ? "1" : "0") + ";\n";
+    }
+    for (const auto &step : p.a)
+      operands.append(step.begin(), step.end());
+    operands.append(p.desc.begin(), p.desc.end());
+    for (size_t i = 0; i < 4 * p.a.size(); ++i)
+      cons.push_back("r");
+    for (size_t i = 0; i < p.desc.size(); ++i)
+      cons.push_back("l");
+    firstAcc += regs;
+  }
+  std::string text = "{\n.reg .pred p;\nsetp.ne.b32 p, " + reg(next) +
+                     ", 0;\nwgmma.fence.sync.aligned;\n" + body +
+                     "wgmma.commit_group.sync.aligned;\n"
+                     "wgmma.wait_group.sync.aligned 0;\n}\n";
   cons.push_back("r");
-
-  SmallVector<Value> operands(acc.begin(), acc.end());
-  for (const auto &step : a)
-    operands.append(step.begin(), step.end());
-  operands.append(desc.begin(), desc.end());
   operands.push_back(arith::ConstantIntOp::create(b, loc, b.getI32Type(), 1));
 
   auto f32 = b.getF32Type();
-  SmallVector<Type> fields(regs, f32);
+  SmallVector<Type> fields(total, f32);
   auto structType = LLVM::LLVMStructType::getLiteral(b.getContext(), fields);
   auto asmOp = LLVM::InlineAsmOp::create(
       b, loc, structType, operands, text, llvm::join(cons, ","),
@@ -99,10 +107,15 @@ SmallVector<Value> warpgroupMma(OpBuilder &b, Location loc, ValueRange acc,
       LLVM::tailcallkind::TailCallKind::None,
       LLVM::AsmDialectAttr::get(b.getContext(), LLVM::AsmDialect::AD_ATT),
       ArrayAttr());
-  SmallVector<Value> out;
-  for (int64_t i = 0; i < regs; ++i)
-    out.push_back(LLVM::ExtractValueOp::create(b, loc, asmOp.getResult(0),
-                                               ArrayRef<int64_t>{i}));
+  SmallVector<SmallVector<Value>> out;
+  int64_t field = 0;
+  for (const WarpgroupProduct &p : products) {
+    SmallVector<Value> acc;
+    for (size_t i = 0; i < p.acc.size(); ++i, ++field)
+      acc.push_back(LLVM::ExtractValueOp::create(
+          b, loc, asmOp.getResult(0), ArrayRef<int64_t>{field}));
+    out.push_back(std::move(acc));
+  }
   return out;
 }
 

@@ -22,9 +22,9 @@
 //  - MN-major B (A . X: K = the tile's rows, N = its columns, `trans-b`):
 //    along K D * 16 bytes (leading), along N 128 bytes (stride).
 //
-// Each product is one inline PTX block: fence, the k16 steps, commit and a
-// wait for completion, so the accumulators are never read while a wgmma
-// is in flight. The NVVM dialect's wgmma op takes A only from shared
+// Each product (or group of independent products) is one inline PTX
+// block: fence, the k16 steps, commit and a wait for completion, so the
+// accumulators are never read while a wgmma is in flight. The NVVM dialect's wgmma op takes A only from shared
 // memory, hence the inline assembly (registers keep the FlashAttention
 // reuse of the score accumulators as the A operand of P.V).
 //
@@ -54,15 +54,23 @@ CoreMatrixStrides mnMajorStrides(int64_t cols);
 mlir::Value matrixDescriptor(mlir::OpBuilder &b, mlir::Location loc,
                              mlir::Value addr, CoreMatrixStrides strides);
 
-/// Returns acc + A . B for one warpgroup: `acc` holds this thread's n / 2
-/// f32 accumulators of the m64 x n result (mma.sync's m16n8 order, 8
+/// One warpgroup product acc + A . B (m64 x n, n = 2 acc.size()): `acc`
+/// holds this thread's n / 2 f32 accumulators (mma.sync's m16n8 order, 8
 /// columns at a time), `a[s]` the four 32-bit A registers of k16 step s,
-/// `desc[s]` B's descriptor for step s. `bf16` picks bf16 over f16
-/// operands; `transB` reads B as MN-major.
-llvm::SmallVector<mlir::Value>
-warpgroupMma(mlir::OpBuilder &b, mlir::Location loc, mlir::ValueRange acc,
-             llvm::ArrayRef<std::array<mlir::Value, 4>> a,
-             mlir::ValueRange desc, bool bf16, bool transB);
+/// `desc[s]` B's descriptor for step s; `transB` reads B as MN-major.
+struct WarpgroupProduct {
+  mlir::ValueRange acc;
+  llvm::ArrayRef<std::array<mlir::Value, 4>> a;
+  mlir::ValueRange desc;
+  bool transB;
+};
+
+/// Issues independent `products` (bf16 or f16 operands) in one inline
+/// block, so the tensor cores run them back to back, and returns each one's
+/// accumulators once all have completed.
+llvm::SmallVector<llvm::SmallVector<mlir::Value>>
+warpgroupMmas(mlir::OpBuilder &b, mlir::Location loc,
+              llvm::ArrayRef<WarpgroupProduct> products, bool bf16);
 
 /// Orders this thread's completed writes to shared memory (asynchronous
 /// copies included) before later reads by the tensor cores' async proxy.

@@ -59,10 +59,11 @@ func.func @strided(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>, %v: ten
 // CHECK: memref.view %[[RAW]][%c32768{{.*}}][] : {{.*}} to memref<2x8192xf16, #gpu.address_space<workgroup>>
 // CHECK: memref.view %[[RAW]][%c65536{{.*}}][] : {{.*}} to memref<2x64xf32, #gpu.address_space<workgroup>>
 // CHECK: memref.view %[[RAW]][%c66048{{.*}}][] : {{.*}} to memref<2x64xf32, #gpu.address_space<workgroup>>
-// CHECK: wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {{.*}}, p, 1, 1, 0;
-// CHECK: wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {{.*}}, p, 1, 1, 0;
-// CHECK: wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {{.*}}, p, 1, 1, 1;
-// CHECK: wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {{.*}}, p, 1, 1, 1;
+// The independent products go out in pairs, one commit and wait each:
+// S^T (accumulators $0..$31) with dP^T ($32..$63), then dV ($0..$63) with
+// dK ($64..$127).
+// CHECK: "{\0A.reg .pred p;{{.*}}wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {$0, {{.*}}, p, 1, 1, 0;{{.*}}wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {$32, {{.*}}, p, 1, 1, 0;\0Awgmma.commit_group.sync.aligned;
+// CHECK: "{\0A.reg .pred p;{{.*}}wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {$0, {{.*}}, p, 1, 1, 1;{{.*}}wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {$64, {{.*}}, p, 1, 1, 1;\0Awgmma.commit_group.sync.aligned;
 // CHECK-NOT: nvvm.mma.sync
 // CHECK: gpu.return
 func.func @fixed(%q: tensor<?x?x?x128xf16>, %k: tensor<?x?x?x128xf16>, %v: tensor<?x?x?x128xf16>) -> tensor<?x?x?x128xf16> {
