@@ -154,7 +154,11 @@ struct ConvertStAttentionToGpuPass
       k.begin(module, kn, {{"o", elt}, {"dout", elt}, {"delta", f32}});
       k.headMapping(0, 1);
       emitDelta(k);
-      backward.push_back(launch(kn, exOp("ceildiv", ex("N"), ex(kThreads)),
+      backward.push_back(launch(kn,
+                                exOp("ceildiv",
+                                     exOp("mul", ex("N"),
+                                          ex(deltaLanesPerRow(elt, d))),
+                                     ex(kThreads)),
                                 ex("BH"), {"o", "dout", "delta", "N", "H"}));
     }
     json::Array zeroLaunches;
@@ -245,7 +249,7 @@ struct ConvertStAttentionToGpuPass
       // After delta, before any dK/dV kernel: right after the delta launch.
       backward.insert(backward.begin() + 1,
                       launch(kn,
-                             exOp("ceildiv", exOp("mul", ex("N"), ex(d)),
+                             exOp("ceildiv", exOp("mul", ex("N"), ex(d / 4)),
                                   ex(kThreads)),
                              ex("BH"), {"dk_acc", "dv_acc", "N", "H"}));
     }

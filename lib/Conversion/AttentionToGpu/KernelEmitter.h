@@ -901,9 +901,11 @@ public:
 /// and `last` say whether it starts or ends the f32 chain through o_acc.
 void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
                  bool last);
-/// delta[row] = sum_d dout . o, one thread per row.
+/// delta[row] = sum_d dout . o, over deltaLanesPerRow(elt, d) lanes per
+/// row (so N * that many threads).
 void emitDelta(KernelEmitter &k);
-/// Zeroes the f32 buffers `names` ([B, H, N, D]), one element per thread.
+int64_t deltaLanesPerRow(Type elt, int64_t d);
+/// Zeroes the f32 buffers `names` ([B, H, N, D]), four elements per thread.
 void emitZero(KernelEmitter &k, ArrayRef<StringRef> names);
 /// dQ for one group of parts sharing a query view.
 void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,

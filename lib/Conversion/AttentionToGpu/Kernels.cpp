@@ -258,39 +258,72 @@ void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
 // Backward kernels
 //===----------------------------------------------------------------------===//
 
-/// delta[row] = sum_d dout . o, one thread per row.
-void emitDelta(KernelEmitter &k) {
-  OpBuilder &b = k.b;
-  IndexMath &m = k.m;
-  Value tid = gpu::ThreadIdOp::create(b, k.loc, gpu::Dimension::x);
-  Value i = m.add(m.mul(k.bx, m.c(kThreads)), tid);
-  auto live = scf::IfOp::create(
-      b, k.loc, m.cmp(arith::CmpIPredicate::slt, i, k.n), false);
-  b.setInsertionPointToStart(&live.getThenRegion().front());
-  Value off = m.add(k.base, m.mul(i, m.c(k.d)));
-  Value sum = k.f(0);
-  for (int64_t x = 0; x < k.d; ++x) {
-    Value idx = m.add(off, m.c(x));
-    sum = k.fadd(sum, k.fmul(k.loadF32(k.arg["o"], idx),
-                             k.loadF32(k.arg["dout"], idx)));
-  }
-  memref::StoreOp::create(b, k.loc, sum, k.arg["delta"],
-                          ValueRange{m.add(k.rowBase, i)});
+int64_t deltaLanesPerRow(Type elt, int64_t d) {
+  int64_t chunk = 16 / (elt.getIntOrFloatBitWidth() / 8);
+  return std::min<int64_t>(32, d / chunk);
 }
 
-/// Zeroes the f32 buffers `names` ([B, H, N, D]), one element per thread.
+/// delta[row] = sum_d dout . o: deltaLanesPerRow lanes per row, each
+/// reading 16-byte chunks of o and dout (coalesced along the row), reduced
+/// across the row's lanes with shuffles.
+void emitDelta(KernelEmitter &k) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  IndexMath &m = k.m;
+  int64_t chunk = 16 / (k.elt.getIntOrFloatBitWidth() / 8);
+  int64_t lanes = deltaLanesPerRow(k.elt, k.d);
+  Value gid = m.add(m.mul(k.bx, m.c(kThreads)), k.tid);
+  Value row = m.div(gid, m.c(lanes));
+  Value part = m.rem(gid, m.c(lanes));
+  // Rows past N read row N - 1 so that every lane takes part in the
+  // shuffles; only real rows are stored.
+  Value live = m.cmp(arith::CmpIPredicate::slt, row, k.n);
+  Value off = m.add(k.base,
+                    m.mul(m.min(row, m.max(m.sub(k.n, m.c(1)), m.c(0))),
+                          m.c(k.d)));
+  auto vecType = VectorType::get({chunk}, k.elt);
+  Value sum = k.f(0);
+  for (int64_t j = 0; j < k.d / chunk / lanes; ++j) {
+    Value idx = m.add(off, m.mul(m.add(part, m.c(j * lanes)), m.c(chunk)));
+    auto load = [&](StringRef name) -> Value {
+      Value v = vector::LoadOp::create(b, loc, vecType, k.arg[name],
+                                       ValueRange{idx}, false,
+                                       llvm::MaybeAlign(16));
+      if (k.elt != k.f32)
+        v = arith::ExtFOp::create(b, loc, VectorType::get({chunk}, k.f32),
+                                  v);
+      return v;
+    };
+    Value prod = arith::MulFOp::create(b, loc, load("o"), load("dout"));
+    sum = k.fadd(sum, vector::ReductionOp::create(
+                          b, loc, vector::CombiningKind::ADD, prod));
+  }
+  for (int64_t off2 = lanes / 2; off2 >= 1; off2 /= 2)
+    sum = k.fadd(sum, k.shuffleXor(sum, int32_t(off2)));
+  auto ifOp = scf::IfOp::create(
+      b, loc,
+      m.andi(live, m.cmp(arith::CmpIPredicate::eq, part, m.c(0))), false);
+  b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+  memref::StoreOp::create(b, loc, sum, k.arg["delta"],
+                          ValueRange{m.add(k.rowBase, row)});
+}
+
+/// Zeroes the f32 buffers `names` ([B, H, N, D]), four elements (16 bytes)
+/// per thread.
 void emitZero(KernelEmitter &k, ArrayRef<StringRef> names) {
   OpBuilder &b = k.b;
   IndexMath &m = k.m;
-  Value tid = gpu::ThreadIdOp::create(b, k.loc, gpu::Dimension::x);
-  Value x = m.add(m.mul(k.bx, m.c(kThreads)), tid);
+  Value x = m.mul(m.add(m.mul(k.bx, m.c(kThreads)), k.tid), m.c(4));
   auto live = scf::IfOp::create(
       b, k.loc, m.cmp(arith::CmpIPredicate::slt, x, m.mul(k.n, m.c(k.d))),
       false);
   b.setInsertionPointToStart(&live.getThenRegion().front());
+  Value zeros = arith::ConstantOp::create(
+      b, k.loc, DenseElementsAttr::get(VectorType::get({4}, k.f32), 0.0f));
   for (StringRef name : names)
-    memref::StoreOp::create(b, k.loc, k.f(0), k.arg[name],
-                            ValueRange{m.add(k.base, x)});
+    vector::StoreOp::create(b, k.loc, zeros, k.arg[name],
+                            ValueRange{m.add(k.base, x)}, false,
+                            llvm::MaybeAlign(16));
 }
 
 /// dQ for one group of parts sharing a query view.

@@ -9,8 +9,20 @@
 // CHECK-LABEL: module attributes {gpu.container_module, st.gpu_manifest =
 // CHECK-SAME: \22layout\22:\22#st.strided<stride = 128>\22
 // CHECK-SAME: \22name\22:\22o_acc\22
+// The delta kernel runs 8 lanes per row at d = 64 (16-byte chunks): its
+// grid is ceildiv(8 N, 128) blocks.
+// CHECK-SAME: \22grid\22:[{\22args\22:[{\22args\22:[\22N\22,8],\22op\22:\22mul\22},128],\22op\22:\22ceildiv\22},\22BH\22,1],\22kernel\22:\22st_attn_strided_delta\22
 // CHECK: gpu.module @st_attn_strided
 // CHECK: gpu.func @st_attn_strided_delta(%{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xf32>, %{{.*}}: i64, %{{.*}}: i64) kernel attributes {known_block_size = array<i32: 128, 1, 1>}
+// CHECK: %[[O:.*]] = vector.load %arg0[%[[IDX:.*]]] {alignment = 16 : i64} : memref<?xbf16>, vector<8xbf16>
+// CHECK: %[[DO:.*]] = vector.load %arg1[%[[IDX]]] {alignment = 16 : i64} : memref<?xbf16>, vector<8xbf16>
+// CHECK: vector.reduction <add>
+// CHECK: gpu.shuffle  xor %{{.*}}, %c4_i32
+// CHECK: gpu.shuffle  xor %{{.*}}, %c2_i32
+// CHECK: gpu.shuffle  xor %{{.*}}, %c1_i32
+// CHECK: scf.if
+// CHECK-NEXT: arith.addi
+// CHECK-NEXT: memref.store %{{.*}}, %arg2
 // CHECK: gpu.func @st_attn_strided_fwd0(
 // CHECK: scf.for
 // CHECK: nvvm.mma.sync {{.*}} {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>}
@@ -58,6 +70,9 @@ func.func @strided(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>,
 // CHECK: gpu.func @st_attn_fixed_dkv2(
 // CHECK: gpu.func @st_attn_fixed_dkv3(
 // CHECK: gpu.func @st_attn_fixed_zero(
+// CHECK: %[[Z:.*]] = arith.constant dense<0.000000e+00> : vector<4xf32>
+// CHECK: vector.store %[[Z]], %arg0[%{{.*}}] {alignment = 16 : i64} : memref<?xf32>, vector<4xf32>
+// CHECK: vector.store %[[Z]], %arg1[%{{.*}}] {alignment = 16 : i64} : memref<?xf32>, vector<4xf32>
 func.func @fixed(%q: tensor<2x8x256x32xf16>, %k: tensor<2x8x256x32xf16>,
                  %v: tensor<2x8x256x32xf16>) -> tensor<2x8x256x32xf16> {
   %o = st.attention %q, %k, %v layout(#st.fixed<stride = 64, summary = 16>)
