@@ -79,12 +79,18 @@ KeyRange keyRange(KernelEmitter &k, const ga::GpuPart &part, Value c,
     kr.rowIv[r] = ps.rowInterval(rows.view[r]);
   kr.lastKey = m.max(m.sub(kr.klen, m.c(1)), m.c(0));
   if (part.excluded.empty()) {
-    Value rLast = m.add(r0, m.c(kWarpRows - 1));
+    // With wgmma the test is over the block's rows: a branch that differs
+    // between the warps of a warpgroup could let LLVM duplicate a warpgroup
+    // MMA into both sides (the inline PTX is not marked convergent), and
+    // the four warps must run the same instruction.
+    Value first = k.useWgmma ? row0 : r0;
+    int64_t span = k.useWgmma ? kBlockRows : kWarpRows;
+    Value rLast = m.add(first, m.c(span - 1));
     Value full = m.cmp(arith::CmpIPredicate::slt, rLast, qlen);
     kr.innerLo = ps.rowInterval(m.min(rLast, lastQ)).first;
-    // A warp with rows past the view is never unmasked.
+    // A warp (block) with rows past the view is never unmasked.
     kr.innerHi = k.select(
-        full, m.min(ps.rowInterval(m.min(r0, lastQ)).second, kr.klen),
+        full, m.min(ps.rowInterval(m.min(first, lastQ)).second, kr.klen),
         m.c(-1));
   }
   return kr;
@@ -427,11 +433,15 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
     // first key the highs).
     Value innerLo, innerHi;
     if (part.excluded.empty()) {
-      Value kLast = m.add(r0, m.c(kWarpRows - 1));
+      // Over the block's keys with wgmma (see keyRange).
+      Value first = k.useWgmma ? row0 : r0;
+      int64_t span = k.useWgmma ? kBlockRows : kWarpRows;
+      Value kLast = m.add(first, m.c(span - 1));
       innerLo = ps.columnInterval(m.min(kLast, lastK)).first;
       innerHi = k.select(
           m.cmp(arith::CmpIPredicate::slt, kLast, klen),
-          m.min(ps.columnInterval(m.min(r0, lastK)).second, qlen), m.c(-1));
+          m.min(ps.columnInterval(m.min(first, lastK)).second, qlen),
+          m.c(-1));
     }
     state = k.tileLoop(
         lo, hi, wlo, whi, qv, c, lastRow, k.arg["q"], k.arg["dout"], state,

@@ -7,11 +7,11 @@
 // class (stride 128) per block, so two forward kernels chained through
 // o_acc, a delta kernel, two dQ and two dK/dV kernels.
 // CHECK-LABEL: module attributes {gpu.container_module, st.gpu_manifest =
-// CHECK-SAME: \22layout\22:\22#st.strided<stride = 128>\22
-// CHECK-SAME: \22name\22:\22o_acc\22
 // The delta kernel runs 8 lanes per row at d = 64 (16-byte chunks): its
 // grid is ceildiv(8 N, 128) blocks.
 // CHECK-SAME: \22grid\22:[{\22args\22:[{\22args\22:[\22N\22,8],\22op\22:\22mul\22},128],\22op\22:\22ceildiv\22},\22BH\22,1],\22kernel\22:\22st_attn_strided_delta\22
+// CHECK-SAME: \22layout\22:\22#st.strided<stride = 128>\22
+// CHECK-SAME: \22name\22:\22o_acc\22
 // CHECK: gpu.module @st_attn_strided
 // CHECK: gpu.func @st_attn_strided_delta(%{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xf32>, %{{.*}}: i64, %{{.*}}: i64) kernel attributes {known_block_size = array<i32: 128, 1, 1>}
 // CHECK: %[[O:.*]] = vector.load %arg0[%[[IDX:.*]]] {alignment = 16 : i64} : memref<?xbf16>, vector<8xbf16>
