@@ -129,8 +129,10 @@ public:
                                         MemRefLayoutAttrInterface(), ws);
         tiles.append({statType, statType});
       }
-      if (bytes(keyTile, stages) > kStaticShared)
-        dynamicSharedBytes = bytes(keyTile, stages);
+      // wgmma tiles are 1024-byte aligned (the 128-byte swizzle's atoms):
+      // dynamic shared memory with room to align its start.
+      if (useWgmma)
+        dynamicSharedBytes = bytes(keyTile, stages) + 1024;
       else
         shared.assign(tiles.begin(), tiles.end());
     }
@@ -140,7 +142,8 @@ public:
                                   func.getWorkgroupAttributions().end());
     if (dynamicSharedBytes) {
       // The tiles as views of the dynamic shared memory, back to back
-      // (every tile's size is a multiple of 16 bytes).
+      // from its first 1024-byte boundary (every tile's size is a multiple
+      // of 1024 bytes, the stats' of 16).
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(&func.getBody().front());
       auto ws = gpu::AddressSpaceAttr::get(b.getContext(),
@@ -149,11 +152,14 @@ public:
           b, loc,
           MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
                           MemRefLayoutAttrInterface(), ws));
+      Value start =
+          memref::ExtractAlignedPointerAsIndexOp::create(b, loc, raw);
+      Value pad = m.rem(m.sub(m.c(1024), m.rem(start, m.c(1024))),
+                        m.c(1024));
       int64_t offset = 0;
       for (MemRefType type : tiles) {
         tileValues.push_back(memref::ViewOp::create(
-            b, loc, type, raw,
-            arith::ConstantIndexOp::create(b, loc, offset), ValueRange()));
+            b, loc, type, raw, m.add(pad, m.c(offset)), ValueRange()));
         offset += type.getNumElements() *
                   type.getElementType().getIntOrFloatBitWidth() / 8;
       }
@@ -393,7 +399,20 @@ public:
       Value id = m.add(tid, m.c(it * kThreads));
       Value row, col;
       SmallVector<Value> dst;
-      if (useWgmma) {
+      if (useWgmma && tileLayout().swizzle128()) {
+        // Chunk `id` is chunk id % chunksPerRow of row id / chunksPerRow
+        // (coalesced reads); in the 128-byte swizzle (Wgmma.h) it lands in
+        // atom chunk / 8, row `row`, chunk (chunk % 8) ^ (row % 8).
+        row = m.div(id, m.c(chunksPerRow));
+        Value cg = m.rem(id, m.c(chunksPerRow));
+        col = m.mul(cg, m.c(chunk));
+        Value swizzled = arith::XOrIOp::create(b, loc, m.rem(cg, m.c(8)),
+                                               m.rem(row, m.c(8)));
+        Value atom = m.div(cg, m.c(8));
+        dst = {st, m.add(m.add(m.mul(atom, m.c(keyTile * 64)),
+                               m.mul(row, m.c(64))),
+                         m.mul(swizzled, m.c(chunk)))};
+      } else if (useWgmma) {
         // Chunk `id` is row 8 (id / 8 / chunksPerRow) + id % 8, chunk
         // (id / 8) % chunksPerRow: in the core-matrix layout it lands at
         // element 8 id, so the block fills the tile linearly.
@@ -498,6 +517,9 @@ public:
     }
   }
 
+  /// The layout of a staged wgmma tile (Wgmma.h).
+  ga::TileLayout tileLayout() const { return {keyTile, d}; }
+
   /// The shared-state-space byte address (i64) of the current stage of
   /// wgmma `tile`.
   Value stageAddress(Value tile) {
@@ -529,13 +551,13 @@ public:
                                Value tile) {
     WgmmaOperands w;
     w.transB = false;
+    ga::TileLayout layout = tileLayout();
     Value desc0 = ga::matrixDescriptor(b, loc, stageAddress(tile),
-                                       ga::kMajorStrides(d));
+                                       layout.kMajorBits());
     for (int64_t ks = 0; ks < d / 16; ++ks) {
       w.a.push_back({asI32(a[ks][0]), asI32(a[ks][1]), asI32(a[ks][2]),
                      asI32(a[ks][3])});
-      // k16 = two core matrices along K, 128 bytes apart.
-      w.desc.push_back(advance(desc0, ks * 256));
+      w.desc.push_back(advance(desc0, layout.kMajorStep(ks)));
     }
     w.acc.assign(keyTile / 2, f(0));
     return w;
@@ -547,15 +569,15 @@ public:
                                    Value tile) {
     WgmmaOperands w;
     w.transB = true;
+    ga::TileLayout layout = tileLayout();
     Value desc0 = ga::matrixDescriptor(b, loc, stageAddress(tile),
-                                       ga::mnMajorStrides(d));
+                                       layout.mnMajorBits());
     for (int64_t kk = 0; kk < keyTile / 16; ++kk) {
       w.a.push_back({asI32(packF32(p[2 * kk][0], p[2 * kk][1])),
                      asI32(packF32(p[2 * kk][2], p[2 * kk][3])),
                      asI32(packF32(p[2 * kk + 1][0], p[2 * kk + 1][1])),
                      asI32(packF32(p[2 * kk + 1][2], p[2 * kk + 1][3]))});
-      // k16 = two 8-row groups of d / 8 core matrices each.
-      w.desc.push_back(advance(desc0, kk * 2 * d * 16));
+      w.desc.push_back(advance(desc0, layout.mnMajorStep(kk)));
     }
     flatten(acc, w.acc);
     return w;

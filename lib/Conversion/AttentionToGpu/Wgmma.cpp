@@ -18,22 +18,43 @@ namespace gpu_attention {
 namespace {
 constexpr int64_t kCoreMatrixBytes = 128; // 8 rows x 16 bytes
 constexpr int64_t kEltBytes = 2;          // bf16, f16
+
+uint64_t bits(int64_t leading, int64_t stride, uint64_t swizzle) {
+  // Bits 16-29: leading byte offset >> 4; 32-45: stride byte offset >> 4;
+  // 49-51: base offset (0: atoms are aligned); 62-63: swizzle mode (1: 128
+  // bytes, 0: none).
+  return (uint64_t(leading >> 4) & 0x3FFF) << 16 |
+         (uint64_t(stride >> 4) & 0x3FFF) << 32 | swizzle << 62;
+}
 } // namespace
 
-CoreMatrixStrides kMajorStrides(int64_t cols) {
-  return {kCoreMatrixBytes, cols * kEltBytes * 8};
+uint64_t TileLayout::kMajorBits() const {
+  if (swizzle128())
+    return bits(16, 8 * 128, 1);
+  return bits(kCoreMatrixBytes, cols * kEltBytes * 8, 0);
 }
 
-CoreMatrixStrides mnMajorStrides(int64_t cols) {
-  return {cols * kEltBytes * 8, kCoreMatrixBytes};
+int64_t TileLayout::kMajorStep(int64_t s) const {
+  if (swizzle128()) // 4 steps of 32 bytes per 64-element atom
+    return (s / 4) * rows * 128 + (s % 4) * 32;
+  return s * 2 * kCoreMatrixBytes;
+}
+
+uint64_t TileLayout::mnMajorBits() const {
+  if (swizzle128())
+    return bits(rows * 128, 8 * 128, 1);
+  return bits(cols * kEltBytes * 8, kCoreMatrixBytes, 0);
+}
+
+int64_t TileLayout::mnMajorStep(int64_t s) const {
+  if (swizzle128()) // 16 rows of 128 bytes
+    return s * 16 * 128;
+  return s * 2 * cols * kEltBytes * 8;
 }
 
 Value matrixDescriptor(OpBuilder &b, Location loc, Value addr,
-                       CoreMatrixStrides strides) {
-  // Bits 0-13: address >> 4; 16-29: leading byte offset >> 4; 32-45:
-  // stride byte offset >> 4; 49-51 base offset and 62-63 swizzle: 0.
-  uint64_t fixed = (uint64_t(strides.leading >> 4) & 0x3FFF) << 16 |
-                   (uint64_t(strides.stride >> 4) & 0x3FFF) << 32;
+                       uint64_t fixed) {
+  // Bits 0-13: address >> 4.
   auto i64 = b.getI64Type();
   Value shifted = arith::ShRUIOp::create(
       b, loc, addr, arith::ConstantIntOp::create(b, loc, i64, 4));

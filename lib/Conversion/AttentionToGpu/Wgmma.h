@@ -6,21 +6,35 @@
 // layout mma.sync uses, and the B operand is a staged tile read by the
 // tensor cores straight from shared memory through a matrix descriptor.
 //
-// Staged tiles use the "core matrix" layout without swizzle: a tile of R
-// rows x D elements (16-bit) is cut into 8-row x 8-element core matrices of
-// 128 contiguous bytes, ordered row group major:
+// Staged tiles whose rows are a multiple of 128 bytes (d = 64, 128, 256)
+// use the 128-byte swizzle: the tile is cut into column atoms of 64
+// elements; in an atom, row r is 128 bytes at 128 r and its 16-byte chunk
+// c sits at chunk c ^ (r % 8):
+//
+//   element (r, c) at (c / 64) * R * 64 + r * 64 + ((c % 64 / 8) ^ (r % 8)) * 8
+//                     + c % 8
+//
+// The tensor cores apply the same XOR to the address bits (hence tiles
+// 1024-byte aligned), so eight consecutive rows' chunks fall in distinct
+// banks both when the copies write them (thread i writes chunk i % (D / 8)
+// of row i / (D / 8): coalesced global reads) and when wgmma reads them.
+// K-major (S = A . X^T): 8-row groups 1024 bytes apart (stride offset),
+// k16 steps 32 bytes apart inside an atom. MN-major (A . X, `trans-b`):
+// atoms R * 128 bytes apart along N (leading offset), 8-row groups 1024
+// bytes apart along K (stride offset).
+//
+// Narrower tiles (d = 32) use the "core matrix" layout without swizzle: a
+// tile of R rows x D elements is cut into 8-row x 8-element core matrices
+// of 128 contiguous bytes, ordered row group major,
 //
 //   element (r, c) at ((r / 8) * (D / 8) + c / 8) * 64 + (r % 8) * 8 + c % 8
 //
-// so that 16-byte chunk i of the tile (the asynchronous copy of thread i)
-// lands at byte 16 i: the copies fill shared memory linearly, without bank
-// conflicts, and each core matrix is one 128-byte line for the tensor
-// cores. The same tile serves both uses:
-//  - K-major B (S = A . X^T: N = the tile's rows, K = its columns): core
-//    matrices adjacent along K are 128 bytes apart (leading byte offset),
-//    along N D * 2 * 8 bytes (stride byte offset);
-//  - MN-major B (A . X: K = the tile's rows, N = its columns, `trans-b`):
-//    along K D * 16 bytes (leading), along N 128 bytes (stride).
+// so that 16-byte chunk i (the copy of thread i) lands at byte 16 i.
+// K-major: core matrices adjacent along K 128 bytes apart (leading), along
+// N D * 16 bytes (stride); MN-major: along K D * 16 bytes (leading), along
+// N 128 bytes (stride). This layout makes the tensor cores' reads of
+// several core matrices collide in the same banks, so it is only the
+// fallback.
 //
 // Each product (or group of independent products) is one inline PTX
 // block: fence, the k16 steps, commit and a wait for completion, so the
@@ -41,18 +55,26 @@
 namespace st {
 namespace gpu_attention {
 
-/// The byte offsets of a staged tile of `cols` 16-bit elements per row in
-/// the core-matrix layout above, as wgmma's leading and stride offsets.
-struct CoreMatrixStrides {
-  int64_t leading, stride; // bytes
+/// How a staged tile of `rows` x `cols` 16-bit elements sits in shared
+/// memory, and how wgmma reads it (see the file comment).
+struct TileLayout {
+  int64_t rows, cols;
+  /// The 128-byte swizzle (cols a multiple of 64), else core matrices.
+  bool swizzle128() const { return cols % 64 == 0; }
+  /// The descriptor bits besides the address (offsets, swizzle mode) and
+  /// the byte offset of k16 step `s` from the tile's start, for S = A . X^T
+  /// (X K-major) and for A . X (X MN-major).
+  uint64_t kMajorBits() const;
+  int64_t kMajorStep(int64_t s) const;
+  uint64_t mnMajorBits() const;
+  int64_t mnMajorStep(int64_t s) const;
 };
-CoreMatrixStrides kMajorStrides(int64_t cols);
-CoreMatrixStrides mnMajorStrides(int64_t cols);
 
-/// The 64-bit shared-memory matrix descriptor (no swizzle) of the operand
-/// at shared-state-space byte address `addr` (an i64, 16-byte aligned).
+/// The 64-bit shared-memory matrix descriptor of the operand at
+/// shared-state-space byte address `addr` (an i64, 16-byte aligned; 1024
+/// for the 128-byte swizzle) with the other fields `bits`.
 mlir::Value matrixDescriptor(mlir::OpBuilder &b, mlir::Location loc,
-                             mlir::Value addr, CoreMatrixStrides strides);
+                             mlir::Value addr, uint64_t bits);
 
 /// One warpgroup product acc + A . B (m64 x n, n = 2 acc.size()): `acc`
 /// holds this thread's n / 2 f32 accumulators (mma.sync's m16n8 order, 8

@@ -5,30 +5,51 @@
 // RUN: st-opt %s --st-gpu-kernels="chip=sm_90a" -split-input-file | FileCheck %s --check-prefix=NVVM
 // RUN: st-opt %s --st-gpu-kernels -split-input-file | FileCheck %s --check-prefix=SYNC
 
-// Staged tiles are unpadded core-matrix tiles (2 stages x 64 rows x 64);
-// thread i copies 16-byte chunk i to element 8 i (the linear fill).
+// Staged tiles (2 stages x 64 rows x 64) are views of dynamic shared
+// memory from its first 1024-byte boundary, in the 128-byte swizzle: the
+// copy of chunk c of row r lands at chunk c ^ (r % 8) of the row.
+// CHECK-LABEL: module attributes
+// CHECK-SAME: \22kernel\22:\22st_attn_strided_fwd0\22,\22shared_bytes\22:33792
 // CHECK-LABEL: gpu.func @st_attn_strided_fwd0(
-// CHECK-SAME: workgroup(%[[K:.*]] : memref<2x4096xbf16, #gpu.address_space<workgroup>>, %[[V:.*]] : memref<2x4096xbf16, #gpu.address_space<workgroup>>)
-// CHECK: %[[TID:.*]] = gpu.thread_id x
-// CHECK: %[[ID:.*]] = arith.addi %[[TID]], %c0{{.*}} : index
-// CHECK: %[[DST:.*]] = arith.muli %[[ID]], %c8{{.*}} : index
-// CHECK: nvgpu.device_async_copy %{{.*}}[%{{.*}}], %[[K]][%{{.*}}, %[[DST]]], 8 {bypassL1}
+// CHECK-NOT: workgroup(
+// CHECK-NEXT: %[[RAW:.*]] = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
+// CHECK-NEXT: %[[START:.*]] = memref.extract_aligned_pointer_as_index %[[RAW]]
+// CHECK: %[[MOD:.*]] = arith.remsi %[[START]], %c1024
+// CHECK: %[[GAP:.*]] = arith.subi %c1024{{.*}}, %[[MOD]]
+// CHECK: %[[PAD:.*]] = arith.remsi %[[GAP]], %c1024
+// CHECK: %[[KOFF:.*]] = arith.addi %[[PAD]], %c0
+// CHECK: %[[K:.*]] = memref.view %[[RAW]][%[[KOFF]]][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<2x4096xbf16, #gpu.address_space<workgroup>>
+// CHECK: %[[VOFF:.*]] = arith.addi %[[PAD]], %c16384
+// CHECK: %[[V:.*]] = memref.view %[[RAW]][%[[VOFF]]][] : {{.*}} to memref<2x4096xbf16, #gpu.address_space<workgroup>>
+// CHECK: %[[ROW:.*]] = arith.floordivsi %[[ID:.*]], %c8{{.*}} : index
+// CHECK: %[[CHUNK:.*]] = arith.remsi %[[ID]], %c8{{.*}} : index
+// CHECK: %[[C8:.*]] = arith.remsi %[[CHUNK]], %c8{{.*}} : index
+// CHECK: %[[R8:.*]] = arith.remsi %[[ROW]], %c8{{.*}} : index
+// CHECK: %[[SW:.*]] = arith.xori %[[C8]], %[[R8]] : index
+// CHECK: %[[ATOM:.*]] = arith.floordivsi %[[CHUNK]], %c8{{.*}} : index
+// CHECK: arith.muli %[[ATOM]], %c4096
+// CHECK: arith.muli %[[ROW]], %c64
+// CHECK: arith.muli %[[SW]], %c8
+// CHECK: nvgpu.device_async_copy %{{.*}}[%{{.*}}], %[[K]][%{{.*}}, %{{.*}}], 8 {bypassL1}
 // CHECK: scf.for
 // The copies are fenced for the async proxy before the barrier; then all
 // four warps run the tile (no per-warp branch around the products).
 // CHECK: nvgpu.device_async_wait
 // CHECK-NEXT: llvm.inline_asm has_side_effects asm_dialect = att "fence.proxy.async.shared::cta;"
 // CHECK-NEXT: gpu.barrier
-// S = Q K^T: K-major B, descriptor = (address >> 4) | LBO 128 | SBO 1024
-// (128 >> 4 << 16 = 524288; 1024 >> 4 << 32 = 274877906944).
-// CHECK-NEXT: %[[KP:.*]] = memref.extract_aligned_pointer_as_index %[[K]]
-// CHECK: %[[FIXED:.*]] = arith.constant 274878431232 : i64
-// CHECK: arith.ori %{{.*}}, %[[FIXED]] : i64
+// S = Q K^T: K-major B, descriptor = (address >> 4) | LBO 16 | SBO 1024 |
+// 128-byte swizzle (1 << 62); k16 steps 32 bytes (2 in address units).
+// CHECK-NEXT: memref.extract_aligned_pointer_as_index %[[K]]
+// CHECK: %[[FIXED:.*]] = arith.constant 4611686293305360384 : i64
+// CHECK: %[[D0:.*]] = arith.ori %{{.*}}, %[[FIXED]] : i64
+// CHECK: arith.addi %[[D0]], %c2_i64 : i64
 // CHECK: llvm.inline_asm has_side_effects asm_dialect = att "{\0A.reg .pred p;\0Asetp.ne.b32 p, $84, 0;\0Awgmma.fence.sync.aligned;\0Awgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {$0, {{.*}}, $31}, {$64, $65, $66, $67}, $80, p, 1, 1, 0;
 // CHECK-SAME: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.*}}, {$76, $77, $78, $79}, $83, p, 1, 1, 0;\0Awgmma.commit_group.sync.aligned;\0Awgmma.wait_group.sync.aligned 0;\0A}\0A", "=f,{{.*}},=f,0,1,{{.*}},31,r,r,{{.*}},l,l,l,l,r"
-// P.V: MN-major B (trans-b), LBO 1024 | SBO 128.
+// P.V: MN-major B (trans-b), LBO 8192 (atoms along N) | SBO 1024 | swizzle;
+// k16 steps 2048 bytes.
 // CHECK: memref.extract_aligned_pointer_as_index %[[V]]
-// CHECK: arith.constant 34363932672 : i64
+// CHECK: arith.constant 4611686293338849280 : i64
+// CHECK: arith.addi %{{.*}}, %c128_i64 : i64
 // CHECK: llvm.inline_asm {{.*}}wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.*}}, p, 1, 1, 1;
 // CHECK-NOT: nvvm.mma.sync
 // CHECK: gpu.barrier
@@ -46,19 +67,19 @@ func.func @strided(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>, %v: ten
 // -----
 
 // f16 at d = 128: two stages of two 64 x 128 tiles plus the lse/delta rows
-// (66560 bytes) exceed 48 KiB of static shared memory, so the tiles are
-// views of dynamic shared memory and the manifest asks for its size; n128
+// (66560 bytes, and 1024 to align) in dynamic shared memory, whose size the
+// manifest gives; n128
 // for P.V; the dK/dV kernel's four products (S^T, dP^T, then dV and dK
 // MN-major) are all warpgroup MMA.
 // CHECK-LABEL: module attributes
-// CHECK-SAME: \22kernel\22:\22st_attn_fixed_dkv2\22,\22shared_bytes\22:66560
+// CHECK-SAME: \22kernel\22:\22st_attn_fixed_dkv2\22,\22shared_bytes\22:67584
 // CHECK-LABEL: gpu.func @st_attn_fixed_dkv2(
 // CHECK-NOT: workgroup(
 // CHECK-NEXT: %[[RAW:.*]] = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
-// CHECK: memref.view %[[RAW]][%c0{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<2x8192xf16, #gpu.address_space<workgroup>>
-// CHECK: memref.view %[[RAW]][%c32768{{.*}}][] : {{.*}} to memref<2x8192xf16, #gpu.address_space<workgroup>>
-// CHECK: memref.view %[[RAW]][%c65536{{.*}}][] : {{.*}} to memref<2x64xf32, #gpu.address_space<workgroup>>
-// CHECK: memref.view %[[RAW]][%c66048{{.*}}][] : {{.*}} to memref<2x64xf32, #gpu.address_space<workgroup>>
+// CHECK: memref.view %[[RAW]][%{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<2x8192xf16, #gpu.address_space<workgroup>>
+// CHECK: memref.view %[[RAW]][%{{.*}}][] : {{.*}} to memref<2x8192xf16, #gpu.address_space<workgroup>>
+// CHECK: memref.view %[[RAW]][%{{.*}}][] : {{.*}} to memref<2x64xf32, #gpu.address_space<workgroup>>
+// CHECK: memref.view %[[RAW]][%{{.*}}][] : {{.*}} to memref<2x64xf32, #gpu.address_space<workgroup>>
 // The independent products go out in pairs, one commit and wait each:
 // S^T (accumulators $0..$31) with dP^T ($32..$63), then dV ($0..$63) with
 // dK ($64..$127).
