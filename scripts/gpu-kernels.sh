@@ -8,8 +8,9 @@
 # Runs on the CPU (no GPU needed): st.attention -> tensor-core kernels ->
 # NVVM -> PTX through LLVM's NVPTX backend. When ptxas is present, also
 # writes its register/spill report to OUT_DIR/ptxas.txt.
-# ST_GPU_CHIP picks the target: sm_90 (the default: mma.sync kernels) or
-# sm_90a (Hopper only: warpgroup MMA for bf16/f16).
+# ST_GPU_CHIP picks the target: sm_90 (the default: mma.sync kernels, the
+# library every gpu-check case has passed) or sm_90a (Hopper only: warpgroup
+# MMA for bf16/f16 at head dims that are multiples of 128, docs/gpu.md).
 set -euo pipefail
 out=${1:?usage: scripts/gpu-kernels.sh OUT_DIR [ST_OPT]}
 st_opt=${2:-build/bin/st-opt}
