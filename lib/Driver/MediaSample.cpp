@@ -244,6 +244,8 @@ int mlir::st::runMediaSample(const SampleCommandOptions &options) {
   rt::ProgressOptions progressOptions;
   progressOptions.totalSteps = n - 1;
   progressOptions.tokensPerStep = options.samples;
+  progressOptions.stepName = "position";
+  progressOptions.lossName = "sampled nll";
   progressOptions.every = std::max<int64_t>(1, n / 10);
   progressOptions.bitsUnit = "bits/dim";
   rt::ProgressReporter progress(progressOptions);

@@ -157,6 +157,8 @@ int mlir::st::runSample(const SampleCommandOptions &options) {
   rt::ProgressOptions progressOptions;
   progressOptions.totalSteps = steps;
   progressOptions.tokensPerStep = options.samples;
+  progressOptions.stepName = "position";
+  progressOptions.lossName = "sampled nll";
   progressOptions.every = std::max<int64_t>(1, steps / 10);
   rt::ProgressReporter progress(progressOptions);
 

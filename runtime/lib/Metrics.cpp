@@ -123,17 +123,18 @@ std::string ProgressReporter::statusText() const {
   double eta = done > 0 ? elapsed / done * (options.totalSteps - step) : NAN;
 
   char head[96];
-  std::snprintf(head, sizeof(head), "step %lld/%lld (%.1f%%)",
+  std::snprintf(head, sizeof(head), " %lld/%lld (%.1f%%)",
                 static_cast<long long>(step),
                 static_cast<long long>(options.totalSteps), percent);
-  std::string text = head;
+  std::string text = options.stepName + head;
   char fields[96];
   if (haveUpdate)
-    std::snprintf(fields, sizeof(fields), " | loss %.4f | %.4f %s", loss,
+    std::snprintf(fields, sizeof(fields), " %.4f | %.4f %s", loss,
                   loss / std::log(2.0), options.bitsUnit.c_str());
   else
-    std::snprintf(fields, sizeof(fields), " | loss -- | -- %s",
+    std::snprintf(fields, sizeof(fields), " -- | -- %s",
                   options.bitsUnit.c_str());
+  text += " | " + options.lossName;
   text += fields;
   text += " | " + formatRate(rate) + " tokens/s";
   text += " | ETA " + formatDuration(eta);

@@ -17,7 +17,7 @@
 // RUN: %python %S/Inputs/check_grid.py %t/completions.png %t/test-idx3-ubyte 4 2 1 --completions
 
 // GRID: sample: model m ({{[0-9]+}} parameters) from {{.*}}ck.safetensors: 5 images of 8x8x1, temperature 1.00, top-k 0, seed 3
-// GRID: step 63/63 (100.0%) | loss {{[0-9.]+}} | {{[0-9.]+}} bits/dim
+// GRID: position 63/63 (100.0%) | sampled nll {{[0-9.]+}} | {{[0-9.]+}} bits/dim
 // GRID: sample: wrote {{.*}}grid.png (44x64x1 grid)
 // COMPLETIONS: 4 images of 8x8x1 completing {{.*}}test-idx3-ubyte
 // COMPLETIONS: sample: wrote {{.*}}completions.png (22x42x1 grid)

@@ -19,7 +19,7 @@
 // RUN: %python -c "import sys; d = open(sys.argv[1], 'rb').read(); assert len(d) == 17 and d[:3] == b'abc', d" %t/g.txt
 
 // PROGRESS: sample: model m ({{[0-9]+}} parameters) from {{.*}}ck.safetensors: 2 x (4 prompt + 10 sampled bytes), temperature 1.00, top-k 0, seed 7
-// PROGRESS: step 13/13 (100.0%) | loss {{[0-9.]+}} | {{[0-9.]+}} bits/byte
+// PROGRESS: position 13/13 (100.0%) | sampled nll {{[0-9.]+}} | {{[0-9.]+}} bits/byte
 
 // Flags and files checked before the model compiles.
 // RUN: not st-run %s sample --checkpoint %t/ck.safetensors 2>&1 | FileCheck %s --check-prefix=NOPROMPT

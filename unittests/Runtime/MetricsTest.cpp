@@ -162,6 +162,29 @@ TEST(ProgressTest, PlainLinesOnANonTerminal) {
       EXPECT_TRUE(contains(line, field)) << line;
 }
 
+TEST(ProgressTest, StepAndLossNamesAreOptions) {
+  FILE *stream = std::tmpfile();
+  ASSERT_NE(stream, nullptr);
+  FakeClock clock;
+  ProgressOptions options;
+  options.totalSteps = 4;
+  options.tokensPerStep = 8;
+  options.every = 4;
+  options.stepName = "position";
+  options.lossName = "sampled nll";
+  ProgressReporter progress(options, stream, clock.get());
+  for (int step = 1; step <= 4; ++step) {
+    clock.now += 1.0;
+    progress.update(step, std::log(2.0));
+  }
+  progress.finish();
+  std::vector<std::string> lines = splitLines(contents(stream));
+  std::fclose(stream);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0], "position 4/4 (100.0%) | sampled nll 0.6931 | 1.0000 "
+                      "bits/byte | 8 tokens/s | ETA 0s");
+}
+
 TEST(ProgressTest, FinishPrintsAnUnprintedLastStep) {
   FILE *stream = std::tmpfile();
   ASSERT_NE(stream, nullptr);

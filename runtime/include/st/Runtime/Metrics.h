@@ -79,6 +79,11 @@ struct ProgressOptions {
   /// How the loss in bits is named: "bits/byte", or "bits/dim" for images
   /// and audio (the same quantity).
   std::string bitsUnit = "bits/byte";
+  /// What a step and the loss are called: "step" and "loss" for training;
+  /// sampling reports positions and the negative log-likelihood of the
+  /// sampled bytes.
+  std::string stepName = "step";
+  std::string lossName = "loss";
   /// Not a terminal: print a line when step % every == 0 (and at the end).
   int64_t every = 100;
   /// Terminal: redraw at most this often, so that fast steps do not turn
