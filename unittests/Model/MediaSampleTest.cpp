@@ -33,26 +33,16 @@ protected:
     ModelCase c{"images_6x8", 48, 16, 2, 2, 2, {6, 8}, {}, {}, 1};
     c.layoutText = {"#st.strided<stride = 8>"};
     c.layouts = {lay::Layout::strided(8)};
-    testCase = new ModelCase(c);
-    std::string diagnostics;
-    FailureOr<mlir::st::CompiledModel> compiled = compile(c, diagnostics);
-    if (failed(compiled)) {
-      std::fprintf(stderr, "%s%s", modelText(c).c_str(), diagnostics.c_str());
-      return;
-    }
-    model = new mlir::st::CompiledModel(std::move(*compiled));
-    params = new rt::ParamStore(model->params);
-    params->initialize(1);
-    randomizeParams(*params, 7);
+    compiled = compileRandomized(c, 7).release();
+    model = compiled ? &compiled->model : nullptr;
+    params = compiled ? &compiled->params : nullptr;
   }
 
   static void TearDownTestSuite() {
-    delete params;
-    delete model;
-    delete testCase;
-    params = nullptr;
+    delete compiled;
+    compiled = nullptr;
     model = nullptr;
-    testCase = nullptr;
+    params = nullptr;
   }
 
   void SetUp() override { ASSERT_NE(model, nullptr) << "the model compiles"; }
@@ -69,12 +59,12 @@ protected:
   }
 
   static constexpr rt::ImageShape kShape{6, 8, 1};
-  static ModelCase *testCase;
+  static CompiledCase *compiled;
   static mlir::st::CompiledModel *model;
   static rt::ParamStore *params;
 };
 
-ModelCase *ImageSampling::testCase = nullptr;
+CompiledCase *ImageSampling::compiled = nullptr;
 mlir::st::CompiledModel *ImageSampling::model = nullptr;
 rt::ParamStore *ImageSampling::params = nullptr;
 

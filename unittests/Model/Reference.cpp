@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 
 using namespace mlir;
 namespace lay = ::st::layout;
@@ -79,6 +80,20 @@ compile(const ModelCase &c, std::string &diagnostics,
       context, path.str().str(), cpu ? *cpu : defaults, training);
   llvm::sys::fs::remove(path);
   return model;
+}
+
+std::unique_ptr<CompiledCase> compileRandomized(const ModelCase &c,
+                                                uint64_t seed) {
+  std::string diagnostics;
+  mlir::FailureOr<mlir::st::CompiledModel> compiled = compile(c, diagnostics);
+  if (mlir::failed(compiled)) {
+    std::fprintf(stderr, "%s%s", modelText(c).c_str(), diagnostics.c_str());
+    return nullptr;
+  }
+  auto out = std::make_unique<CompiledCase>(std::move(*compiled));
+  out->params.initialize(1);
+  randomizeParams(out->params, seed);
+  return out;
 }
 
 void randomizeParams(rt::ParamStore &store, uint64_t seed) {

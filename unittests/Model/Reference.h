@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -57,6 +58,20 @@ compile(const ModelCase &c, std::string &diagnostics,
 /// nearly uniform, hiding most mistakes. Weights get std gain/sqrt(fan_in),
 /// with a larger gain on qkv so that softmax rows are far from uniform.
 void randomizeParams(::st::rt::ParamStore &store, uint64_t seed);
+
+/// A compiled case with its parameters, built once per test suite.
+struct CompiledCase {
+  explicit CompiledCase(mlir::st::CompiledModel compiled)
+      : model(std::move(compiled)), params(model.params) {}
+  mlir::st::CompiledModel model;
+  ::st::rt::ParamStore params;
+};
+
+/// Compiles `c`, initializes its parameters and randomizes them with
+/// `seed` (randomizeParams); null, after printing the model file and the
+/// diagnostics to stderr, when it does not compile.
+std::unique_ptr<CompiledCase> compileRandomized(const ModelCase &c,
+                                                uint64_t seed);
 
 std::vector<int32_t> randomTokens(int64_t count, std::mt19937_64 &rng);
 

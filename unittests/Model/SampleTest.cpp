@@ -121,26 +121,16 @@ protected:
     c.layoutText = {"#st.fixed<stride = 10, summary = 2, per_head = true>",
                     "#st.strided<stride = 6>"};
     c.layouts = {lay::Layout::fixed(10, 2, true), lay::Layout::strided(6)};
-    testCase = new ModelCase(c);
-    std::string diagnostics;
-    FailureOr<mlir::st::CompiledModel> compiled = compile(c, diagnostics);
-    if (failed(compiled)) {
-      std::fprintf(stderr, "%s%s", modelText(c).c_str(), diagnostics.c_str());
-      return;
-    }
-    model = new mlir::st::CompiledModel(std::move(*compiled));
-    params = new rt::ParamStore(model->params);
-    params->initialize(1);
-    randomizeParams(*params, 99);
+    compiled = compileRandomized(c, 99).release();
+    model = compiled ? &compiled->model : nullptr;
+    params = compiled ? &compiled->params : nullptr;
   }
 
   static void TearDownTestSuite() {
-    delete params;
-    delete model;
-    delete testCase;
-    params = nullptr;
+    delete compiled;
+    compiled = nullptr;
     model = nullptr;
-    testCase = nullptr;
+    params = nullptr;
   }
 
   void SetUp() override { ASSERT_NE(model, nullptr) << "the model compiles"; }
@@ -159,12 +149,12 @@ protected:
     return out ? *out : std::vector<std::vector<uint8_t>>();
   }
 
-  static ModelCase *testCase;
+  static CompiledCase *compiled;
   static mlir::st::CompiledModel *model;
   static rt::ParamStore *params;
 };
 
-ModelCase *Sampling::testCase = nullptr;
+CompiledCase *Sampling::compiled = nullptr;
 mlir::st::CompiledModel *Sampling::model = nullptr;
 rt::ParamStore *Sampling::params = nullptr;
 
