@@ -53,7 +53,13 @@ MLIR
 done
 echo "gpu-kernels: compiling ${#configs[@]} attention kernel sets into $out"
 chip=${ST_GPU_CHIP:-sm_90}
-"$st_opt" "$src" --st-gpu-kernels="dir=$out chip=$chip" -o /dev/null
+pipeline="dir=$out chip=$chip"
+# ST_GPU_WGMMA_HEAD_DIMS (with sm_90a) overrides the head dims that use
+# warpgroup MMA, e.g. 64,128 to try d = 64 again.
+if [ -n "${ST_GPU_WGMMA_HEAD_DIMS:-}" ]; then
+  pipeline+=" wgmma-head-dims=$ST_GPU_WGMMA_HEAD_DIMS"
+fi
+"$st_opt" "$src" --st-gpu-kernels="$pipeline" -o /dev/null
 if command -v /usr/local/cuda/bin/ptxas >/dev/null; then
   for f in "$out"/*.ptx; do
     /usr/local/cuda/bin/ptxas -arch="$chip" -v "$f" -o /dev/null 2>&1 |

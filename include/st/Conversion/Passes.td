@@ -186,18 +186,18 @@ def ConvertStAttentionToGpu
     softmax. The launch schedule (kernel order, grid as expressions of N, B,
     H, arguments, scratch) is the module attribute `st.gpu_manifest`, the
     JSON of docs/gpu-kernel-abi.md. Kernels use warp-level
-    `nvvm.mma.sync` (m16n8k16) with f32 accumulation, or with `wgmma`
-    Hopper's warpgroup MMA (the four warps of a block are one warpgroup).
+    `nvvm.mma.sync` (m16n8k16) with f32 accumulation, or at the head dims
+    of `wgmma-head-dims` Hopper's warpgroup MMA (the four warps of a block
+    are one warpgroup).
   }];
   let options = [
     Option<"prefix", "prefix", "std::string", /*default=*/"\"st_attn_\"",
            "Prefix of the gpu.module names (followed by the function name "
            "when the module holds one attention, else by its index)">,
-    Option<"wgmma", "wgmma", "bool", /*default=*/"false",
-           "bf16/f16 products as Hopper warpgroup MMA (wgmma.mma_async, "
-           "sm_90a PTX): staged tiles in the core-matrix layout that wgmma "
-           "reads through shared-memory descriptors; f32 (tf32) keeps "
-           "mma.sync">
+    ListOption<"wgmmaHeadDims", "wgmma-head-dims", "int64_t",
+               "Head dims whose bf16/f16 products are Hopper warpgroup MMA "
+               "(wgmma.mma_async, sm_90a PTX; docs/gpu.md); the others, and "
+               "f32 (tf32), use mma.sync">
   ];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect", "::mlir::NVVM::NVVMDialect",

@@ -82,6 +82,11 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
   PassOptions::Option<std::string> libdevice{
       *this, "libdevice", llvm::cl::desc("libdevice bitcode to link"),
       llvm::cl::init("/usr/local/cuda/nvvm/libdevice/libdevice.10.bc")};
+  PassOptions::ListOption<int64_t> wgmmaHeadDims{
+      *this, "wgmma-head-dims",
+      llvm::cl::desc("With chip=sm_90a: the head dims whose kernels use "
+                     "warpgroup MMA (default 128,256, the ones verified on "
+                     "the H100)")};
   PassOptions::Option<std::string> prefix{
       *this, "prefix", llvm::cl::desc("Prefix of the kernel modules"),
       llvm::cl::init("st_attn_")};

@@ -131,6 +131,7 @@ struct ConvertStAttentionToGpuPass
     auto layoutAttr = op.getLayout();
     lay::Layout layout = layoutAttr.getLayout();
     double scale = op.getScaleValue();
+    bool wgmma = llvm::is_contained(wgmmaHeadDims, d);
 
     OpBuilder b(op->getParentOfType<ModuleOp>().getBodyRegion());
     b.setInsertionPointToEnd(op->getParentOfType<ModuleOp>().getBody());

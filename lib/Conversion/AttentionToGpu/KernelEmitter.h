@@ -69,12 +69,12 @@ using Frags = SmallVector<std::array<Value, 4>>;
 
 class KernelEmitter {
 public:
-  /// `wgmma`: 16-bit products as warpgroup MMA (Wgmma.h) where
-  /// usesWgmma says so; elsewhere mma.sync.
+  /// `wgmma`: 16-bit products as warpgroup MMA (Wgmma.h); f32 (tf32)
+  /// always uses mma.sync (tf32 wgmma has no MN-major B).
   KernelEmitter(OpBuilder &b, Location loc, Type elt, int64_t d, double scale,
                 bool wgmma = false)
       : b(b), loc(loc), m{b, loc}, elt(elt), d(d), scale(scale),
-        useWgmma(wgmma && usesWgmma(elt, d)) {
+        useWgmma(wgmma && !elt.isF32()) {
     f32 = b.getF32Type();
   }
 
@@ -258,16 +258,6 @@ public:
       r.orig[k] = toOriginal(v, c, r.view[k]);
     }
     return r;
-  }
-
-  /// Where the `wgmma` option takes effect: bf16/f16 (tf32 wgmma has no
-  /// MN-major B) at head dims that are multiples of 128. On the H100 the
-  /// d = 64 kernels computed wrong results in the kernels that walk a
-  /// single part (every d = 32 and d = 128 case passed), with both tile
-  /// layouts, and the cause is not yet found (docs/gpu.md); d = 32 was
-  /// verified before its last changes only. Those head dims keep mma.sync.
-  static bool usesWgmma(Type elt, int64_t d) {
-    return !elt.isF32() && d % 128 == 0;
   }
 
   //===--------------------------------------------------------------===//

@@ -1,9 +1,12 @@
-// --convert-st-attention-to-gpu="wgmma=1" (what --st-gpu-kernels picks for
-// chip=sm_90a): bf16/f16 products as Hopper warpgroup MMA, the staged B
-// operand read from shared memory through matrix descriptors.
-// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma=1" -split-input-file | FileCheck %s
+// --convert-st-attention-to-gpu="wgmma-head-dims=128,256" (what
+// --st-gpu-kernels picks for chip=sm_90a): bf16/f16 products at those head
+// dims as Hopper warpgroup MMA, the staged B operand read from shared
+// memory through matrix descriptors; other head dims keep mma.sync unless
+// listed.
+// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=128,256" -split-input-file | FileCheck %s
 // RUN: st-opt %s --st-gpu-kernels="chip=sm_90a" -split-input-file | FileCheck %s --check-prefix=NVVM
 // RUN: st-opt %s --st-gpu-kernels -split-input-file | FileCheck %s --check-prefix=SYNC
+// RUN: st-opt %s --st-gpu-kernels="chip=sm_90a wgmma-head-dims=64" -split-input-file | FileCheck %s --check-prefix=OPTIN
 
 // Staged tiles (2 stages x 64 rows x 128) are views of dynamic shared
 // memory from its first 1024-byte boundary, in the 128-byte swizzle: the
@@ -97,8 +100,11 @@ func.func @fixed(%q: tensor<?x?x?x128xf16>, %k: tensor<?x?x?x128xf16>, %v: tenso
 
 // -----
 
-// bf16 at d = 64 keeps mma.sync (padded static tiles) under wgmma=1: on
-// the H100 its warpgroup-MMA kernels computed wrong results (docs/gpu.md).
+// bf16 at d = 64 keeps mma.sync (padded static tiles) unless 64 is listed:
+// on the H100 its warpgroup-MMA kernels computed wrong results
+// (docs/gpu.md). Listed, it is warpgroup MMA (for experiments).
+// OPTIN-LABEL: gpu.module @st_attn_local
+// OPTIN: llvm.inline_asm has_side_effects {{.*}}wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16
 // CHECK-LABEL: gpu.func @st_attn_local_fwd0(
 // CHECK-SAME: workgroup(%{{.*}} : memref<2x64x72xbf16, #gpu.address_space<workgroup>>
 // CHECK-NOT: wgmma
