@@ -15,10 +15,10 @@
 // Inside a kernel: a thread block of 4 warps owns 64 view rows (16 per
 // warp); each warp keeps its Q fragments in registers and walks 64-key
 // tiles with `mma.sync.m16n8k16` (bf16 or f16 operands, f32 accumulators;
-// with the `wgmma` option the four warps are one warpgroup and the
-// products are Hopper's `wgmma.mma_async`, Wgmma.h), an online softmax in
-// registers (row statistics reduced across the four lanes of a row with
-// shuffles) and the FlashAttention-2 register reuse of the score
+// at the head dims of `wgmma-head-dims` the four warps are one warpgroup
+// and the products are Hopper's `wgmma.mma_async`, Wgmma.h), an online
+// softmax in registers (row statistics reduced across the four lanes of a
+// row with shuffles) and the FlashAttention-2 register reuse of the score
 // accumulators as the A operand of P.V. The backward recomputes P from the
 // forward's log-sum-exp: dQ per query tile, dK/dV per key tile over the
 // transposed structure (PartStructure's column intervals), so no atomics
