@@ -4,8 +4,10 @@
 #
 #   scripts/gpu-run.sh KERNELS [KERNELS...]
 #
-# KERNELS are kernel library directories (or directories of them). Steps, in
-# order, each logged to $OUT/<step>.log with its time:
+# KERNELS are kernel library directories (or directories of them), or
+# .tar.xz archives of them (a full library is ~32 MB of PTX, ~1.5 MB packed:
+# `tar -C PARENT -cJf lib.tar.xz LIB`), unpacked into $OUT/kernels first.
+# Steps, in order, each logged to $OUT/<step>.log with its time:
 #   lib        libst_cuda.so: $ST_CUDA_LIB, else a carried build-cuda/ whose
 #              library loads, else built here with cmake into
 #              build-cuda-device/
@@ -28,6 +30,19 @@ if [ $# -eq 0 ]; then
 fi
 OUT=${OUT:-/tmp/st-gpu-run}
 mkdir -p "$OUT"
+# Archives of kernel libraries are unpacked; directories are used as given.
+KERNELS=()
+for k in "$@"; do
+  if [[ "$k" == *.tar.xz ]]; then
+    dest="$OUT/kernels/$(basename "$k" .tar.xz)"
+    mkdir -p "$dest"
+    tar -C "$dest" -xJf "$k" || { echo "gpu-run: cannot unpack $k" >&2; exit 2; }
+    KERNELS+=("$dest")
+  else
+    KERNELS+=("$k")
+  fi
+done
+set -- "${KERNELS[@]}"
 STEPS=${ST_GPU_STEPS:-tests check sanitizer bench}
 BUDGET=${ST_GPU_BUDGET:-560}
 START=$SECONDS
