@@ -11,13 +11,16 @@
 #   lib        libst_cuda.so: $ST_CUDA_LIB, else a carried build-cuda/ whose
 #              library loads, else built here with cmake into
 #              build-cuda-device/
+#   probe      test/Device/wgmma-layouts.cu (nvcc): the wgmma tile layouts
+#              and descriptors of lib/Conversion/AttentionToGpu/Wgmma.h,
+#              checked exactly against a CPU product
 #   tests      the runtime's own device tests (carried build-cuda/ only),
 #              also under compute-sanitizer
 #   check      scripts/gpu-check.py: every entry against float64
 #   sanitizer  scripts/gpu-check.py --quick under compute-sanitizer memcheck
 #              (and racecheck on n = 100)
 #   bench      bench/gpu_attention.py: tables and JSON into $OUT
-# ST_GPU_STEPS picks steps (default "tests check sanitizer bench");
+# ST_GPU_STEPS picks steps (default "probe tests check sanitizer bench");
 # ST_GPU_BUDGET is the total seconds (default 560): the benchmark gets what
 # is left. ST_CHECK_ARGS / ST_BENCH_ARGS add arguments. Exit status 1 if any
 # step failed.
@@ -43,7 +46,7 @@ for k in "$@"; do
   fi
 done
 set -- "${KERNELS[@]}"
-STEPS=${ST_GPU_STEPS:-tests check sanitizer bench}
+STEPS=${ST_GPU_STEPS:-probe tests check sanitizer bench}
 BUDGET=${ST_GPU_BUDGET:-560}
 START=$SECONDS
 PY=${PYTHON:-python3}
@@ -113,6 +116,17 @@ LIB=$(realpath "$LIB")
 echo "=== using $LIB"
 
 SANITIZER=$(command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer 2>/dev/null || true)
+
+# --- the wgmma layout probe ---------------------------------------------------
+if has_step probe; then
+  NVCC=$(command -v nvcc || ls /usr/local/cuda/bin/nvcc 2>/dev/null || true)
+  if [ -n "$NVCC" ]; then
+    run probe 120 bash -c "'$NVCC' -O2 -gencode arch=compute_90a,code=sm_90a \
+      -o '$OUT/wgmma-layouts' test/Device/wgmma-layouts.cu && '$OUT/wgmma-layouts'"
+  else
+    SUMMARY+=("probe: skipped (no nvcc)")
+  fi
+fi
 
 # --- the runtime's device tests ----------------------------------------------
 if has_step tests; then
