@@ -8,9 +8,9 @@
 # Runs on the CPU (no GPU needed): st.attention -> tensor-core kernels ->
 # NVVM -> PTX through LLVM's NVPTX backend. When ptxas is present, also
 # writes its register/spill report to OUT_DIR/ptxas.txt.
-# ST_GPU_CHIP picks the target: sm_90 (the default: mma.sync kernels, the
-# library every gpu-check case has passed) or sm_90a (Hopper only: warpgroup
-# MMA for bf16/f16 at head dims that are multiples of 128, docs/gpu.md).
+# ST_GPU_CHIP picks the target: sm_90 (the default) or sm_90a (Hopper only);
+# with sm_90a, ST_GPU_WGMMA_HEAD_DIMS (e.g. 128) lists the head dims whose
+# bf16/f16 kernels use warpgroup MMA (docs/gpu.md: what was checked).
 set -euo pipefail
 out=${1:?usage: scripts/gpu-kernels.sh OUT_DIR [ST_OPT]}
 st_opt=${2:-build/bin/st-opt}
@@ -54,8 +54,6 @@ done
 echo "gpu-kernels: compiling ${#configs[@]} attention kernel sets into $out"
 chip=${ST_GPU_CHIP:-sm_90}
 pipeline="dir=$out chip=$chip"
-# ST_GPU_WGMMA_HEAD_DIMS (with sm_90a) overrides the head dims that use
-# warpgroup MMA, e.g. 64,128 to try d = 64 again.
 if [ -n "${ST_GPU_WGMMA_HEAD_DIMS:-}" ]; then
   pipeline+=" wgmma-head-dims=$ST_GPU_WGMMA_HEAD_DIMS"
 fi

@@ -85,8 +85,8 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
   PassOptions::ListOption<int64_t> wgmmaHeadDims{
       *this, "wgmma-head-dims",
       llvm::cl::desc("With chip=sm_90a: the head dims whose kernels use "
-                     "warpgroup MMA (default 128,256, the ones verified on "
-                     "the H100)")};
+                     "warpgroup MMA (default none; docs/gpu.md says which "
+                     "were checked on the H100)")};
   PassOptions::Option<std::string> prefix{
       *this, "prefix", llvm::cl::desc("Prefix of the kernel modules"),
       llvm::cl::init("st_attn_")};

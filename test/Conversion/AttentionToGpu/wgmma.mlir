@@ -1,11 +1,12 @@
 // --convert-st-attention-to-gpu="wgmma-head-dims=128,256" (what
-// --st-gpu-kernels picks for chip=sm_90a): bf16/f16 products at those head
-// dims as Hopper warpgroup MMA, the staged B operand read from shared
-// memory through matrix descriptors; other head dims keep mma.sync unless
-// listed.
+// --st-gpu-kernels="chip=sm_90a wgmma-head-dims=128,256" runs): bf16/f16
+// products at those head dims as Hopper warpgroup MMA, the staged B operand
+// read from shared memory through matrix descriptors; other head dims, and
+// sm_90a without the option, keep mma.sync.
 // RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=128,256" -split-input-file | FileCheck %s
-// RUN: st-opt %s --st-gpu-kernels="chip=sm_90a" -split-input-file | FileCheck %s --check-prefix=NVVM
+// RUN: st-opt %s --st-gpu-kernels="chip=sm_90a wgmma-head-dims=128" -split-input-file | FileCheck %s --check-prefix=NVVM
 // RUN: st-opt %s --st-gpu-kernels -split-input-file | FileCheck %s --check-prefix=SYNC
+// RUN: st-opt %s --st-gpu-kernels="chip=sm_90a" -split-input-file | FileCheck %s --check-prefix=SYNC90A
 // RUN: st-opt %s --st-gpu-kernels="chip=sm_90a wgmma-head-dims=64" -split-input-file | FileCheck %s --check-prefix=OPTIN
 
 // Staged tiles (2 stages x 64 rows x 128) are views of dynamic shared
@@ -65,6 +66,9 @@
 // SYNC: gpu.module @st_attn_strided [#nvvm.target<O = 3, chip = "sm_90"
 // SYNC-NOT: wgmma
 // SYNC: nvvm.mma.sync
+// SYNC90A: gpu.module @st_attn_strided [#nvvm.target<O = 3, chip = "sm_90a"
+// SYNC90A-NOT: wgmma
+// SYNC90A: nvvm.mma.sync
 func.func @strided(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: tensor<?x?x?x128xbf16>) -> tensor<?x?x?x128xbf16> {
   %o = st.attention %q, %k, %v layout(#st.strided<stride = 128>) : tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16> -> tensor<?x?x?x128xbf16>
   return %o : tensor<?x?x?x128xbf16>
