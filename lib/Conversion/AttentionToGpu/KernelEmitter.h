@@ -114,9 +114,9 @@ public:
       keyTile /= 2;
     stages = bytes(keyTile, 2) <= budget ? 2 : 1;
     SmallVector<MemRefType> tiles;
+    auto ws = gpu::AddressSpaceAttr::get(b.getContext(),
+                                         gpu::AddressSpace::Workgroup);
     if (staged) {
-      auto ws = gpu::AddressSpaceAttr::get(b.getContext(),
-                                           gpu::AddressSpace::Workgroup);
       auto tileType =
           useWgmma ? MemRefType::get({stages, keyTile * d}, elt,
                                      MemRefLayoutAttrInterface(), ws)
@@ -146,8 +146,6 @@ public:
       // of 1024 bytes, the stats' of 16).
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(&func.getBody().front());
-      auto ws = gpu::AddressSpaceAttr::get(b.getContext(),
-                                           gpu::AddressSpace::Workgroup);
       Value raw = gpu::DynamicSharedMemoryOp::create(
           b, loc,
           MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
@@ -289,9 +287,7 @@ public:
                                          pair);
       return pair;
     }
-    Value w = vector::BitCastOp::create(
-        b, loc, VectorType::get({1}, b.getI32Type()), pair);
-    return vector::ExtractOp::create(b, loc, w, ArrayRef<int64_t>{0});
+    return asI32(pair);
   }
 
   /// An mma operand (a pair of 16-bit elements) as the i32 register that

@@ -26,6 +26,17 @@ uint64_t bits(int64_t leading, int64_t stride, uint64_t swizzle) {
   return (uint64_t(leading >> 4) & 0x3FFF) << 16 |
          (uint64_t(stride >> 4) & 0x3FFF) << 32 | swizzle << 62;
 }
+/// An inline PTX op with side effects (AT&T dialect, as NVPTX expects).
+LLVM::InlineAsmOp sideEffectAsm(OpBuilder &b, Location loc, Type result,
+                                ValueRange operands, StringRef text,
+                                StringRef constraints) {
+  return LLVM::InlineAsmOp::create(
+      b, loc, result, operands, text, constraints,
+      /*has_side_effects=*/true, /*is_align_stack=*/false,
+      LLVM::tailcallkind::TailCallKind::None,
+      LLVM::AsmDialectAttr::get(b.getContext(), LLVM::AsmDialect::AD_ATT),
+      ArrayAttr());
+}
 } // namespace
 
 uint64_t TileLayout::kMajorBits() const {
@@ -122,12 +133,8 @@ warpgroupMmas(OpBuilder &b, Location loc, ArrayRef<WarpgroupProduct> products,
   auto f32 = b.getF32Type();
   SmallVector<Type> fields(total, f32);
   auto structType = LLVM::LLVMStructType::getLiteral(b.getContext(), fields);
-  auto asmOp = LLVM::InlineAsmOp::create(
-      b, loc, structType, operands, text, llvm::join(cons, ","),
-      /*has_side_effects=*/true, /*is_align_stack=*/false,
-      LLVM::tailcallkind::TailCallKind::None,
-      LLVM::AsmDialectAttr::get(b.getContext(), LLVM::AsmDialect::AD_ATT),
-      ArrayAttr());
+  auto asmOp = sideEffectAsm(b, loc, structType, operands, text,
+                             llvm::join(cons, ","));
   SmallVector<SmallVector<Value>> out;
   int64_t field = 0;
   for (const WarpgroupProduct &p : products) {
@@ -141,12 +148,8 @@ warpgroupMmas(OpBuilder &b, Location loc, ArrayRef<WarpgroupProduct> products,
 }
 
 void fenceProxyAsyncShared(OpBuilder &b, Location loc) {
-  LLVM::InlineAsmOp::create(
-      b, loc, TypeRange(), ValueRange(), "fence.proxy.async.shared::cta;", "",
-      /*has_side_effects=*/true, /*is_align_stack=*/false,
-      LLVM::tailcallkind::TailCallKind::None,
-      LLVM::AsmDialectAttr::get(b.getContext(), LLVM::AsmDialect::AD_ATT),
-      ArrayAttr());
+  sideEffectAsm(b, loc, Type(), ValueRange(),
+                "fence.proxy.async.shared::cta;", "");
 }
 
 } // namespace gpu_attention
