@@ -1,0 +1,343 @@
+//===- KernelEmitter.cpp - Kernel frame, staging and the tile loop -------===//
+//
+// KernelEmitter's kernel function and shared-memory tiles, fragment loads
+// and stores, the asynchronous staging of tiles and the double-buffered
+// tile loop, and the unmasked-interior branch (KernelEmitter.h).
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelEmitter.h"
+
+namespace mlir {
+namespace st {
+namespace gpu_kernels {
+
+gpu::GPUFuncOp KernelEmitter::begin(gpu::GPUModuleOp module, StringRef name,
+                                    ArrayRef<std::pair<StringRef, Type>> bufs,
+                                    bool staged, bool rowStats) {
+  SmallVector<Type> types;
+  for (auto &[n, t] : bufs)
+    types.push_back(MemRefType::get({ShapedType::kDynamic}, t));
+  types.push_back(b.getI64Type());
+  types.push_back(b.getI64Type());
+  b.setInsertionPointToEnd(module.getBody());
+  // Two shared-memory operands (A and B) of `stages` tiles of `keyTile`
+  // rows each. For mma.sync, rows are padded by 16 bytes so that the lanes
+  // of a warp hit distinct banks (ldmatrix's eight row addresses; the
+  // tf32 path's scalar loads); for wgmma, a tile is its core matrices in
+  // order (Wgmma.h), unpadded. The tile is 64 rows where two operands
+  // (and the key-driven kernels' lse and delta rows) fit the 48 KiB of
+  // static shared memory, else 32 or 16 (f32 at d = 128, d = 256); two
+  // stages (double buffering: the copy of tile i + 1 overlaps the math on
+  // tile i) where they fit too. wgmma kernels may use up to
+  // kWgmmaShared: above 48 KiB, as dynamic shared memory (two stages at
+  // d = 128).
+  SmallVector<Type> shared;
+  int64_t eltBytes = elt.getIntOrFloatBitWidth() / 8;
+  int64_t pad = useWgmma ? 0 : 16 / eltBytes; // elements per 16 bytes
+  int64_t rowBytes = (d + pad) * eltBytes;
+  int64_t budget = useWgmma ? kWgmmaShared : kStaticShared;
+  auto bytes = [&](int64_t tile, int64_t numStages) {
+    int64_t statBytes = rowStats ? 2 * tile * 4 : 0;
+    return numStages * (2 * tile * rowBytes + statBytes);
+  };
+  keyTile = kMaxKeyTile;
+  while (bytes(keyTile, 1) > budget)
+    keyTile /= 2;
+  stages = bytes(keyTile, 2) <= budget ? 2 : 1;
+  SmallVector<MemRefType> tiles;
+  auto ws =
+      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
+  if (staged) {
+    auto tileType = useWgmma ? MemRefType::get({stages, keyTile * d}, elt,
+                                               MemRefLayoutAttrInterface(), ws)
+                             : MemRefType::get({stages, keyTile, d + pad}, elt,
+                                               MemRefLayoutAttrInterface(), ws);
+    tiles = {tileType, tileType};
+    // The staged rows' lse and delta (key-driven kernels).
+    if (rowStats) {
+      auto statType = MemRefType::get({stages, keyTile}, f32,
+                                      MemRefLayoutAttrInterface(), ws);
+      tiles.append({statType, statType});
+    }
+    // wgmma tiles are 1024-byte aligned (the 128-byte swizzle's atoms):
+    // dynamic shared memory with room to align its start.
+    if (useWgmma)
+      dynamicSharedBytes = bytes(keyTile, stages) + 1024;
+    else
+      shared.assign(tiles.begin(), tiles.end());
+  }
+  auto func = gpu::GPUFuncOp::create(b, loc, name, b.getFunctionType(types, {}),
+                                     shared);
+  SmallVector<Value> tileValues(func.getWorkgroupAttributions().begin(),
+                                func.getWorkgroupAttributions().end());
+  if (dynamicSharedBytes) {
+    // The tiles as views of the dynamic shared memory, back to back
+    // from its first 1024-byte boundary (every tile's size is a multiple
+    // of 1024 bytes, the stats' of 16).
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&func.getBody().front());
+    Value raw = gpu::DynamicSharedMemoryOp::create(
+        b, loc,
+        MemRefType::get({ShapedType::kDynamic}, b.getI8Type(),
+                        MemRefLayoutAttrInterface(), ws));
+    Value start = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, raw);
+    Value pad = m.rem(m.sub(m.c(1024), m.rem(start, m.c(1024))), m.c(1024));
+    int64_t offset = 0;
+    for (MemRefType type : tiles) {
+      tileValues.push_back(memref::ViewOp::create(
+          b, loc, type, raw, m.add(pad, m.c(offset)), ValueRange()));
+      offset += type.getNumElements() *
+                type.getElementType().getIntOrFloatBitWidth() / 8;
+    }
+  }
+  if (staged) {
+    smem[0] = tileValues[0];
+    smem[1] = tileValues[1];
+  }
+  if (staged && rowStats) {
+    statMem[0] = tileValues[2];
+    statMem[1] = tileValues[3];
+  }
+  func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
+  func.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({int32_t(kThreads), 1, 1}));
+  Block &body = func.getBody().front();
+  for (auto [i, buf] : llvm::enumerate(bufs))
+    arg[buf.first] = body.getArgument(i);
+  b.setInsertionPointToEnd(&body);
+  b.setInsertionPoint(gpu::ReturnOp::create(b, loc));
+  n = arith::IndexCastOp::create(b, loc, b.getIndexType(),
+                                 body.getArgument(bufs.size()));
+  heads = arith::IndexCastOp::create(b, loc, b.getIndexType(),
+                                     body.getArgument(bufs.size() + 1));
+  Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
+  warp = m.div(tid, m.c(32));
+  this->tid = tid;
+  lane = m.rem(tid, m.c(32));
+  g = m.div(lane, m.c(4));
+  t = m.rem(lane, m.c(4));
+  t0 = m.cmp(arith::CmpIPredicate::eq, t, m.c(0));
+  bx = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+  return func;
+}
+
+SmallVector<std::array<Value, 4>>
+KernelEmitter::rowFragments(Value mem, const LaneRows &rows) {
+  SmallVector<std::array<Value, 4>> frags;
+  Value off[2] = {m.add(base, m.mul(rows.orig[0], m.c(d))),
+                  m.add(base, m.mul(rows.orig[1], m.c(d)))};
+  if (isTf32()) {
+    // tf32 A fragments per 8-column step: (g, t), (g+8, t), (g, t+4),
+    // (g+8, t+4).
+    for (int64_t ks = 0; ks < d / 8; ++ks) {
+      std::array<Value, 4> a;
+      for (int k = 0; k < 4; ++k) {
+        Value col = m.add(m.c(ks * 8 + (k / 2) * 4), t);
+        a[k] = tf32(load(mem, m.add(off[k % 2], col)));
+      }
+      frags.push_back(a);
+    }
+    return frags;
+  }
+  for (int64_t ks = 0; ks < d / 16; ++ks) {
+    std::array<Value, 4> a;
+    for (int k = 0; k < 4; ++k) {
+      Value col = m.add(m.c(ks * 16 + (k / 2) * 8), m.mul(t, m.c(2)));
+      a[k] = pairLoad(mem, m.add(off[k % 2], col));
+    }
+    frags.push_back(a);
+  }
+  return frags;
+}
+
+void KernelEmitter::stage(Value tile, Value st, Value mem, const ga::View &v,
+                          Value c, Value x0, Value last) {
+  int64_t chunk = 16 / (elt.getIntOrFloatBitWidth() / 8);
+  int64_t chunksPerRow = d / chunk;
+  assert(keyTile * chunksPerRow % kThreads == 0 && "partial staging");
+  for (int64_t it = 0; it < keyTile * chunksPerRow / kThreads; ++it) {
+    Value id = m.add(tid, m.c(it * kThreads));
+    Value row, col;
+    SmallVector<Value> dst;
+    if (useWgmma && tileLayout().swizzle128()) {
+      // Chunk `id` is chunk id % chunksPerRow of row id / chunksPerRow
+      // (coalesced reads); in the 128-byte swizzle (Wgmma.h) it lands in
+      // atom chunk / 8, row `row`, chunk (chunk % 8) ^ (row % 8).
+      row = m.div(id, m.c(chunksPerRow));
+      Value cg = m.rem(id, m.c(chunksPerRow));
+      col = m.mul(cg, m.c(chunk));
+      Value swizzled =
+          arith::XOrIOp::create(b, loc, m.rem(cg, m.c(8)), m.rem(row, m.c(8)));
+      Value atom = m.div(cg, m.c(8));
+      dst = {st,
+             m.add(m.add(m.mul(atom, m.c(keyTile * 64)), m.mul(row, m.c(64))),
+                   m.mul(swizzled, m.c(chunk)))};
+    } else if (useWgmma) {
+      // Chunk `id` is row 8 (id / 8 / chunksPerRow) + id % 8, chunk
+      // (id / 8) % chunksPerRow: in the core-matrix layout it lands at
+      // element 8 id, so the block fills the tile linearly.
+      Value group = m.div(id, m.c(8));
+      row = m.add(m.mul(m.div(group, m.c(chunksPerRow)), m.c(8)),
+                  m.rem(id, m.c(8)));
+      col = m.mul(m.rem(group, m.c(chunksPerRow)), m.c(chunk));
+      dst = {st, m.mul(id, m.c(chunk))};
+    } else {
+      row = m.div(id, m.c(chunksPerRow));
+      col = m.mul(m.rem(id, m.c(chunksPerRow)), m.c(chunk));
+      dst = {st, row, col};
+    }
+    Value orig = toOriginal(v, c, m.min(m.add(x0, row), last));
+    Value idx = m.add(base, m.add(m.mul(orig, m.c(d)), col));
+    nvgpu::DeviceAsyncCopyOp::create(b, loc, tile, dst, mem, ValueRange{idx},
+                                     b.getIndexAttr(chunk), Value(),
+                                     b.getUnitAttr());
+  }
+}
+
+void KernelEmitter::stageRowStats(Value st, const ga::View &v, Value c,
+                                  Value x0, Value last) {
+  auto ifOp = scf::IfOp::create(
+      b, loc, m.cmp(arith::CmpIPredicate::slt, tid, m.c(keyTile)), false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+  Value idx = m.add(rowBase, toOriginal(v, c, m.min(m.add(x0, tid), last)));
+  for (int i = 0; i < 2; ++i)
+    nvgpu::DeviceAsyncCopyOp::create(
+        b, loc, statMem[i], ValueRange{st, tid}, arg[i == 0 ? "lse" : "delta"],
+        ValueRange{idx}, b.getIndexAttr(1), Value(), UnitAttr());
+}
+
+SmallVector<Value> KernelEmitter::tileLoop(
+    Value lo, Value hi, Value wlo, Value whi, const ga::View &v, Value c,
+    Value last, Value memA, Value memB, ValueRange state,
+    function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+  hi = m.max(lo, hi);
+  auto copyTile = [&](Value x0, Value st) {
+    stage(smem[0], st, memA, v, c, x0, last);
+    stage(smem[1], st, memB, v, c, x0, last);
+    if (statMem[0])
+      stageRowStats(st, v, c, x0, last);
+  };
+  auto commit = [&] {
+    return nvgpu::DeviceAsyncCreateGroupOp::create(
+        b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()), ValueRange{});
+  };
+  // Copies the tile at `x0` into stage `st` if it is before `hi`.
+  auto copyIfBefore = [&](Value x0, Value st) {
+    auto ifOp = scf::IfOp::create(
+        b, loc, m.cmp(arith::CmpIPredicate::slt, x0, hi), false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    copyTile(x0, st);
+  };
+  // Prologue: the first tile into stage 0 (every thread of the block
+  // runs the loop: its bounds are block-uniform).
+  gpu::BarrierOp::create(b, loc);
+  copyIfBefore(lo, m.c(0));
+  commit();
+  auto loop = scf::ForOp::create(
+      b, loc, lo, hi, m.c(keyTile), state,
+      [&](OpBuilder &, Location, Value x0, ValueRange st) {
+        Value next = m.add(x0, m.c(keyTile));
+        curStage = m.rem(m.div(m.sub(x0, lo), m.c(keyTile)), m.c(stages));
+        Value token;
+        if (stages == 2) {
+          // Start the next tile into the other stage, then wait for this
+          // one (at most the group just committed stays in flight).
+          copyIfBefore(next, m.sub(m.c(1), curStage));
+          token = commit();
+          nvgpu::DeviceAsyncWaitOp::create(b, loc, token,
+                                           b.getI32IntegerAttr(1));
+        } else {
+          token = commit();
+          nvgpu::DeviceAsyncWaitOp::create(b, loc, token,
+                                           b.getI32IntegerAttr(0));
+        }
+        // wgmma reads shared memory through the async proxy.
+        if (useWgmma)
+          ga::fenceProxyAsyncShared(b, loc);
+        gpu::BarrierOp::create(b, loc);
+        SmallVector<Value> results;
+        if (useWgmma) {
+          // A warpgroup MMA takes all four warps: every warp runs the
+          // tile, and the mask gives p = 0 to rows that do not meet it.
+          results = body(x0, st);
+        } else {
+          Value active = m.andi(
+              m.cmp(arith::CmpIPredicate::slt, x0, whi),
+              m.cmp(arith::CmpIPredicate::sgt, m.add(x0, m.c(keyTile)), wlo));
+          auto ifOp = scf::IfOp::create(b, loc, TypeRange(st), active, true);
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+          scf::YieldOp::create(b, loc, body(x0, st));
+          b.setInsertionPointToStart(&ifOp.getElseRegion().front());
+          scf::YieldOp::create(b, loc, st);
+          results.assign(ifOp.getResults().begin(), ifOp.getResults().end());
+        }
+        // Every warp is done with this stage before it is refilled.
+        gpu::BarrierOp::create(b, loc);
+        if (stages == 1)
+          copyIfBefore(next, m.c(0));
+        scf::YieldOp::create(b, loc, results);
+      });
+  return SmallVector<Value>(loop.getResults().begin(), loop.getResults().end());
+}
+
+void KernelEmitter::storeRows(const Frags &acc, const LaneRows &rows,
+                              Value factor[2], Value mem) {
+  Type memElt = cast<MemRefType>(mem.getType()).getElementType();
+  for (int k = 0; k < 2; ++k) {
+    auto ifOp = scf::IfOp::create(b, loc, rows.valid[k], false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    for (int64_t dt = 0; dt < d / 8; ++dt) {
+      Value lo = fmul(acc[dt][2 * k], factor[k]);
+      Value hi = fmul(acc[dt][2 * k + 1], factor[k]);
+      if (memElt != f32) {
+        lo = arith::TruncFOp::create(b, loc, memElt, lo);
+        hi = arith::TruncFOp::create(b, loc, memElt, hi);
+      }
+      Value pair = vector::FromElementsOp::create(
+          b, loc, VectorType::get({2}, memElt), ValueRange{lo, hi});
+      vector::StoreOp::create(b, loc, pair, mem,
+                              ValueRange{fragIndex(rows.orig[k], dt, 0)}, false,
+                              llvm::MaybeAlign(memElt == f32 ? 8 : 4));
+    }
+  }
+}
+
+Frags KernelEmitter::loadRows(const LaneRows &rows, Value mem) {
+  Frags acc;
+  for (int64_t dt = 0; dt < d / 8; ++dt) {
+    std::array<Value, 4> c;
+    for (int e = 0; e < 4; ++e)
+      c[e] = load(mem, fragIndex(rows.orig[e / 2], dt, e % 2));
+    acc.push_back(c);
+  }
+  return acc;
+}
+
+Frags KernelEmitter::maskedOrNot(Value inner, Frags s,
+                                 function_ref<void(Frags &)> mask) {
+  if (!inner) {
+    mask(s);
+    return s;
+  }
+  SmallVector<Value> flat;
+  flatten(s, flat);
+  auto ifOp =
+      scf::IfOp::create(b, loc, TypeRange(ValueRange(flat)), inner, true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+  scf::YieldOp::create(b, loc, flat);
+  b.setInsertionPointToStart(&ifOp.getElseRegion().front());
+  mask(s);
+  flat.clear();
+  flatten(s, flat);
+  scf::YieldOp::create(b, loc, flat);
+  return unflatten(ifOp.getResults(), s.size());
+}
+
+} // namespace gpu_kernels
+} // namespace st
+} // namespace mlir
