@@ -58,6 +58,17 @@ struct KeyRange {
   Value innerLo, innerHi;
 };
 
+/// The first and last rows (keys, for dK/dV) that the unmasked-interior
+/// test covers: the warp's 16 from `r0`, or with wgmma the block's 64 from
+/// `row0`. A branch that differed between the warps of a warpgroup could
+/// let LLVM duplicate a warpgroup MMA into both sides (the inline PTX is not
+/// marked convergent), and the four warps must run the same instruction.
+std::pair<Value, Value> interiorRows(KernelEmitter &k, Value row0, Value r0) {
+  Value first = k.useWgmma ? row0 : r0;
+  int64_t span = k.useWgmma ? kBlockRows : kWarpRows;
+  return {first, k.m.add(first, k.m.c(span - 1))};
+}
+
 KeyRange keyRange(KernelEmitter &k, const ga::GpuPart &part, Value c,
                   Value row0, Value r0, Value qlen, const LaneRows &rows) {
   IndexMath &m = k.m;
@@ -79,13 +90,7 @@ KeyRange keyRange(KernelEmitter &k, const ga::GpuPart &part, Value c,
     kr.rowIv[r] = ps.rowInterval(rows.view[r]);
   kr.lastKey = m.max(m.sub(kr.klen, m.c(1)), m.c(0));
   if (part.excluded.empty()) {
-    // With wgmma the test is over the block's rows: a branch that differs
-    // between the warps of a warpgroup could let LLVM duplicate a warpgroup
-    // MMA into both sides (the inline PTX is not marked convergent), and
-    // the four warps must run the same instruction.
-    Value first = k.useWgmma ? row0 : r0;
-    int64_t span = k.useWgmma ? kBlockRows : kWarpRows;
-    Value rLast = m.add(first, m.c(span - 1));
+    auto [first, rLast] = interiorRows(k, row0, r0);
     Value full = m.cmp(arith::CmpIPredicate::slt, rLast, qlen);
     kr.innerLo = ps.rowInterval(m.min(rLast, lastQ)).first;
     // A warp (block) with rows past the view is never unmasked.
@@ -433,10 +438,7 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
     // first key the highs).
     Value innerLo, innerHi;
     if (part.excluded.empty()) {
-      // Over the block's keys with wgmma (see keyRange).
-      Value first = k.useWgmma ? row0 : r0;
-      int64_t span = k.useWgmma ? kBlockRows : kWarpRows;
-      Value kLast = m.add(first, m.c(span - 1));
+      auto [first, kLast] = interiorRows(k, row0, r0);
       innerLo = ps.columnInterval(m.min(kLast, lastK)).first;
       innerHi = k.select(
           m.cmp(arith::CmpIPredicate::slt, kLast, klen),
