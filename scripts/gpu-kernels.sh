@@ -11,6 +11,8 @@
 # ST_GPU_CHIP picks the target: sm_90 (the default) or sm_90a (Hopper only);
 # with sm_90a, ST_GPU_WGMMA_HEAD_DIMS (e.g. 128) lists the head dims whose
 # bf16/f16 kernels use warpgroup MMA (docs/gpu.md: what was checked).
+# ST_GPU_CUBIN=1 also assembles each module to a cubin for ST_GPU_CHIP and
+# points the manifest at it (no JIT compilation when the library loads).
 set -euo pipefail
 out=${1:?usage: scripts/gpu-kernels.sh OUT_DIR [ST_OPT]}
 st_opt=${2:-build/bin/st-opt}
@@ -60,8 +62,19 @@ fi
 "$st_opt" "$src" --st-gpu-kernels="$pipeline" -o /dev/null
 if command -v /usr/local/cuda/bin/ptxas >/dev/null; then
   for f in "$out"/*.ptx; do
-    /usr/local/cuda/bin/ptxas -arch="$chip" -v "$f" -o /dev/null 2>&1 |
+    # ST_GPU_CUBIN=1 keeps ptxas's cubin (the manifest then names it), so
+    # that the device loads machine code instead of JIT-compiling the PTX.
+    cubin=/dev/null
+    [ "${ST_GPU_CUBIN:-0}" = 1 ] && cubin="${f%.ptx}.cubin"
+    /usr/local/cuda/bin/ptxas -arch="$chip" -v "$f" -o "$cubin" 2>&1 |
       sed "s|^|$(basename "$f"): |"
   done >"$out/ptxas.txt"
   echo "gpu-kernels: ptxas report in $out/ptxas.txt"
+  if [ "${ST_GPU_CUBIN:-0}" = 1 ]; then
+    sed -i 's/\("module": *"[^"]*\)\.ptx"/\1.cubin"/' "$out/manifest.json"
+    echo "gpu-kernels: the manifest names the $chip cubins"
+  fi
+elif [ "${ST_GPU_CUBIN:-0}" = 1 ]; then
+  echo "gpu-kernels: ST_GPU_CUBIN=1 needs /usr/local/cuda/bin/ptxas" >&2
+  exit 1
 fi
