@@ -8,9 +8,10 @@
 # Runs on the CPU (no GPU needed): st.attention -> tensor-core kernels ->
 # NVVM -> PTX through LLVM's NVPTX backend. When ptxas is present, also
 # writes its register/spill report to OUT_DIR/ptxas.txt.
-# ST_GPU_CHIP picks the target: sm_90 (the default) or sm_90a (Hopper only);
-# with sm_90a, ST_GPU_WGMMA_HEAD_DIMS (e.g. 128) lists the head dims whose
-# bf16/f16 kernels use warpgroup MMA (docs/gpu.md: what was checked).
+# ST_GPU_CHIP picks the target: sm_90 (the default: mma.sync, any sm_90 GPU)
+# or sm_90a (Hopper only: warpgroup MMA for bf16/f16 at head dims 64 and
+# 128); with sm_90a, ST_GPU_WGMMA_HEAD_DIMS (e.g. 32,64,128) lists other
+# head dims (docs/gpu.md: what was checked).
 # ST_GPU_CUBIN=1 also assembles each module to a cubin for ST_GPU_CHIP and
 # points the manifest at it (no JIT compilation when the library loads).
 set -euo pipefail

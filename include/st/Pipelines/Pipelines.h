@@ -85,8 +85,8 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
   PassOptions::ListOption<int64_t> wgmmaHeadDims{
       *this, "wgmma-head-dims",
       llvm::cl::desc("With chip=sm_90a: the head dims whose kernels use "
-                     "warpgroup MMA (default none; docs/gpu.md says which "
-                     "were checked on the H100)")};
+                     "warpgroup MMA (default 64,128; chip=sm_90 uses "
+                     "mma.sync everywhere; docs/gpu.md)")};
   PassOptions::Option<std::string> prefix{
       *this, "prefix", llvm::cl::desc("Prefix of the kernel modules"),
       llvm::cl::init("st_attn_")};

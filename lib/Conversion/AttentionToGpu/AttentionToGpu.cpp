@@ -176,7 +176,10 @@ struct ConvertStAttentionToGpuPass
                            function_ref<void(KernelEmitter &)> emit) {
         KernelEmitter k(b, loc, elt, d, scale, wgmma);
         std::string kn = kernelName(kind);
-        k.begin(module, kn, bufs, /*staged=*/true, rowStats);
+        // Row operands (wgmma): Q for the forward, Q and dO for dQ, K and
+        // V for dK/dV.
+        k.begin(module, kn, bufs, /*staged=*/true, rowStats,
+                /*rowOperands=*/kind == "fwd" ? 1 : 2);
         k.headMapping(h, cycle);
         emit(k);
         SmallVector<StringRef> args;

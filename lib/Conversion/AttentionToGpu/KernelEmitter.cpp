@@ -14,7 +14,8 @@ namespace gpu_kernels {
 
 gpu::GPUFuncOp KernelEmitter::begin(gpu::GPUModuleOp module, StringRef name,
                                     ArrayRef<std::pair<StringRef, Type>> bufs,
-                                    bool staged, bool rowStats) {
+                                    bool staged, bool rowStats,
+                                    int64_t rowOperands) {
   SmallVector<Type> types;
   for (auto &[n, t] : bufs)
     types.push_back(MemRefType::get({ShapedType::kDynamic}, t));
@@ -31,15 +32,18 @@ gpu::GPUFuncOp KernelEmitter::begin(gpu::GPUModuleOp module, StringRef name,
   // stages (double buffering: the copy of tile i + 1 overlaps the math on
   // tile i) where they fit too. wgmma kernels may use up to
   // kWgmmaShared: above 48 KiB, as dynamic shared memory (two stages at
-  // d = 128).
+  // d = 128), and also hold the block's row operands (RowOperand) there.
   SmallVector<Type> shared;
   int64_t eltBytes = elt.getIntOrFloatBitWidth() / 8;
   int64_t pad = useWgmma ? 0 : 16 / eltBytes; // elements per 16 bytes
   int64_t rowBytes = (d + pad) * eltBytes;
   int64_t budget = useWgmma ? kWgmmaShared : kStaticShared;
+  if (!useWgmma || !staged)
+    rowOperands = 0;
   auto bytes = [&](int64_t tile, int64_t numStages) {
     int64_t statBytes = rowStats ? 2 * tile * 4 : 0;
-    return numStages * (2 * tile * rowBytes + statBytes);
+    return numStages * (2 * tile * rowBytes + statBytes) +
+           rowOperands * kBlockRows * rowBytes;
   };
   keyTile = kMaxKeyTile;
   while (bytes(keyTile, 1) > budget)
@@ -49,11 +53,17 @@ gpu::GPUFuncOp KernelEmitter::begin(gpu::GPUModuleOp module, StringRef name,
   auto ws =
       gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
   if (staged) {
+    assert((!useWgmma || keyTile == kBlockRows) &&
+           "a wgmma key tile is the block's 64 rows");
+    // Row operands first (1024-byte multiples: the swizzle's alignment).
+    auto rowType = MemRefType::get({1, kBlockRows * d}, elt,
+                                   MemRefLayoutAttrInterface(), ws);
+    tiles.append(rowOperands, rowType);
     auto tileType = useWgmma ? MemRefType::get({stages, keyTile * d}, elt,
                                                MemRefLayoutAttrInterface(), ws)
                              : MemRefType::get({stages, keyTile, d + pad}, elt,
                                                MemRefLayoutAttrInterface(), ws);
-    tiles = {tileType, tileType};
+    tiles.append({tileType, tileType});
     // The staged rows' lse and delta (key-driven kernels).
     if (rowStats) {
       auto statType = MemRefType::get({stages, keyTile}, f32,
@@ -91,13 +101,15 @@ gpu::GPUFuncOp KernelEmitter::begin(gpu::GPUModuleOp module, StringRef name,
                 type.getElementType().getIntOrFloatBitWidth() / 8;
     }
   }
+  for (int64_t i = 0; i < rowOperands; ++i)
+    rowMem[i] = tileValues[i];
   if (staged) {
-    smem[0] = tileValues[0];
-    smem[1] = tileValues[1];
+    smem[0] = tileValues[rowOperands];
+    smem[1] = tileValues[rowOperands + 1];
   }
   if (staged && rowStats) {
-    statMem[0] = tileValues[2];
-    statMem[1] = tileValues[3];
+    statMem[0] = tileValues[rowOperands + 2];
+    statMem[1] = tileValues[rowOperands + 3];
   }
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
   func.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({int32_t(kThreads), 1, 1}));
@@ -148,6 +160,30 @@ KernelEmitter::rowFragments(Value mem, const LaneRows &rows) {
     frags.push_back(a);
   }
   return frags;
+}
+
+SmallVector<RowOperand>
+KernelEmitter::rowOperands(ArrayRef<StringRef> names, const LaneRows &rows,
+                           const ga::View &v, Value c, Value row0, Value len) {
+  SmallVector<RowOperand> out(names.size());
+  if (!useWgmma) {
+    for (auto [name, op] : llvm::zip(names, out))
+      op.frags = rowFragments(arg[name], rows);
+    return out;
+  }
+  assert(names.size() <= 2 && rowMem[names.size() - 1] &&
+         "begin() made fewer row-operand tiles");
+  Value last = m.max(m.sub(len, m.c(1)), m.c(0));
+  for (auto [i, name] : llvm::enumerate(names)) {
+    stage(rowMem[i], m.c(0), arg[name], v, c, row0, last);
+    out[i].tile = rowMem[i];
+  }
+  auto token = nvgpu::DeviceAsyncCreateGroupOp::create(
+      b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()), ValueRange{});
+  nvgpu::DeviceAsyncWaitOp::create(b, loc, token, b.getI32IntegerAttr(0));
+  ga::fenceProxyAsyncShared(b, loc);
+  gpu::BarrierOp::create(b, loc);
+  return out;
 }
 
 void KernelEmitter::stage(Value tile, Value st, Value mem, const ga::View &v,

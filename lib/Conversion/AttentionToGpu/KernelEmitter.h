@@ -53,9 +53,11 @@ inline constexpr double kHugeLse = 1e30;
 inline constexpr int64_t kStaticShared = 48 * 1024;
 /// Shared memory of a wgmma kernel's tiles: beyond 48 KiB it is dynamic
 /// (the runtime opts in with cuFuncSetAttribute). Up to two 64-row stages
-/// of two d = 128 operands; with 255 registers a thread, two or three
-/// blocks share an SM's 228 KiB anyway.
-inline constexpr int64_t kWgmmaShared = 72 * 1024;
+/// of two d = 128 operands plus the block's two staged row operands (98
+/// KiB with dK/dV's lse and delta rows), so that two blocks still share an
+/// SM's 228 KiB; with up to 255 registers a thread, registers allow no
+/// more.
+inline constexpr int64_t kWgmmaShared = 100 * 1024;
 
 
 /// The two rows of an MMA fragment that one lane holds: `g` and `g + 8` of
@@ -68,6 +70,22 @@ struct LaneRows {
 
 /// One accumulator fragment row pair: c[tile][0..3] per 8-column tile.
 using Frags = SmallVector<std::array<Value, 4>>;
+
+/// The block's rows of one input (Q, dO; K, V for dK/dV) as the A operand
+/// of the score products: this lane's fragments in registers (mma.sync),
+/// or (wgmma) the block's 64 rows staged once in shared memory and read
+/// through a descriptor. Keeping them out of registers frees d / 4
+/// registers a thread per operand for the whole tile loop, and it avoids a
+/// ptxas (CUDA 13) miscompile: with the A fragments of a loop-invariant
+/// operand and of P in registers, and both products of the same shape
+/// (m64n64k16 at d = 64), ptxas -O1 and above assigned P's packed
+/// fragments to Q's registers inside the loop, so every tile after the
+/// first multiplied by the previous tile's P (found on the H100: wrong
+/// from the second tile on, right with ptxas -O0; docs/gpu.md).
+struct RowOperand {
+  SmallVector<std::array<Value, 4>> frags;
+  Value tile; // wgmma: a [1, 64 * d] shared tile
+};
 
 class KernelEmitter {
 public:
@@ -82,9 +100,12 @@ public:
 
   /// Creates `name` in `module` with the buffer arguments `bufs` (element
   /// types) and i64 `N`, `H`; positions the builder in its body.
+  /// `rowOperands` is the number of block-row operands (RowOperand) that
+  /// the kernel stages for wgmma.
   gpu::GPUFuncOp begin(gpu::GPUModuleOp module, StringRef name,
                        ArrayRef<std::pair<StringRef, Type>> bufs,
-                       bool staged = false, bool rowStats = false);
+                       bool staged = false, bool rowStats = false,
+                       int64_t rowOperands = 0);
 
   /// Computes the (batch, head) of this block for head group `first` of a
   /// cycle of `cycle` patterns, and the base offsets.
@@ -228,6 +249,14 @@ public:
   SmallVector<std::array<Value, 4>> rowFragments(Value mem,
                                                  const LaneRows &rows);
 
+  /// The block's rows of the [.., N, D] tensors `names` as score-product
+  /// operands: fragments of the lane rows `rows` (mma.sync), or (wgmma) the
+  /// 64 rows of view `v` from `row0` (clamped to `len` - 1) copied into the
+  /// row-operand tiles and complete for the whole block on return.
+  SmallVector<RowOperand> rowOperands(ArrayRef<StringRef> names,
+                                      const LaneRows &rows, const ga::View &v,
+                                      Value c, Value row0, Value len);
+
   //===--------------------------------------------------------------===//
   // Shared-memory staging
   //===--------------------------------------------------------------===//
@@ -257,7 +286,7 @@ public:
                                 bool transpose);
 
   /// S[16 x 64] = A . X^T with the 64 rows of X staged in `tile`.
-  Frags scoresShared(ArrayRef<std::array<Value, 4>> a, Value tile);
+  Frags scoresShared(const RowOperand &a, Value tile);
 
   /// acc += P . X with the 64 rows of X staged in `tile` (ldmatrix.trans).
   void accumulateShared(Frags &acc, const Frags &p, Value tile);
@@ -268,6 +297,9 @@ public:
   /// The shared-state-space byte address (i64) of the current stage of
   /// wgmma `tile`.
   Value stageAddress(Value tile);
+  /// The shared-state-space byte address (i64) of `tile`, plus
+  /// `byteOffset` (an index) if given.
+  Value sharedAddress(Value tile, Value byteOffset = Value());
 
   /// `desc` advanced by `bytes` (the address field counts 16 bytes).
   Value advance(Value desc, int64_t bytes) {
@@ -280,15 +312,17 @@ public:
   struct WgmmaOperands {
     SmallVector<Value> acc;
     SmallVector<std::array<Value, 4>> a;
+    SmallVector<Value> aDesc;
     SmallVector<Value> desc;
     bool transB;
-    ga::WarpgroupProduct product() const { return {acc, a, desc, transB}; }
+    ga::WarpgroupProduct product() const {
+      return {acc, a, aDesc, desc, transB};
+    }
   };
 
-  /// S = A . X^T over the block's 64 rows (this warp's 16 in its
-  /// registers) and the keyTile rows of X staged in `tile`, read K-major.
-  WgmmaOperands scoresOperands(ArrayRef<std::array<Value, 4>> a,
-                               Value tile);
+  /// S = A . X^T over the block's 64 rows of A (a row-operand tile, read
+  /// K-major) and the keyTile rows of X staged in `tile`, read K-major.
+  WgmmaOperands scoresOperands(const RowOperand &a, Value tile);
 
   /// acc + P . X: P (score accumulators, packed to the A layout) times the
   /// tile X read MN-major.
@@ -298,7 +332,7 @@ public:
   /// Runs independent products in one warpgroup-MMA block.
   SmallVector<Frags> runWgmma(ArrayRef<WgmmaOperands> ops);
 
-  Frags scoresWgmma(ArrayRef<std::array<Value, 4>> a, Value tile) {
+  Frags scoresWgmma(const RowOperand &a, Value tile) {
     return runWgmma({scoresOperands(a, tile)})[0];
   }
   void accumulateWgmma(Frags &acc, const Frags &p, Value tile) {
@@ -307,10 +341,8 @@ public:
 
   /// Two independent score products (S and dP): with wgmma, issued
   /// together so the second overlaps the first.
-  std::pair<Frags, Frags> scoresPair(ArrayRef<std::array<Value, 4>> a0,
-                                     Value tile0,
-                                     ArrayRef<std::array<Value, 4>> a1,
-                                     Value tile1);
+  std::pair<Frags, Frags> scoresPair(const RowOperand &a0, Value tile0,
+                                     const RowOperand &a1, Value tile1);
 
   /// Two independent updates acc0 += p0 . X0 and acc1 += p1 . X1.
   void accumulatePair(Frags &acc0, const Frags &p0, Value tile0, Frags &acc1,
@@ -429,6 +461,7 @@ public:
   Value n, heads, tid, lane, warp, g, t, t0, bx, rowBase, base;
   Value smem[2];
   Value statMem[2]; // staged lse and delta, when the kernel has them
+  Value rowMem[2];  // wgmma: the row operands' tiles (rowOperands())
   int64_t stages = 1;
   int64_t keyTile = kMaxKeyTile; // rows per staged tile
   int64_t dynamicSharedBytes = 0; // the launch's dynamic shared memory

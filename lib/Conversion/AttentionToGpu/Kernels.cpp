@@ -177,7 +177,7 @@ void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   BlockRows br = blockRows(k, qv);
   Value c = br.c, qlen = br.len, row0 = br.row0, r0 = br.r0;
   LaneRows rows = br.lanes;
-  auto qf = k.rowFragments(k.arg["q"], rows);
+  RowOperand qf = k.rowOperands({"q"}, rows, qv, c, row0, qlen)[0];
   int64_t dTiles = k.d / 8;
 
   // State: m (log2 units) and lane-partial l for both rows, then acc.
@@ -347,8 +347,8 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   BlockRows br = blockRows(k, qv);
   Value c = br.c, qlen = br.len, row0 = br.row0, r0 = br.r0;
   LaneRows rows = br.lanes;
-  auto qf = k.rowFragments(k.arg["q"], rows);
-  auto dof = k.rowFragments(k.arg["dout"], rows);
+  auto ops = k.rowOperands({"q", "dout"}, rows, qv, c, row0, qlen);
+  const RowOperand &qf = ops[0], &dof = ops[1];
   Value lse2[2], delta[2];
   for (int r = 0; r < 2; ++r) {
     Value idx = m.add(k.rowBase, rows.orig[r]);
@@ -406,8 +406,8 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   BlockRows br = blockRows(k, kv);
   Value c = br.c, klen = br.len, row0 = br.row0, r0 = br.r0;
   LaneRows keys = br.lanes;
-  auto kf = k.rowFragments(k.arg["k"], keys);
-  auto vf = k.rowFragments(k.arg["v"], keys);
+  auto ops = k.rowOperands({"k", "v"}, keys, kv, c, row0, klen);
+  const RowOperand &kf = ops[0], &vf = ops[1];
   int64_t dTiles = k.d / 8;
   SmallVector<Value> state;
   if (first) {

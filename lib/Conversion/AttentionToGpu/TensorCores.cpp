@@ -44,12 +44,12 @@ std::array<Value, 4> KernelEmitter::ldmatrix(Value tile, Value row, Value col,
   return out;
 }
 
-Frags KernelEmitter::scoresShared(ArrayRef<std::array<Value, 4>> a,
-                                  Value tile) {
+Frags KernelEmitter::scoresShared(const RowOperand &op, Value tile) {
   if (isTf32())
-    return scoresSharedTf32(a, tile);
+    return scoresSharedTf32(op.frags, tile);
   if (useWgmma)
-    return scoresWgmma(a, tile);
+    return scoresWgmma(op, tile);
+  ArrayRef<std::array<Value, 4>> a = op.frags;
   Frags s;
   Value l8 = m.rem(lane, m.c(8)), q8 = m.div(lane, m.c(8));
   for (int64_t nt = 0; nt < keyTile / 8; ++nt) {
@@ -89,23 +89,31 @@ void KernelEmitter::accumulateShared(Frags &acc, const Frags &p, Value tile) {
   }
 }
 
-Value KernelEmitter::stageAddress(Value tile) {
-  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, tile);
-  int64_t stageBytes = keyTile * d * (elt.getIntOrFloatBitWidth() / 8);
-  Value addr = m.add(base, m.mul(curStage, m.c(stageBytes)));
+Value KernelEmitter::sharedAddress(Value tile, Value byteOffset) {
+  Value addr = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, tile);
+  if (byteOffset)
+    addr = m.add(addr, byteOffset);
   return arith::IndexCastOp::create(b, loc, b.getI64Type(), addr);
 }
 
-KernelEmitter::WgmmaOperands
-KernelEmitter::scoresOperands(ArrayRef<std::array<Value, 4>> a, Value tile) {
+Value KernelEmitter::stageAddress(Value tile) {
+  int64_t stageBytes = keyTile * d * (elt.getIntOrFloatBitWidth() / 8);
+  return sharedAddress(tile, m.mul(curStage, m.c(stageBytes)));
+}
+
+KernelEmitter::WgmmaOperands KernelEmitter::scoresOperands(const RowOperand &a,
+                                                           Value tile) {
   WgmmaOperands w;
   w.transB = false;
+  // A (the block's 64 rows) and X (keyTile = 64 rows) are both K-major
+  // tiles of d columns: one layout, one set of k16 step offsets.
   ga::TileLayout layout = tileLayout();
+  Value aDesc0 =
+      ga::matrixDescriptor(b, loc, sharedAddress(a.tile), layout.kMajorBits());
   Value desc0 =
       ga::matrixDescriptor(b, loc, stageAddress(tile), layout.kMajorBits());
   for (int64_t ks = 0; ks < d / 16; ++ks) {
-    w.a.push_back(
-        {asI32(a[ks][0]), asI32(a[ks][1]), asI32(a[ks][2]), asI32(a[ks][3])});
+    w.aDesc.push_back(advance(aDesc0, layout.kMajorStep(ks)));
     w.desc.push_back(advance(desc0, layout.kMajorStep(ks)));
   }
   w.acc.assign(keyTile / 2, f(0));
@@ -141,9 +149,10 @@ SmallVector<Frags> KernelEmitter::runWgmma(ArrayRef<WgmmaOperands> ops) {
   return out;
 }
 
-std::pair<Frags, Frags>
-KernelEmitter::scoresPair(ArrayRef<std::array<Value, 4>> a0, Value tile0,
-                          ArrayRef<std::array<Value, 4>> a1, Value tile1) {
+std::pair<Frags, Frags> KernelEmitter::scoresPair(const RowOperand &a0,
+                                                  Value tile0,
+                                                  const RowOperand &a1,
+                                                  Value tile1) {
   if (!useWgmma)
     return {scoresShared(a0, tile0), scoresShared(a1, tile1)};
   auto out = runWgmma({scoresOperands(a0, tile0), scoresOperands(a1, tile1)});

@@ -79,11 +79,13 @@ SmallVector<SmallVector<Value>>
 warpgroupMmas(OpBuilder &b, Location loc, ArrayRef<WarpgroupProduct> products,
               bool bf16) {
   // Operands: every product's accumulators as outputs $0..$(R - 1), tied
-  // to inputs $R..$(2R - 1); then per product its A registers and its
-  // descriptors; last the scale-d flag (1: accumulate).
+  // to inputs $R..$(2R - 1); then per product its A registers (or A
+  // descriptors) and its B descriptors; last the scale-d flag (1:
+  // accumulate).
   int64_t total = 0;
   for (const WarpgroupProduct &p : products) {
-    assert(p.a.size() == p.desc.size() && "one descriptor per k16 step");
+    assert((p.a.empty() ? p.aDesc.size() : p.a.size()) == p.desc.size() &&
+           "one A and one B operand per k16 step");
     total += p.acc.size();
   }
   auto reg = [](int64_t i) { return "$" + std::to_string(i); };
@@ -104,23 +106,36 @@ warpgroupMmas(OpBuilder &b, Location loc, ArrayRef<WarpgroupProduct> products,
     for (int64_t i = 0; i < regs; ++i)
       dRegs.push_back(reg(firstAcc + i));
     std::string dList = "{" + llvm::join(dRegs, ", ") + "}";
-    int64_t aFirst = next, descFirst = next + 4 * int64_t(p.a.size());
-    next = descFirst + int64_t(p.desc.size());
-    for (size_t s = 0; s < p.a.size(); ++s) {
-      int64_t a0 = aFirst + 4 * int64_t(s);
+    bool aRegs = !p.a.empty();
+    int64_t steps = int64_t(p.desc.size());
+    int64_t aFirst = next, descFirst = next + (aRegs ? 4 : 1) * steps;
+    next = descFirst + steps;
+    for (int64_t s = 0; s < steps; ++s) {
+      // A: {four registers}, or a descriptor then imm-trans-a = 0
+      // (K-major) among the trailing immediates.
+      std::string a;
+      if (aRegs) {
+        int64_t a0 = aFirst + 4 * s;
+        a = "{" + reg(a0) + ", " + reg(a0 + 1) + ", " + reg(a0 + 2) + ", " +
+            reg(a0 + 3) + "}";
+      } else {
+        a = reg(aFirst + s);
+      }
       body += "wgmma.mma_async.sync.aligned.m64n" + std::to_string(2 * regs) +
-              "k16.f32." + type + "." + type + " " + dList + ", {" +
-              reg(a0) + ", " + reg(a0 + 1) + ", " + reg(a0 + 2) + ", " +
-              reg(a0 + 3) + "}, " + reg(descFirst + int64_t(s)) +
-              ", p, 1, 1, " + (p.transB ? "1" : "0") + ";\n";
+              "k16.f32." + type + "." + type + " " + dList + ", " + a + ", " +
+              reg(descFirst + s) + ", p, 1, 1, " + (aRegs ? "" : "0, ") +
+              (p.transB ? "1" : "0") + ";\n";
     }
-    for (const auto &step : p.a)
-      operands.append(step.begin(), step.end());
+    if (aRegs) {
+      for (const auto &step : p.a)
+        operands.append(step.begin(), step.end());
+      cons.append(4 * steps, "r");
+    } else {
+      operands.append(p.aDesc.begin(), p.aDesc.end());
+      cons.append(steps, "l");
+    }
     operands.append(p.desc.begin(), p.desc.end());
-    for (size_t i = 0; i < 4 * p.a.size(); ++i)
-      cons.push_back("r");
-    for (size_t i = 0; i < p.desc.size(); ++i)
-      cons.push_back("l");
+    cons.append(steps, "l");
     firstAcc += regs;
   }
   std::string text = "{\n.reg .pred p;\nsetp.ne.b32 p, " + reg(next) +

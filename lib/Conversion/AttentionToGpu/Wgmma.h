@@ -38,9 +38,13 @@
 //
 // Each product (or group of independent products) is one inline PTX
 // block: fence, the k16 steps, commit and a wait for completion, so the
-// accumulators are never read while a wgmma is in flight. The NVVM dialect's wgmma op takes A only from shared
-// memory, hence the inline assembly (registers keep the FlashAttention
-// reuse of the score accumulators as the A operand of P.V).
+// accumulators are never read while a wgmma is in flight. The score
+// products (S = Q K^T, dP = dO V^T and their transposes in dK/dV) read A
+// from a staged tile as well (K-major, the same layouts as B); the
+// updates (P V, dS K, P^T dO, dS^T Q) take A from registers, where P and
+// dS are repacked from the score accumulators (the FlashAttention reuse).
+// The NVVM dialect's wgmma op takes A only from shared memory, hence the
+// inline assembly.
 //
 //===----------------------------------------------------------------------===//
 
@@ -78,11 +82,14 @@ mlir::Value matrixDescriptor(mlir::OpBuilder &b, mlir::Location loc,
 
 /// One warpgroup product acc + A . B (m64 x n, n = 2 acc.size()): `acc`
 /// holds this thread's n / 2 f32 accumulators (mma.sync's m16n8 order, 8
-/// columns at a time), `a[s]` the four 32-bit A registers of k16 step s,
-/// `desc[s]` B's descriptor for step s; `transB` reads B as MN-major.
+/// columns at a time); A is either `a[s]`, the four 32-bit A registers of
+/// k16 step s, or (`a` empty) `aDesc[s]`, the descriptor of a K-major A
+/// tile in shared memory for step s; `desc[s]` is B's descriptor for step
+/// s; `transB` reads B as MN-major.
 struct WarpgroupProduct {
   mlir::ValueRange acc;
   llvm::ArrayRef<std::array<mlir::Value, 4>> a;
+  mlir::ValueRange aDesc;
   mlir::ValueRange desc;
   bool transB;
 };

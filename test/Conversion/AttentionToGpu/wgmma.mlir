@@ -1,20 +1,20 @@
-// --convert-st-attention-to-gpu="wgmma-head-dims=128,256" (what
-// --st-gpu-kernels="chip=sm_90a wgmma-head-dims=128,256" runs): bf16/f16
-// products at those head dims as Hopper warpgroup MMA, the staged B operand
+// --convert-st-attention-to-gpu="wgmma-head-dims=128,256": bf16/f16
+// products at those head dims as Hopper warpgroup MMA, the staged operands
 // read from shared memory through matrix descriptors; other head dims, and
-// sm_90a without the option, keep mma.sync.
+// f32, keep mma.sync. --st-gpu-kernels lists 64 and 128 by default with
+// chip=sm_90a, none with sm_90.
 // RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=128,256" -split-input-file | FileCheck %s
 // RUN: st-opt %s --st-gpu-kernels="chip=sm_90a wgmma-head-dims=128" -split-input-file | FileCheck %s --check-prefix=NVVM
 // RUN: st-opt %s --st-gpu-kernels -split-input-file | FileCheck %s --check-prefix=SYNC
-// RUN: st-opt %s --st-gpu-kernels="chip=sm_90a" -split-input-file | FileCheck %s --check-prefix=SYNC90A
-// RUN: st-opt %s --st-gpu-kernels="chip=sm_90a wgmma-head-dims=64" -split-input-file | FileCheck %s --check-prefix=OPTIN
+// RUN: st-opt %s --st-gpu-kernels="chip=sm_90a" -split-input-file | FileCheck %s --check-prefix=HOPPER
 
-// Staged tiles (2 stages x 64 rows x 128) are views of dynamic shared
-// memory from its first 1024-byte boundary, in the 128-byte swizzle: the
-// copy of chunk c of row r lands in column atom c / 8, at chunk
-// (c % 8) ^ (r % 8) of the row.
+// The tiles are views of dynamic shared memory from its first 1024-byte
+// boundary: the block's 64 rows of Q (the A operand of S = Q K^T, staged
+// once), then 2 stages x 64 rows x 128 of K and of V, all in the 128-byte
+// swizzle: the copy of chunk c of row r lands in column atom c / 8, at
+// chunk (c % 8) ^ (r % 8) of the row.
 // CHECK-LABEL: module attributes
-// CHECK-SAME: \22kernel\22:\22st_attn_strided_fwd0\22,\22shared_bytes\22:66560
+// CHECK-SAME: \22kernel\22:\22st_attn_strided_fwd0\22,\22shared_bytes\22:82944
 // CHECK-LABEL: gpu.func @st_attn_strided_fwd0(
 // CHECK-NOT: workgroup(
 // CHECK-NEXT: %[[RAW:.*]] = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
@@ -22,9 +22,11 @@
 // CHECK: %[[MOD:.*]] = arith.remsi %[[START]], %c1024
 // CHECK: %[[GAP:.*]] = arith.subi %c1024{{.*}}, %[[MOD]]
 // CHECK: %[[PAD:.*]] = arith.remsi %[[GAP]], %c1024
-// CHECK: %[[KOFF:.*]] = arith.addi %[[PAD]], %c0
-// CHECK: %[[K:.*]] = memref.view %[[RAW]][%[[KOFF]]][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<2x8192xbf16, #gpu.address_space<workgroup>>
-// CHECK: %[[VOFF:.*]] = arith.addi %[[PAD]], %c32768
+// CHECK: %[[QOFF:.*]] = arith.addi %[[PAD]], %c0
+// CHECK: %[[Q:.*]] = memref.view %[[RAW]][%[[QOFF]]][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<1x8192xbf16, #gpu.address_space<workgroup>>
+// CHECK: %[[KOFF:.*]] = arith.addi %[[PAD]], %c16384
+// CHECK: %[[K:.*]] = memref.view %[[RAW]][%[[KOFF]]][] : {{.*}} to memref<2x8192xbf16, #gpu.address_space<workgroup>>
+// CHECK: %[[VOFF:.*]] = arith.addi %[[PAD]], %c49152
 // CHECK: %[[V:.*]] = memref.view %[[RAW]][%[[VOFF]]][] : {{.*}} to memref<2x8192xbf16, #gpu.address_space<workgroup>>
 // CHECK: %[[ROW:.*]] = arith.floordivsi %[[ID:.*]], %c16{{.*}} : index
 // CHECK: %[[CHUNK:.*]] = arith.remsi %[[ID]], %c16{{.*}} : index
@@ -35,6 +37,12 @@
 // CHECK: arith.muli %[[ATOM]], %c4096
 // CHECK: arith.muli %[[ROW]], %c64
 // CHECK: arith.muli %[[SW]], %c8
+// CHECK: nvgpu.device_async_copy %{{.*}}[%{{.*}}], %[[Q]][%{{.*}}, %{{.*}}], 8 {bypassL1}
+// Q is complete, and fenced for the async proxy, for the whole block before
+// the tile loop starts copying K and V.
+// CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
+// CHECK-NEXT: llvm.inline_asm has_side_effects asm_dialect = att "fence.proxy.async.shared::cta;"
+// CHECK-NEXT: gpu.barrier
 // CHECK: nvgpu.device_async_copy %{{.*}}[%{{.*}}], %[[K]][%{{.*}}, %{{.*}}], 8 {bypassL1}
 // CHECK: scf.for
 // The copies are fenced for the async proxy before the barrier; then all
@@ -42,16 +50,21 @@
 // CHECK: nvgpu.device_async_wait
 // CHECK-NEXT: llvm.inline_asm has_side_effects asm_dialect = att "fence.proxy.async.shared::cta;"
 // CHECK-NEXT: gpu.barrier
-// S = Q K^T: K-major B, descriptor = (address >> 4) | LBO 16 | SBO 1024 |
-// 128-byte swizzle (1 << 62); k16 steps 32 bytes (2 in address units)
-// within a 64-column atom, the next atom 8192 bytes on (512).
-// CHECK-NEXT: memref.extract_aligned_pointer_as_index %[[K]]
+// S = Q K^T: A (Q) and B (K) both K-major, descriptor = (address >> 4) |
+// LBO 16 | SBO 1024 | 128-byte swizzle (1 << 62); k16 steps 32 bytes (2 in
+// address units) within a 64-column atom, the next atom 8192 bytes on
+// (512).
+// CHECK-NEXT: memref.extract_aligned_pointer_as_index %[[Q]]
 // CHECK: %[[FIXED:.*]] = arith.constant 4611686293305360384 : i64
-// CHECK: %[[D0:.*]] = arith.ori %{{.*}}, %[[FIXED]] : i64
-// CHECK: arith.addi %[[D0]], %c2_i64 : i64
-// CHECK: arith.addi %[[D0]], %c512_i64 : i64
-// CHECK: llvm.inline_asm has_side_effects asm_dialect = att "{\0A.reg .pred p;\0Asetp.ne.b32 p, $104, 0;\0Awgmma.fence.sync.aligned;\0Awgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {$0, {{.*}}, $31}, {$64, $65, $66, $67}, $96, p, 1, 1, 0;
-// CHECK-SAME: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.*}}, {$92, $93, $94, $95}, $103, p, 1, 1, 0;\0Awgmma.commit_group.sync.aligned;\0Awgmma.wait_group.sync.aligned 0;\0A}\0A", "=f,{{.*}},=f,0,1,{{.*}},31,r,r,{{.*}},l,l,l,l,l,l,l,l,r"
+// CHECK: %[[A0:.*]] = arith.ori %{{.*}}, %[[FIXED]] : i64
+// CHECK: memref.extract_aligned_pointer_as_index %[[K]]
+// CHECK: %[[D0:.*]] = arith.ori %{{.*}}, %{{.*}}4611686293305360384{{.*}} : i64
+// CHECK: arith.addi %[[A0]], %c2_i64 : i64
+// CHECK: arith.addi %[[D0]], %c2_i64{{.*}} : i64
+// CHECK: arith.addi %[[A0]], %c512_i64 : i64
+// CHECK: arith.addi %[[D0]], %c512_i64{{.*}} : i64
+// CHECK: llvm.inline_asm has_side_effects asm_dialect = att "{\0A.reg .pred p;\0Asetp.ne.b32 p, $80, 0;\0Awgmma.fence.sync.aligned;\0Awgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {$0, {{.*}}, $31}, $64, $72, p, 1, 1, 0, 0;
+// CHECK-SAME: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.*}}, $71, $79, p, 1, 1, 0, 0;\0Awgmma.commit_group.sync.aligned;\0Awgmma.wait_group.sync.aligned 0;\0A}\0A", "=f,{{.*}},=f,0,1,{{.*}},31,l,l,{{.*}},l,l,r"
 // P.V: m64n128k16, MN-major B (trans-b), LBO 8192 (the atoms along N) |
 // SBO 1024 | swizzle; k16 steps 2048 bytes (128).
 // CHECK: memref.extract_aligned_pointer_as_index %[[V]]
@@ -66,9 +79,9 @@
 // SYNC: gpu.module @st_attn_strided [#nvvm.target<O = 3, chip = "sm_90"
 // SYNC-NOT: wgmma
 // SYNC: nvvm.mma.sync
-// SYNC90A: gpu.module @st_attn_strided [#nvvm.target<O = 3, chip = "sm_90a"
-// SYNC90A-NOT: wgmma
-// SYNC90A: nvvm.mma.sync
+// HOPPER: gpu.module @st_attn_strided [#nvvm.target<O = 3, chip = "sm_90a"
+// HOPPER-NOT: nvvm.mma.sync
+// HOPPER: llvm.inline_asm has_side_effects {{.*}}wgmma.mma_async.sync.aligned.m64n64k16
 func.func @strided(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: tensor<?x?x?x128xbf16>) -> tensor<?x?x?x128xbf16> {
   %o = st.attention %q, %k, %v layout(#st.strided<stride = 128>) : tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16> -> tensor<?x?x?x128xbf16>
   return %o : tensor<?x?x?x128xbf16>
@@ -76,24 +89,26 @@ func.func @strided(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: t
 
 // -----
 
-// f16 at d = 128: two stages of two 64 x 128 tiles plus the lse/delta rows
-// (66560 bytes, and 1024 to align) in dynamic shared memory, whose size the
-// manifest gives; n128
-// for P.V; the dK/dV kernel's four products (S^T, dP^T, then dV and dK
-// MN-major) are all warpgroup MMA.
+// f16 at d = 128: the block's 64 keys of K and of V (the A operands of S^T
+// and dP^T), two stages of two 64 x 128 tiles (Q and dO) plus the
+// lse/delta rows (99328 bytes, and 1024 to align) in dynamic shared
+// memory, whose size the manifest gives; n128 for P.V; the dK/dV kernel's
+// four products (S^T, dP^T, then dV and dK MN-major) are all warpgroup MMA.
 // CHECK-LABEL: module attributes
-// CHECK-SAME: \22kernel\22:\22st_attn_fixed_dkv2\22,\22shared_bytes\22:67584
+// CHECK-SAME: \22kernel\22:\22st_attn_fixed_dkv2\22,\22shared_bytes\22:100352
 // CHECK-LABEL: gpu.func @st_attn_fixed_dkv2(
 // CHECK-NOT: workgroup(
 // CHECK-NEXT: %[[RAW:.*]] = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
-// CHECK: memref.view %[[RAW]][%{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<2x8192xf16, #gpu.address_space<workgroup>>
+// CHECK: memref.view %[[RAW]][%{{.*}}][] : memref<?xi8, #gpu.address_space<workgroup>> to memref<1x8192xf16, #gpu.address_space<workgroup>>
+// CHECK: memref.view %[[RAW]][%{{.*}}][] : {{.*}} to memref<1x8192xf16, #gpu.address_space<workgroup>>
+// CHECK: memref.view %[[RAW]][%{{.*}}][] : {{.*}} to memref<2x8192xf16, #gpu.address_space<workgroup>>
 // CHECK: memref.view %[[RAW]][%{{.*}}][] : {{.*}} to memref<2x8192xf16, #gpu.address_space<workgroup>>
 // CHECK: memref.view %[[RAW]][%{{.*}}][] : {{.*}} to memref<2x64xf32, #gpu.address_space<workgroup>>
 // CHECK: memref.view %[[RAW]][%{{.*}}][] : {{.*}} to memref<2x64xf32, #gpu.address_space<workgroup>>
 // The independent products go out in pairs, one commit and wait each:
-// S^T (accumulators $0..$31) with dP^T ($32..$63), then dV ($0..$63) with
-// dK ($64..$127).
-// CHECK: "{\0A.reg .pred p;{{.*}}wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {$0, {{.*}}, p, 1, 1, 0;{{.*}}wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {$32, {{.*}}, p, 1, 1, 0;\0Awgmma.commit_group.sync.aligned;
+// S^T (accumulators $0..$31) with dP^T ($32..$63), A from descriptors,
+// then dV ($0..$63) with dK ($64..$127), A (P^T, dS^T) from registers.
+// CHECK: "{\0A.reg .pred p;{{.*}}wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {$0, {{.*}}}, ${{[0-9]+}}, ${{[0-9]+}}, p, 1, 1, 0, 0;{{.*}}wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {$32, {{.*}}}, ${{[0-9]+}}, ${{[0-9]+}}, p, 1, 1, 0, 0;\0Awgmma.commit_group.sync.aligned;
 // CHECK: "{\0A.reg .pred p;{{.*}}wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {$0, {{.*}}, p, 1, 1, 1;{{.*}}wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {$64, {{.*}}, p, 1, 1, 1;\0Awgmma.commit_group.sync.aligned;
 // CHECK-NOT: nvvm.mma.sync
 // CHECK: gpu.return
@@ -104,11 +119,14 @@ func.func @fixed(%q: tensor<?x?x?x128xf16>, %k: tensor<?x?x?x128xf16>, %v: tenso
 
 // -----
 
-// bf16 at d = 64 keeps mma.sync (padded static tiles) unless 64 is listed:
-// on the H100 its warpgroup-MMA kernels computed wrong results
-// (docs/gpu.md). Listed, it is warpgroup MMA (for experiments).
-// OPTIN-LABEL: gpu.module @st_attn_local
-// OPTIN: llvm.inline_asm has_side_effects {{.*}}wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16
+// bf16 at d = 64: warpgroup MMA by default on sm_90a; mma.sync (padded
+// static tiles) where 64 is not listed.
+// HOPPER-LABEL: gpu.module @st_attn_local
+// HOPPER-NOT: nvvm.mma.sync
+// HOPPER: llvm.inline_asm has_side_effects {{.*}}wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16
+// NVVM-LABEL: gpu.module @st_attn_local
+// NVVM-NOT: wgmma
+// NVVM: nvvm.mma.sync
 // CHECK-LABEL: gpu.func @st_attn_local_fwd0(
 // CHECK-SAME: workgroup(%{{.*}} : memref<2x64x72xbf16, #gpu.address_space<workgroup>>
 // CHECK-NOT: wgmma
@@ -121,7 +139,10 @@ func.func @local(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>, %v: tenso
 // -----
 
 // f32 (tf32) has no MN-major wgmma: it keeps mma.sync m16n8k8 and the
-// padded tiles.
+// padded tiles, on sm_90a too.
+// HOPPER-LABEL: gpu.module @st_attn_dense
+// HOPPER-NOT: wgmma
+// HOPPER: nvvm.mma.sync
 // CHECK-LABEL: gpu.func @st_attn_dense_fwd0(
 // CHECK-SAME: workgroup(%{{.*}} : memref<1x64x68xf32, #gpu.address_space<workgroup>>
 // CHECK-NOT: wgmma
