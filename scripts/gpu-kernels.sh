@@ -12,6 +12,7 @@
 # or sm_90a (Hopper only: warpgroup MMA for bf16/f16 at head dims 64 and
 # 128); with sm_90a, ST_GPU_WGMMA_HEAD_DIMS (e.g. 32,64,128) lists other
 # head dims (docs/gpu.md: what was checked).
+# ST_GPU_WGMMA_KEY_TILE (64 or 128) sets the warpgroup-MMA kernels' key tile.
 # ST_GPU_CUBIN=1 also assembles each module to a cubin for ST_GPU_CHIP and
 # points the manifest at it (no JIT compilation when the library loads).
 set -euo pipefail
@@ -59,6 +60,9 @@ chip=${ST_GPU_CHIP:-sm_90}
 pipeline="dir=$out chip=$chip"
 if [ -n "${ST_GPU_WGMMA_HEAD_DIMS:-}" ]; then
   pipeline+=" wgmma-head-dims=$ST_GPU_WGMMA_HEAD_DIMS"
+fi
+if [ -n "${ST_GPU_WGMMA_KEY_TILE:-}" ]; then
+  pipeline+=" wgmma-key-tile=$ST_GPU_WGMMA_KEY_TILE"
 fi
 "$st_opt" "$src" --st-gpu-kernels="$pipeline" -o /dev/null
 if command -v /usr/local/cuda/bin/ptxas >/dev/null; then

@@ -25,6 +25,7 @@ void mlir::st::buildGpuKernelsPipeline(OpPassManager &pm,
                                        const GpuPipelineOptions &options) {
   ConvertStAttentionToGpuOptions lower;
   lower.prefix = options.prefix;
+  lower.wgmmaKeyTile = options.wgmmaKeyTile;
   // Warpgroup MMA exists only in the architecture-specific sm_90a target:
   // there at the listed head dims, by default 64 and 128 (the kernels that
   // passed the whole gpu-check on the H200 and were measured; d = 32 passed

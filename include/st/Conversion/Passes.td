@@ -197,7 +197,11 @@ def ConvertStAttentionToGpu
     ListOption<"wgmmaHeadDims", "wgmma-head-dims", "int64_t",
                "Head dims whose bf16/f16 products are Hopper warpgroup MMA "
                "(wgmma.mma_async, sm_90a PTX; docs/gpu.md); the others, and "
-               "f32 (tf32), use mma.sync">
+               "f32 (tf32), use mma.sync">,
+    Option<"wgmmaKeyTile", "wgmma-key-tile", "int64_t", /*default=*/"64",
+           "Keys (queries, for dK/dV) per staged tile of the warpgroup-MMA "
+           "kernels, 64 or 128, where the score accumulators (and the "
+           "tiles' shared memory) allow it">
   ];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect", "::mlir::NVVM::NVVMDialect",

@@ -87,6 +87,11 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::desc("With chip=sm_90a: the head dims whose kernels use "
                      "warpgroup MMA (default 64,128; chip=sm_90 uses "
                      "mma.sync everywhere; docs/gpu.md)")};
+  PassOptions::Option<int64_t> wgmmaKeyTile{
+      *this, "wgmma-key-tile",
+      llvm::cl::desc("Keys per staged tile of the warpgroup-MMA kernels (64 "
+                     "or 128, where registers and shared memory allow)"),
+      llvm::cl::init(64)};
   PassOptions::Option<std::string> prefix{
       *this, "prefix", llvm::cl::desc("Prefix of the kernel modules"),
       llvm::cl::init("st_attn_")};

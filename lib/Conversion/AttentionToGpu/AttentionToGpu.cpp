@@ -132,6 +132,9 @@ struct ConvertStAttentionToGpuPass
     lay::Layout layout = layoutAttr.getLayout();
     double scale = op.getScaleValue();
     bool wgmma = llvm::is_contained(wgmmaHeadDims, d);
+    if (wgmma && wgmmaKeyTile != 64 && wgmmaKeyTile != 128)
+      return op.emitOpError() << "wgmma-key-tile must be 64 or 128 (got "
+                              << int64_t(wgmmaKeyTile) << ")";
 
     OpBuilder b(op->getParentOfType<ModuleOp>().getBodyRegion());
     b.setInsertionPointToEnd(op->getParentOfType<ModuleOp>().getBody());
@@ -177,9 +180,17 @@ struct ConvertStAttentionToGpuPass
         KernelEmitter k(b, loc, elt, d, scale, wgmma);
         std::string kn = kernelName(kind);
         // Row operands (wgmma): Q for the forward, Q and dO for dQ, K and
-        // V for dK/dV.
+        // V for dK/dV. The key tile is the option's where the score
+        // accumulators (keyTile / 2 a thread per product) and the
+        // kernel's others (d / 2 each) stay within 160 registers.
+        bool fwdKernel = kind == "fwd";
+        int64_t scoreProducts = fwdKernel ? 1 : 2;
+        int64_t accumulators = fwdKernel ? 1 : kind == "dq" ? 1 : 2;
+        int64_t keyTile = wgmmaKeyTile;
+        if (keyTile / 2 * scoreProducts + d / 2 * accumulators > 160)
+          keyTile = kMaxKeyTile;
         k.begin(module, kn, bufs, /*staged=*/true, rowStats,
-                /*rowOperands=*/kind == "fwd" ? 1 : 2);
+                /*rowOperands=*/fwdKernel ? 1 : 2, keyTile);
         k.headMapping(h, cycle);
         emit(k);
         SmallVector<StringRef> args;

@@ -15,7 +15,8 @@ namespace gpu_kernels {
 gpu::GPUFuncOp KernelEmitter::begin(gpu::GPUModuleOp module, StringRef name,
                                     ArrayRef<std::pair<StringRef, Type>> bufs,
                                     bool staged, bool rowStats,
-                                    int64_t rowOperands) {
+                                    int64_t rowOperands,
+                                    int64_t wgmmaKeyTile) {
   SmallVector<Type> types;
   for (auto &[n, t] : bufs)
     types.push_back(MemRefType::get({ShapedType::kDynamic}, t));
@@ -45,7 +46,7 @@ gpu::GPUFuncOp KernelEmitter::begin(gpu::GPUModuleOp module, StringRef name,
     return numStages * (2 * tile * rowBytes + statBytes) +
            rowOperands * kBlockRows * rowBytes;
   };
-  keyTile = kMaxKeyTile;
+  keyTile = useWgmma ? wgmmaKeyTile : kMaxKeyTile;
   while (bytes(keyTile, 1) > budget)
     keyTile /= 2;
   stages = bytes(keyTile, 2) <= budget ? 2 : 1;
@@ -53,8 +54,8 @@ gpu::GPUFuncOp KernelEmitter::begin(gpu::GPUModuleOp module, StringRef name,
   auto ws =
       gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
   if (staged) {
-    assert((!useWgmma || keyTile == kBlockRows) &&
-           "a wgmma key tile is the block's 64 rows");
+    assert((!useWgmma || keyTile % kBlockRows == 0) &&
+           "a wgmma key tile is 64 or 128 rows");
     // Row operands first (1024-byte multiples: the swizzle's alignment).
     auto rowType = MemRefType::get({1, kBlockRows * d}, elt,
                                    MemRefLayoutAttrInterface(), ws);
@@ -175,7 +176,7 @@ KernelEmitter::rowOperands(ArrayRef<StringRef> names, const LaneRows &rows,
          "begin() made fewer row-operand tiles");
   Value last = m.max(m.sub(len, m.c(1)), m.c(0));
   for (auto [i, name] : llvm::enumerate(names)) {
-    stage(rowMem[i], m.c(0), arg[name], v, c, row0, last);
+    stage(rowMem[i], m.c(0), arg[name], v, c, row0, last, kBlockRows);
     out[i].tile = rowMem[i];
   }
   auto token = nvgpu::DeviceAsyncCreateGroupOp::create(
@@ -187,11 +188,11 @@ KernelEmitter::rowOperands(ArrayRef<StringRef> names, const LaneRows &rows,
 }
 
 void KernelEmitter::stage(Value tile, Value st, Value mem, const ga::View &v,
-                          Value c, Value x0, Value last) {
+                          Value c, Value x0, Value last, int64_t rows) {
   int64_t chunk = 16 / (elt.getIntOrFloatBitWidth() / 8);
   int64_t chunksPerRow = d / chunk;
-  assert(keyTile * chunksPerRow % kThreads == 0 && "partial staging");
-  for (int64_t it = 0; it < keyTile * chunksPerRow / kThreads; ++it) {
+  assert(rows * chunksPerRow % kThreads == 0 && "partial staging");
+  for (int64_t it = 0; it < rows * chunksPerRow / kThreads; ++it) {
     Value id = m.add(tid, m.c(it * kThreads));
     Value row, col;
     SmallVector<Value> dst;
@@ -206,7 +207,7 @@ void KernelEmitter::stage(Value tile, Value st, Value mem, const ga::View &v,
           arith::XOrIOp::create(b, loc, m.rem(cg, m.c(8)), m.rem(row, m.c(8)));
       Value atom = m.div(cg, m.c(8));
       dst = {st,
-             m.add(m.add(m.mul(atom, m.c(keyTile * 64)), m.mul(row, m.c(64))),
+             m.add(m.add(m.mul(atom, m.c(rows * 64)), m.mul(row, m.c(64))),
                    m.mul(swizzled, m.c(chunk)))};
     } else if (useWgmma) {
       // Chunk `id` is row 8 (id / 8 / chunksPerRow) + id % 8, chunk
@@ -249,8 +250,8 @@ SmallVector<Value> KernelEmitter::tileLoop(
     function_ref<SmallVector<Value>(Value, ValueRange)> body) {
   hi = m.max(lo, hi);
   auto copyTile = [&](Value x0, Value st) {
-    stage(smem[0], st, memA, v, c, x0, last);
-    stage(smem[1], st, memB, v, c, x0, last);
+    stage(smem[0], st, memA, v, c, x0, last, keyTile);
+    stage(smem[1], st, memB, v, c, x0, last, keyTile);
     if (statMem[0])
       stageRowStats(st, v, c, x0, last);
   };

@@ -101,11 +101,13 @@ public:
   /// Creates `name` in `module` with the buffer arguments `bufs` (element
   /// types) and i64 `N`, `H`; positions the builder in its body.
   /// `rowOperands` is the number of block-row operands (RowOperand) that
-  /// the kernel stages for wgmma.
+  /// the kernel stages for wgmma; `wgmmaKeyTile` the rows of a staged
+  /// wgmma tile (64 or 128: the N of the score products and the K of the
+  /// updates), halved while the tiles do not fit kWgmmaShared.
   gpu::GPUFuncOp begin(gpu::GPUModuleOp module, StringRef name,
                        ArrayRef<std::pair<StringRef, Type>> bufs,
                        bool staged = false, bool rowStats = false,
-                       int64_t rowOperands = 0);
+                       int64_t rowOperands = 0, int64_t wgmmaKeyTile = 64);
 
   /// Computes the (batch, head) of this block for head group `first` of a
   /// cycle of `cycle` patterns, and the base offsets.
@@ -267,7 +269,7 @@ public:
   /// D/16 per thread, coalesced along each row. The caller commits them as
   /// a group.
   void stage(Value tile, Value st, Value mem, const ga::View &v, Value c,
-             Value x0, Value last);
+             Value x0, Value last, int64_t rows);
 
   /// Starts copying lse and delta of the `keyTile` rows of view `v` from
   /// `x0` (clamped to `last`) into stage `st` of the row-stat tiles: one
@@ -293,6 +295,8 @@ public:
 
   /// The layout of a staged wgmma tile (Wgmma.h).
   ga::TileLayout tileLayout() const { return {keyTile, d}; }
+  /// The layout of a row-operand tile (the block's 64 rows).
+  ga::TileLayout rowLayout() const { return {kBlockRows, d}; }
 
   /// The shared-state-space byte address (i64) of the current stage of
   /// wgmma `tile`.

@@ -105,15 +105,15 @@ KernelEmitter::WgmmaOperands KernelEmitter::scoresOperands(const RowOperand &a,
                                                            Value tile) {
   WgmmaOperands w;
   w.transB = false;
-  // A (the block's 64 rows) and X (keyTile = 64 rows) are both K-major
-  // tiles of d columns: one layout, one set of k16 step offsets.
-  ga::TileLayout layout = tileLayout();
-  Value aDesc0 =
-      ga::matrixDescriptor(b, loc, sharedAddress(a.tile), layout.kMajorBits());
+  // A (the block's 64 rows) and X (keyTile rows) are both K-major tiles
+  // of d columns.
+  ga::TileLayout aLayout = rowLayout(), layout = tileLayout();
+  Value aDesc0 = ga::matrixDescriptor(b, loc, sharedAddress(a.tile),
+                                      aLayout.kMajorBits());
   Value desc0 =
       ga::matrixDescriptor(b, loc, stageAddress(tile), layout.kMajorBits());
   for (int64_t ks = 0; ks < d / 16; ++ks) {
-    w.aDesc.push_back(advance(aDesc0, layout.kMajorStep(ks)));
+    w.aDesc.push_back(advance(aDesc0, aLayout.kMajorStep(ks)));
     w.desc.push_back(advance(desc0, layout.kMajorStep(ks)));
   }
   w.acc.assign(keyTile / 2, f(0));
