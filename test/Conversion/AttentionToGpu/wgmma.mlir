@@ -7,6 +7,7 @@
 // RUN: st-opt %s --st-gpu-kernels="chip=sm_90a wgmma-head-dims=128" -split-input-file | FileCheck %s --check-prefix=NVVM
 // RUN: st-opt %s --st-gpu-kernels -split-input-file | FileCheck %s --check-prefix=SYNC
 // RUN: st-opt %s --st-gpu-kernels="chip=sm_90a" -split-input-file | FileCheck %s --check-prefix=HOPPER
+// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64 wgmma-key-tile=128" -split-input-file | FileCheck %s --check-prefix=TILE128
 
 // The tiles are views of dynamic shared memory from its first 1024-byte
 // boundary: the block's 64 rows of Q (the A operand of S = Q K^T, staged
@@ -127,6 +128,22 @@ func.func @fixed(%q: tensor<?x?x?x128xf16>, %k: tensor<?x?x?x128xf16>, %v: tenso
 // NVVM-LABEL: gpu.module @st_attn_local
 // NVVM-NOT: wgmma
 // NVVM: nvvm.mma.sync
+// With wgmma-key-tile=128 the forward and dQ stage 128 keys a tile: S (and
+// dP) are m64n128k16 over the block's 64 rows, P.V (dS.K) takes 8 k16
+// steps; dK/dV, whose S^T, dP^T, dK and dV would need 192 accumulator
+// registers a thread, keeps 64.
+// TILE128-LABEL: gpu.func @st_attn_local_fwd0(
+// TILE128: memref.view {{.*}} to memref<1x4096xbf16, #gpu.address_space<workgroup>>
+// TILE128: memref.view {{.*}} to memref<2x8192xbf16, #gpu.address_space<workgroup>>
+// TILE128: scf.for {{.*}} step %c128
+// TILE128: wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16
+// TILE128: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {$0, {{.*}}, {$92, $93, $94, $95}, $103, p, 1, 1, 1;\0Awgmma.commit_group
+// TILE128-LABEL: gpu.func @st_attn_local_dq1(
+// TILE128: scf.for {{.*}} step %c128
+// TILE128-LABEL: gpu.func @st_attn_local_dkv2(
+// TILE128: scf.for {{.*}} step %c64
+// TILE128-NOT: m64n128k16
+// TILE128: gpu.return
 // CHECK-LABEL: gpu.func @st_attn_local_fwd0(
 // CHECK-SAME: workgroup(%{{.*}} : memref<2x64x72xbf16, #gpu.address_space<workgroup>>
 // CHECK-NOT: wgmma
