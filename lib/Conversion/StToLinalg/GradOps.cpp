@@ -510,11 +510,9 @@ struct CrossEntropyGradLowering : OpConversionPattern<CrossEntropyGradOp> {
     Location loc = op.getLoc();
     MLIRContext *ctx = rewriter.getContext();
     Value logits = adaptor.getLogits(), targets = adaptor.getTargets();
-    SmallVector<OpFoldResult> sizes =
-        tensor::getMixedSizes(rewriter, loc, logits);
-    SmallVector<OpFoldResult> positions = {sizes[0], sizes[1]};
-    Value maxClass = lastIndex(rewriter, loc, sizes[2]);
-    auto [rowMax, sumExp] = softmaxStatistics(rewriter, loc, logits, positions);
+    SoftmaxRows rows = softmaxRows(rewriter, loc, logits);
+    ArrayRef<OpFoldResult> positions = rows.positions;
+    Value maxClass = rows.maxClass, rowMax = rows.rowMax, sumExp = rows.sumExp;
 
     FloatType f32 = rewriter.getF32Type(), f64 = rewriter.getF64Type();
     OpFoldResult count = mulSizes(rewriter, loc, positions[0], positions[1]);
@@ -538,7 +536,7 @@ struct CrossEntropyGradLowering : OpConversionPattern<CrossEntropyGradOp> {
 
     AffineMap id3 = rewriter.getMultiDimIdentityMap(3);
     AffineMap pos3 = projection(ctx, 3, {0, 1});
-    Value init = emptyTensor(rewriter, loc, sizes, f32);
+    Value init = emptyTensor(rewriter, loc, rows.sizes, f32);
     Value dlogits =
         linalg::GenericOp::create(
             rewriter, loc, TypeRange{init.getType()},

@@ -94,12 +94,15 @@ std::pair<Value, Value> rowMoments(OpBuilder &b, Location loc, Value x,
                                    ArrayRef<OpFoldResult> rowSizes,
                                    Value width);
 
-/// Per position of logits [B, N, V] (`positions` = {B, N}): the max over
-/// the classes, and the sum of exp(logit - max). Shared by st.cross_entropy
-/// and its gradient.
-std::pair<Value, Value> softmaxStatistics(OpBuilder &b, Location loc,
-                                          Value logits,
-                                          ArrayRef<OpFoldResult> positions);
+/// What st.cross_entropy and its gradient both start from, for logits
+/// [B, N, V]: the sizes, the positions {B, N}, the last class V - 1 (targets
+/// are clamped into [0, V - 1]), and per position the max over the classes
+/// and the sum of exp(logit - max).
+struct SoftmaxRows {
+  SmallVector<OpFoldResult> sizes, positions;
+  Value maxClass, rowMax, sumExp;
+};
+SoftmaxRows softmaxRows(OpBuilder &b, Location loc, Value logits);
 
 } // namespace lowering
 } // namespace st

@@ -421,12 +421,9 @@ struct CrossEntropyLowering : OpConversionPattern<CrossEntropyOp> {
     Location loc = op.getLoc();
     MLIRContext *ctx = rewriter.getContext();
     Value logits = adaptor.getLogits(), targets = adaptor.getTargets();
-    SmallVector<OpFoldResult> sizes =
-        tensor::getMixedSizes(rewriter, loc, logits);
-    SmallVector<OpFoldResult> positions = {sizes[0], sizes[1]};
-    Value maxClass = lastIndex(rewriter, loc, sizes[2]);
-
-    auto [rowMax, sumExp] = softmaxStatistics(rewriter, loc, logits, positions);
+    SoftmaxRows rows = softmaxRows(rewriter, loc, logits);
+    ArrayRef<OpFoldResult> positions = rows.positions;
+    Value maxClass = rows.maxClass, rowMax = rows.rowMax, sumExp = rows.sumExp;
 
     Value total =
         filledTensor(rewriter, loc, {}, rewriter.getF64FloatAttr(0.0));

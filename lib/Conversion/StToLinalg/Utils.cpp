@@ -152,9 +152,13 @@ std::pair<Value, Value> lowering::rowMoments(OpBuilder &b, Location loc,
   return {sum, sumSq};
 }
 
-std::pair<Value, Value>
-lowering::softmaxStatistics(OpBuilder &b, Location loc, Value logits,
-                            ArrayRef<OpFoldResult> positions) {
+lowering::SoftmaxRows lowering::softmaxRows(OpBuilder &b, Location loc,
+                                            Value logits) {
+  SoftmaxRows rows;
+  rows.sizes = tensor::getMixedSizes(b, loc, logits);
+  rows.positions = {rows.sizes[0], rows.sizes[1]};
+  ArrayRef<OpFoldResult> positions = rows.positions;
+  rows.maxClass = lastIndex(b, loc, rows.sizes[2]);
   MLIRContext *ctx = b.getContext();
   AffineMap id3 = b.getMultiDimIdentityMap(3);
   AffineMap pos3 = projection(ctx, 3, {0, 1});
@@ -189,5 +193,7 @@ lowering::softmaxStatistics(OpBuilder &b, Location loc, Value logits,
                 arith::AddFOp::create(nb, nloc, args[2], e).getResult());
           })
           .getResult(0);
-  return {rowMax, sumExp};
+  rows.rowMax = rowMax;
+  rows.sumExp = sumExp;
+  return rows;
 }
