@@ -185,7 +185,7 @@ struct ConvertStAttentionToGpuPass
         // kernel's others (d / 2 each) stay within 160 registers.
         bool fwdKernel = kind == "fwd";
         int64_t scoreProducts = fwdKernel ? 1 : 2;
-        int64_t accumulators = fwdKernel ? 1 : kind == "dq" ? 1 : 2;
+        int64_t accumulators = kind == "dkv" ? 2 : 1; // dK and dV
         int64_t keyTile = wgmmaKeyTile;
         if (keyTile / 2 * scoreProducts + d / 2 * accumulators > 160)
           keyTile = kMaxKeyTile;
