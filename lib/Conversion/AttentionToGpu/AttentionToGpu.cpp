@@ -179,18 +179,17 @@ struct ConvertStAttentionToGpuPass
                            function_ref<void(KernelEmitter &)> emit) {
         KernelEmitter k(b, loc, elt, d, scale, wgmma);
         std::string kn = kernelName(kind);
-        // Row operands (wgmma): Q for the forward, Q and dO for dQ, K and
-        // V for dK/dV. The key tile is the option's where the score
-        // accumulators (keyTile / 2 a thread per product) and the
-        // kernel's others (d / 2 each) stay within 160 registers.
-        bool fwdKernel = kind == "fwd";
-        int64_t scoreProducts = fwdKernel ? 1 : 2;
+        // One row operand (wgmma) per score product: Q for the forward,
+        // Q and dO for dQ, K and V for dK/dV. The key tile is the option's
+        // where the score accumulators (keyTile / 2 a thread per product)
+        // and the kernel's others (d / 2 each) stay within 160 registers.
+        int64_t scoreProducts = kind == "fwd" ? 1 : 2;
         int64_t accumulators = kind == "dkv" ? 2 : 1; // dK and dV
         int64_t keyTile = wgmmaKeyTile;
         if (keyTile / 2 * scoreProducts + d / 2 * accumulators > 160)
           keyTile = kMaxKeyTile;
         k.begin(module, kn, bufs, /*staged=*/true, rowStats,
-                /*rowOperands=*/fwdKernel ? 1 : 2, keyTile);
+                /*rowOperands=*/scoreProducts, keyTile);
         k.headMapping(h, cycle);
         emit(k);
         SmallVector<StringRef> args;

@@ -179,12 +179,16 @@ KernelEmitter::rowOperands(ArrayRef<StringRef> names, const LaneRows &rows,
     stage(rowMem[i], m.c(0), arg[name], v, c, row0, last, kBlockRows);
     out[i].tile = rowMem[i];
   }
-  auto token = nvgpu::DeviceAsyncCreateGroupOp::create(
-      b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()), ValueRange{});
-  nvgpu::DeviceAsyncWaitOp::create(b, loc, token, b.getI32IntegerAttr(0));
-  ga::fenceProxyAsyncShared(b, loc);
-  gpu::BarrierOp::create(b, loc);
+  awaitCopies(0);
   return out;
+}
+
+void KernelEmitter::awaitCopies(int32_t pending) {
+  nvgpu::DeviceAsyncWaitOp::create(b, loc, commitCopies(),
+                                   b.getI32IntegerAttr(pending));
+  if (useWgmma)
+    ga::fenceProxyAsyncShared(b, loc);
+  gpu::BarrierOp::create(b, loc);
 }
 
 void KernelEmitter::stage(Value tile, Value st, Value mem, const ga::View &v,
@@ -255,10 +259,6 @@ SmallVector<Value> KernelEmitter::tileLoop(
     if (statMem[0])
       stageRowStats(st, v, c, x0, last);
   };
-  auto commit = [&] {
-    return nvgpu::DeviceAsyncCreateGroupOp::create(
-        b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()), ValueRange{});
-  };
   // Copies the tile at `x0` into stage `st` if it is before `hi`.
   auto copyIfBefore = [&](Value x0, Value st) {
     auto ifOp = scf::IfOp::create(
@@ -271,29 +271,18 @@ SmallVector<Value> KernelEmitter::tileLoop(
   // runs the loop: its bounds are block-uniform).
   gpu::BarrierOp::create(b, loc);
   copyIfBefore(lo, m.c(0));
-  commit();
+  commitCopies();
   auto loop = scf::ForOp::create(
       b, loc, lo, hi, m.c(keyTile), state,
       [&](OpBuilder &, Location, Value x0, ValueRange st) {
         Value next = m.add(x0, m.c(keyTile));
         curStage = m.rem(m.div(m.sub(x0, lo), m.c(keyTile)), m.c(stages));
-        Value token;
-        if (stages == 2) {
-          // Start the next tile into the other stage, then wait for this
-          // one (at most the group just committed stays in flight).
+        // With two stages, start the next tile into the other stage, then
+        // wait for this one (at most the group just committed stays in
+        // flight).
+        if (stages == 2)
           copyIfBefore(next, m.sub(m.c(1), curStage));
-          token = commit();
-          nvgpu::DeviceAsyncWaitOp::create(b, loc, token,
-                                           b.getI32IntegerAttr(1));
-        } else {
-          token = commit();
-          nvgpu::DeviceAsyncWaitOp::create(b, loc, token,
-                                           b.getI32IntegerAttr(0));
-        }
-        // wgmma reads shared memory through the async proxy.
-        if (useWgmma)
-          ga::fenceProxyAsyncShared(b, loc);
-        gpu::BarrierOp::create(b, loc);
+        awaitCopies(stages == 2 ? 1 : 0);
         SmallVector<Value> results;
         if (useWgmma) {
           // A warpgroup MMA takes all four warps: every warp runs the

@@ -271,6 +271,16 @@ public:
   void stage(Value tile, Value st, Value mem, const ga::View &v, Value c,
              Value x0, Value last, int64_t rows);
 
+  /// Commits the copies started so far as one asynchronous group.
+  Value commitCopies() {
+    return nvgpu::DeviceAsyncCreateGroupOp::create(
+        b, loc, nvgpu::DeviceAsyncTokenType::get(b.getContext()), ValueRange{});
+  }
+  /// Commits the copies started so far, waits until at most `pending`
+  /// groups are in flight, orders the copies before the tensor cores'
+  /// async-proxy reads (wgmma), and synchronises the block.
+  void awaitCopies(int32_t pending);
+
   /// Starts copying lse and delta of the `keyTile` rows of view `v` from
   /// `x0` (clamped to `last`) into stage `st` of the row-stat tiles: one
   /// 4-byte cp.async per row and statistic.
