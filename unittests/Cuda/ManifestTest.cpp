@@ -538,6 +538,13 @@ TEST(CudaLaunch, SizesAreChecked) {
   ASSERT_TRUE(huge.isError());
   EXPECT_EQ(huge.message(), "sizes B=1048576 H=1048576 N=1048576 overflow "
                             "the element count");
+  // One head's N * D elements take 32-bit offsets in the kernels.
+  EXPECT_TRUE(checkSizes(entry, sizes(1, 1, (1 << 25) - 1)).isOk());
+  Status longHead = checkSizes(entry, sizes(1, 1, 1 << 25));
+  ASSERT_TRUE(longHead.isError());
+  EXPECT_EQ(longHead.message(), "N=33554432 at head dim 64: one head's N * D "
+                                "elements must fit 32-bit offsets (N * D < "
+                                "2^31)");
 }
 
 } // namespace

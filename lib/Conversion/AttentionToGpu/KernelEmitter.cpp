@@ -179,7 +179,7 @@ KernelEmitter::rowOperands(ArrayRef<StringRef> names, const LaneRows &rows,
     stage(rowMem[i], m.c(0), arg[name], v, c, row0, last, kBlockRows);
     out[i].tile = rowMem[i];
   }
-  awaitCopies(0);
+  commitCopies();
   return out;
 }
 
@@ -227,12 +227,32 @@ void KernelEmitter::stage(Value tile, Value st, Value mem, const ga::View &v,
       col = m.mul(m.rem(id, m.c(chunksPerRow)), m.c(chunk));
       dst = {st, row, col};
     }
-    Value orig = toOriginal(v, c, m.min(m.add(x0, row), last));
-    Value idx = m.add(base, m.add(m.mul(orig, m.c(d)), col));
+    Value orig = originalRow32(v, c, x0, row, last);
+    Value idx = m.add(base, widen(m.add(m.mul(orig, i32(d)), narrow(col))));
     nvgpu::DeviceAsyncCopyOp::create(b, loc, tile, dst, mem, ValueRange{idx},
                                      b.getIndexAttr(chunk), Value(),
                                      b.getUnitAttr());
   }
+}
+
+Value KernelEmitter::originalRow32(const ga::View &v, Value c, Value x0,
+                                   Value row, Value last) {
+  Value x = m.min(m.add(narrow(x0), narrow(row)), narrow(last));
+  switch (v.kind) {
+  case ga::ViewKind::Identity:
+    return x;
+  case ga::ViewKind::Residue:
+    return m.add(narrow(c), m.mul(x, i32(v.stride)));
+  case ga::ViewKind::Compact: {
+    // Unsigned: x >= 0, so a power-of-two width is a shift and a mask.
+    Value w = i32(v.width);
+    return m.add(m.add(m.mul(arith::DivUIOp::create(b, loc, x, w),
+                             i32(v.stride)),
+                       i32(v.lo)),
+                 arith::RemUIOp::create(b, loc, x, w));
+  }
+  }
+  llvm_unreachable("unknown view");
 }
 
 void KernelEmitter::stageRowStats(Value st, const ga::View &v, Value c,
@@ -241,7 +261,7 @@ void KernelEmitter::stageRowStats(Value st, const ga::View &v, Value c,
       b, loc, m.cmp(arith::CmpIPredicate::slt, tid, m.c(keyTile)), false);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-  Value idx = m.add(rowBase, toOriginal(v, c, m.min(m.add(x0, tid), last)));
+  Value idx = m.add(rowBase, widen(originalRow32(v, c, x0, tid, last)));
   for (int i = 0; i < 2; ++i)
     nvgpu::DeviceAsyncCopyOp::create(
         b, loc, statMem[i], ValueRange{st, tid}, arg[i == 0 ? "lse" : "delta"],
@@ -306,6 +326,11 @@ SmallVector<Value> KernelEmitter::tileLoop(
           copyIfBefore(next, m.c(0));
         scf::YieldOp::create(b, loc, results);
       });
+  // Nothing stays in flight past the loop: an empty walk never waited for
+  // the row operands (rowOperands), and copies must not land in shared
+  // memory after the block exits.
+  nvgpu::DeviceAsyncWaitOp::create(b, loc, commitCopies(),
+                                   b.getI32IntegerAttr(0));
   return SmallVector<Value>(loop.getResults().begin(), loop.getResults().end());
 }
 

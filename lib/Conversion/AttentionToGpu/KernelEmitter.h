@@ -253,8 +253,12 @@ public:
 
   /// The block's rows of the [.., N, D] tensors `names` as score-product
   /// operands: fragments of the lane rows `rows` (mma.sync), or (wgmma) the
-  /// 64 rows of view `v` from `row0` (clamped to `len` - 1) copied into the
-  /// row-operand tiles and complete for the whole block on return.
+  /// 64 rows of view `v` from `row0` (clamped to `len` - 1) being copied
+  /// into the row-operand tiles: committed as one group, not waited for.
+  /// The first tile loop's first wait completes them (groups complete in
+  /// order) together with its first tile, so their memory latencies
+  /// overlap instead of adding up: a block of the strided layout walks only
+  /// three or four tiles, and its start was two round trips to memory.
   SmallVector<RowOperand> rowOperands(ArrayRef<StringRef> names,
                                       const LaneRows &rows, const ga::View &v,
                                       Value c, Value row0, Value len);
@@ -270,6 +274,26 @@ public:
   /// a group.
   void stage(Value tile, Value st, Value mem, const ga::View &v, Value c,
              Value x0, Value last, int64_t rows);
+
+  /// The original position of row min(x0 + row, last) of view `v`, as
+  /// i32. Staging computes the address of every row it copies on every
+  /// tile, and a 64-bit integer operation takes two instructions or more
+  /// on the GPU; in 32 bits the address math of a tile costs about a
+  /// third. Sound because view indices and positions are below N, and N *
+  /// d < 2^31: the runtime refuses longer heads (docs/gpu-kernel-abi.md),
+  /// so offsets within a (batch, head) fit; only `base` needs 64 bits.
+  Value originalRow32(const ga::View &v, Value c, Value x0, Value row,
+                      Value last);
+  Value i32(int64_t v) {
+    return arith::ConstantIntOp::create(b, loc, b.getI32Type(), v);
+  }
+  Value narrow(Value x) {
+    return arith::IndexCastOp::create(b, loc, b.getI32Type(), x);
+  }
+  /// A non-negative i32 as an index (zero-extended).
+  Value widen(Value x) {
+    return arith::IndexCastUIOp::create(b, loc, b.getIndexType(), x);
+  }
 
   /// Commits the copies started so far as one asynchronous group.
   Value commitCopies() {
@@ -329,8 +353,9 @@ public:
     SmallVector<Value> aDesc;
     SmallVector<Value> desc;
     bool transB;
+    bool fresh = false;
     ga::WarpgroupProduct product() const {
-      return {acc, a, aDesc, desc, transB};
+      return {acc, a, aDesc, desc, transB, fresh};
     }
   };
 
@@ -406,7 +431,21 @@ public:
   Value fmul(Value x, Value y) { return arith::MulFOp::create(b, loc, x, y); }
   Value fadd(Value x, Value y) { return arith::AddFOp::create(b, loc, x, y); }
   Value fsub(Value x, Value y) { return arith::SubFOp::create(b, loc, x, y); }
-  Value exp2(Value x) { return math::Exp2Op::create(b, loc, x); }
+  /// 2^x as one ex2.approx.ftz.f32. math.exp2 lowers to the non-ftz
+  /// form, which ptxas wraps in a subnormal range test and two multiplies:
+  /// four instructions a score instead of one, on every score of every
+  /// tile (the kernels' inner loops are issue-bound). Flushing subnormals
+  /// only zeroes probabilities below 2^-126, which no output type keeps.
+  Value exp2(Value x) {
+    return LLVM::CallIntrinsicOp::create(
+               b, loc, f32, b.getStringAttr("llvm.nvvm.ex2.approx.ftz.f"),
+               ValueRange{x})
+        .getResult(0);
+  }
+  /// x * y + z, fused (one instruction, one rounding).
+  Value fma(Value x, Value y, Value z) {
+    return math::FmaOp::create(b, loc, x, y, z);
+  }
   Value isNegInf(Value x) {
     return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, x,
                                  negInf());

@@ -116,7 +116,9 @@ Value tileInside(KernelEmitter &k, Value x0, Value lo, Value hi) {
 /// lane row `r`'s interval and passes the part's exclusions.
 /// The per-tile bounds of the element mask: lane row r's interval shifted
 /// by the lane's first key column kt + 2t, so that element (nt, e) tests
-/// the constant nt * 8 + e % 2 against them.
+/// the constant nt * 8 + e % 2 against them. The bounds are i32 (view
+/// indices are below N < 2^31): a 64-bit compare is two instructions, and
+/// a masked tile tests every score twice.
 struct TileMask {
   Value lo[2], hi[2], colBase;
 };
@@ -126,8 +128,9 @@ TileMask tileMask(KernelEmitter &k, const KeyRange &kr, Value kt) {
   TileMask tm;
   tm.colBase = m.add(kt, m.mul(k.t, m.c(2)));
   for (int r = 0; r < 2; ++r) {
-    tm.lo[r] = m.sub(kr.rowIv[r].first, tm.colBase);
-    tm.hi[r] = m.sub(m.min(kr.rowIv[r].second, kr.klen), tm.colBase);
+    tm.lo[r] = k.narrow(m.sub(kr.rowIv[r].first, tm.colBase));
+    tm.hi[r] =
+        k.narrow(m.sub(m.min(kr.rowIv[r].second, kr.klen), tm.colBase));
   }
   return tm;
 }
@@ -136,12 +139,12 @@ Value keyAllowed(KernelEmitter &k, const ga::GpuPart &part,
                  const KeyRange &kr, const TileMask &tm, Value c,
                  const LaneRows &rows, int r, int64_t nt, int e) {
   IndexMath &m = k.m;
-  Value col = m.c(nt * 8 + e % 2);
+  Value col = k.i32(nt * 8 + e % 2);
   Value ok = m.andi(m.cmp(arith::CmpIPredicate::sge, col, tm.lo[r]),
                     m.cmp(arith::CmpIPredicate::slt, col, tm.hi[r]));
   if (part.excluded.empty())
     return ok;
-  Value j = m.add(tm.colBase, col);
+  Value j = m.add(tm.colBase, m.c(nt * 8 + e % 2));
   Value jOrig = k.toOriginal(part.keyView, c, m.min(j, kr.lastKey));
   return m.andi(ok, k.passesExcluded(part, rows.orig[r], jOrig));
 }
@@ -212,25 +215,28 @@ void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
           // Scores against the 64 keys of this tile, masked to the rows'
           // intervals (and exclusions) unless the tile is interior; scaled;
           // row max.
+          // The row max of the raw scores, scaled once (the scale is
+          // positive: the op's verifier), and p = 2^(s * scale2 - m) as
+          // one fma: one instruction a score fewer than scaling every
+          // score first (the loop is issue-bound).
           Frags s = k.scoresShared(qf, k.smem[0]);
           s = maskQueryTile(k, part, kr, c, rows, kt, s);
           Value mx[2] = {k.negInf(), k.negInf()};
           for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
-            for (int e = 0; e < 4; ++e) {
-              s[nt][e] = k.fmul(s[nt][e], scale2);
+            for (int e = 0; e < 4; ++e)
               mx[e / 2] =
                   arith::MaximumFOp::create(b, loc, mx[e / 2], s[nt][e]);
-            }
           Value mNew[2], alpha[2], lNew[2];
           for (int r = 0; r < 2; ++r) {
-            mNew[r] = arith::MaximumFOp::create(b, loc, mOld[r],
-                                                k.rowReduce(mx[r], true));
+            mNew[r] = arith::MaximumFOp::create(
+                b, loc, mOld[r], k.fmul(k.rowReduce(mx[r], true), scale2));
             Value safe = k.select(k.isNegInf(mNew[r]), k.f(0), mNew[r]);
             alpha[r] = k.exp2(k.fsub(mOld[r], safe));
             lNew[r] = k.fmul(lOld[r], alpha[r]);
+            Value minusSafe = arith::NegFOp::create(b, loc, safe);
             for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
               for (int e = 2 * r; e < 2 * r + 2; ++e) {
-                s[nt][e] = k.exp2(k.fsub(s[nt][e], safe));
+                s[nt][e] = k.exp2(k.fma(s[nt][e], scale2, minusSafe));
                 lNew[r] = k.fadd(lNew[r], s[nt][e]);
               }
           }
@@ -349,14 +355,14 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   LaneRows rows = br.lanes;
   auto ops = k.rowOperands({"q", "dout"}, rows, qv, c, row0, qlen);
   const RowOperand &qf = ops[0], &dof = ops[1];
-  Value lse2[2], delta[2];
+  Value minusLse2[2], delta[2];
   for (int r = 0; r < 2; ++r) {
     Value idx = m.add(k.rowBase, rows.orig[r]);
-    // Finite even for a row without keys, so that masked scores (-inf)
-    // give p = 0, never NaN.
-    lse2[r] = arith::MaximumFOp::create(
-        b, loc, k.fmul(k.load(k.arg["lse"], idx), k.f(kLog2e)),
-        k.f(-kHugeLse));
+    // -lse in log2 units, finite even for a row without keys, so that
+    // masked scores (-inf) give p = 0, never NaN.
+    minusLse2[r] = arith::MinimumFOp::create(
+        b, loc, k.fmul(k.load(k.arg["lse"], idx), k.f(-kLog2e)),
+        k.f(kHugeLse));
     delta[r] = k.load(k.arg["delta"], idx);
   }
   int64_t dTiles = k.d / 8;
@@ -378,7 +384,7 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
           for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
             for (int e = 0; e < 4; ++e) {
               int r = e / 2;
-              Value p = k.exp2(k.fsub(k.fmul(s[nt][e], scale2), lse2[r]));
+              Value p = k.exp2(k.fma(s[nt][e], scale2, minusLse2[r]));
               s[nt][e] = k.fmul(p, k.fsub(dp[nt][e], delta[r]));
             }
           k.accumulateShared(acc, s, k.smem[0]);
@@ -460,16 +466,18 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
           };
           s = k.maskedOrNot(
               tileInside(k, qt, innerLo, innerHi), s, [&](Frags &x) {
+                // i32 bounds, as for the query-driven kernels (TileMask).
                 Value lo[2], hi[2];
                 for (int r = 0; r < 2; ++r) {
-                  lo[r] = m.sub(colIv[r].first, rowBase);
-                  hi[r] = k.select(keys.valid[r],
-                                   m.sub(colIv[r].second, rowBase), m.c(-1));
+                  lo[r] = k.narrow(m.sub(colIv[r].first, rowBase));
+                  hi[r] = k.narrow(k.select(keys.valid[r],
+                                            m.sub(colIv[r].second, rowBase),
+                                            m.c(-1)));
                 }
                 for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
                   for (int e = 0; e < 4; ++e) {
                     int r = e / 2;
-                    Value col = m.c(nt * 8 + e % 2);
+                    Value col = k.i32(nt * 8 + e % 2);
                     Value ok =
                         m.andi(m.cmp(arith::CmpIPredicate::sge, col, lo[r]),
                                m.cmp(arith::CmpIPredicate::slt, col, hi[r]));
@@ -483,12 +491,13 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
           for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
             for (int e = 0; e < 4; ++e) {
               Value r = m.add(m.mul(k.t, m.c(2)), m.c(nt * 8 + e % 2));
-              // Finite even for a row without keys (masked p = 0, not NaN).
-              Value lse2 = arith::MaximumFOp::create(
-                  b, loc, k.fmul(k.rowStat(0, r), k.f(kLog2e)),
-                  k.f(-kHugeLse));
+              // -lse in log2 units, finite even for a row without keys
+              // (masked p = 0, not NaN).
+              Value minusLse2 = arith::MinimumFOp::create(
+                  b, loc, k.fmul(k.rowStat(0, r), k.f(-kLog2e)),
+                  k.f(kHugeLse));
               Value delta = k.rowStat(1, r);
-              Value pe = k.exp2(k.fsub(k.fmul(s[nt][e], scale2), lse2));
+              Value pe = k.exp2(k.fma(s[nt][e], scale2, minusLse2));
               p[nt][e] = pe;
               s[nt][e] = k.fmul(pe, k.fsub(dp[nt][e], delta));
             }

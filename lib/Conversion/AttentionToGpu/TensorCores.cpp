@@ -116,7 +116,9 @@ KernelEmitter::WgmmaOperands KernelEmitter::scoresOperands(const RowOperand &a,
     w.aDesc.push_back(advance(aDesc0, aLayout.kMajorStep(ks)));
     w.desc.push_back(advance(desc0, layout.kMajorStep(ks)));
   }
+  // Zero-based: the product overwrites (scale-d = 0 on its first step).
   w.acc.assign(keyTile / 2, f(0));
+  w.fresh = true;
   return w;
 }
 

@@ -78,10 +78,10 @@ Value matrixDescriptor(OpBuilder &b, Location loc, Value addr,
 SmallVector<SmallVector<Value>>
 warpgroupMmas(OpBuilder &b, Location loc, ArrayRef<WarpgroupProduct> products,
               bool bf16) {
-  // Operands: every product's accumulators as outputs $0..$(R - 1), tied
-  // to inputs $R..$(2R - 1); then per product its A registers (or A
-  // descriptors) and its B descriptors; last the scale-d flag (1:
-  // accumulate).
+  // Operands: every product's accumulators as outputs $0..$(R - 1), those
+  // of the products that are not fresh tied to inputs; then per product
+  // its A registers (or A descriptors) and its B descriptors; last the
+  // scale-d flag (1; p = accumulate, z = overwrite).
   int64_t total = 0;
   for (const WarpgroupProduct &p : products) {
     assert((p.a.empty() ? p.aDesc.size() : p.a.size()) == p.desc.size() &&
@@ -92,14 +92,18 @@ warpgroupMmas(OpBuilder &b, Location loc, ArrayRef<WarpgroupProduct> products,
   std::string type = bf16 ? "bf16" : "f16";
   SmallVector<std::string> cons;
   SmallVector<Value> operands;
-  for (const WarpgroupProduct &p : products)
-    operands.append(p.acc.begin(), p.acc.end());
   for (int64_t i = 0; i < total; ++i)
     cons.push_back("=f");
-  for (int64_t i = 0; i < total; ++i)
-    cons.push_back(std::to_string(i));
+  int64_t tied = 0;
+  for (const WarpgroupProduct &p : products) {
+    for (size_t i = 0; i < p.acc.size(); ++i, ++tied)
+      if (!p.fresh) {
+        operands.push_back(p.acc[i]);
+        cons.push_back(std::to_string(tied));
+      }
+  }
   std::string body;
-  int64_t firstAcc = 0, next = 2 * total;
+  int64_t firstAcc = 0, next = int64_t(cons.size());
   for (const WarpgroupProduct &p : products) {
     int64_t regs = p.acc.size();
     SmallVector<std::string> dRegs;
@@ -123,7 +127,8 @@ warpgroupMmas(OpBuilder &b, Location loc, ArrayRef<WarpgroupProduct> products,
       }
       body += "wgmma.mma_async.sync.aligned.m64n" + std::to_string(2 * regs) +
               "k16.f32." + type + "." + type + " " + dList + ", " + a + ", " +
-              reg(descFirst + s) + ", p, 1, 1, " + (aRegs ? "" : "0, ") +
+              reg(descFirst + s) + (p.fresh && s == 0 ? ", z" : ", p") +
+              ", 1, 1, " + (aRegs ? "" : "0, ") +
               (p.transB ? "1" : "0") + ";\n";
     }
     if (aRegs) {
@@ -138,7 +143,8 @@ warpgroupMmas(OpBuilder &b, Location loc, ArrayRef<WarpgroupProduct> products,
     cons.append(steps, "l");
     firstAcc += regs;
   }
-  std::string text = "{\n.reg .pred p;\nsetp.ne.b32 p, " + reg(next) +
+  std::string text = "{\n.reg .pred p, z;\nsetp.ne.b32 p, " + reg(next) +
+                     ", 0;\nsetp.eq.b32 z, " + reg(next) +
                      ", 0;\nwgmma.fence.sync.aligned;\n" + body +
                      "wgmma.commit_group.sync.aligned;\n"
                      "wgmma.wait_group.sync.aligned 0;\n}\n";

@@ -85,13 +85,17 @@ mlir::Value matrixDescriptor(mlir::OpBuilder &b, mlir::Location loc,
 /// columns at a time); A is either `a[s]`, the four 32-bit A registers of
 /// k16 step s, or (`a` empty) `aDesc[s]`, the descriptor of a K-major A
 /// tile in shared memory for step s; `desc[s]` is B's descriptor for step
-/// s; `transB` reads B as MN-major.
+/// s; `transB` reads B as MN-major. A `fresh` product starts from zero
+/// (D = A . B): its first k16 step runs with scale-d = 0 and `acc` only
+/// gives the count, so no zeroed registers are fed in (those were a move
+/// per accumulator on every tile).
 struct WarpgroupProduct {
   mlir::ValueRange acc;
   llvm::ArrayRef<std::array<mlir::Value, 4>> a;
   mlir::ValueRange aDesc;
   mlir::ValueRange desc;
   bool transB;
+  bool fresh = false;
 };
 
 /// Issues independent `products` (bf16 or f16 operands) in one inline

@@ -37,7 +37,9 @@
 // CHECK-NEXT: } else {
 // CHECK: arith.select
 // CHECK: gpu.shuffle xor
-// CHECK: math.exp2
+// p = 2^(s * scale log2(e) - m): one fma and one ex2.approx.ftz a score.
+// CHECK: %[[X:.*]] = math.fma %{{.*}}, %{{.*}}, %{{.*}} : f32
+// CHECK-NEXT: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"(%[[X]]) : (f32) -> f32
 // CHECK: gpu.func @st_attn_strided_fwd1(
 // CHECK: gpu.func @st_attn_strided_dq2(
 // CHECK: gpu.func @st_attn_strided_dq3(

@@ -38,13 +38,23 @@
 // CHECK: arith.muli %[[ATOM]], %c4096
 // CHECK: arith.muli %[[ROW]], %c64
 // CHECK: arith.muli %[[SW]], %c8
-// CHECK: nvgpu.device_async_copy %{{.*}}[%{{.*}}], %[[Q]][%{{.*}}, %{{.*}}], 8 {bypassL1}
-// Q is complete, and fenced for the async proxy, for the whole block before
-// the tile loop starts copying K and V.
-// CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
-// CHECK-NEXT: llvm.inline_asm has_side_effects asm_dialect = att "fence.proxy.async.shared::cta;"
-// CHECK-NEXT: gpu.barrier
+// The source row's offset within the (batch, head) in 32 bits (N d < 2^31),
+// zero-extended onto the 64-bit base:
+// CHECK: %[[R32:.*]] = arith.minsi %{{.*}}, %{{.*}} : i32
+// CHECK-NEXT: %[[D32:.*]] = arith.constant 128 : i32
+// CHECK-NEXT: %[[OFF:.*]] = arith.muli %[[R32]], %[[D32]] : i32
+// CHECK: %[[SUM:.*]] = arith.addi %[[OFF]], %{{.*}} : i32
+// CHECK-NEXT: %[[WIDE:.*]] = arith.index_castui %[[SUM]] : i32 to index
+// CHECK-NEXT: %[[SRC:.*]] = arith.addi %{{.*}}, %[[WIDE]] : index
+// CHECK-NEXT: nvgpu.device_async_copy %{{.*}}[%[[SRC]]], %[[Q]][%{{.*}}, %{{.*}}], 8 {bypassL1}
+// Q's copies are committed as a group of their own, not waited for: the
+// first K and V tile is copied at once, and the loop's first wait (one
+// group left in flight) completes both.
+// CHECK-NOT: nvgpu.device_async_wait
+// CHECK: nvgpu.device_async_create_group
+// CHECK-NOT: nvgpu.device_async_wait
 // CHECK: nvgpu.device_async_copy %{{.*}}[%{{.*}}], %[[K]][%{{.*}}, %{{.*}}], 8 {bypassL1}
+// CHECK: nvgpu.device_async_create_group
 // CHECK: scf.for
 // The copies are fenced for the async proxy before the barrier; then all
 // four warps run the tile (no per-warp branch around the products).
@@ -64,8 +74,11 @@
 // CHECK: arith.addi %[[D0]], %c2_i64{{.*}} : i64
 // CHECK: arith.addi %[[A0]], %c512_i64 : i64
 // CHECK: arith.addi %[[D0]], %c512_i64{{.*}} : i64
-// CHECK: llvm.inline_asm has_side_effects asm_dialect = att "{\0A.reg .pred p;\0Asetp.ne.b32 p, $80, 0;\0Awgmma.fence.sync.aligned;\0Awgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {$0, {{.*}}, $31}, $64, $72, p, 1, 1, 0, 0;
-// CHECK-SAME: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.*}}, $71, $79, p, 1, 1, 0, 0;\0Awgmma.commit_group.sync.aligned;\0Awgmma.wait_group.sync.aligned 0;\0A}\0A", "=f,{{.*}},=f,0,1,{{.*}},31,l,l,{{.*}},l,l,r"
+// S starts from zero: its accumulators are outputs only and its first k16
+// step overwrites them (scale-d z = false), the others accumulate (p).
+// CHECK: llvm.inline_asm has_side_effects asm_dialect = att "{\0A.reg .pred p, z;\0Asetp.ne.b32 p, $48, 0;\0Asetp.eq.b32 z, $48, 0;\0Awgmma.fence.sync.aligned;\0Awgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {$0, {{.*}}, $31}, $32, $40, z, 1, 1, 0, 0;
+// CHECK-SAME: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {$0, {{.*}}, $31}, $33, $41, p, 1, 1, 0, 0;
+// CHECK-SAME: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.*}}, $39, $47, p, 1, 1, 0, 0;\0Awgmma.commit_group.sync.aligned;\0Awgmma.wait_group.sync.aligned 0;\0A}\0A", "=f,{{(=f,)+}}l,{{(l,)+}}r"
 // P.V: m64n128k16, MN-major B (trans-b), LBO 8192 (the atoms along N) |
 // SBO 1024 | swizzle; k16 steps 2048 bytes (128).
 // CHECK: memref.extract_aligned_pointer_as_index %[[V]]
@@ -74,6 +87,12 @@
 // CHECK: llvm.inline_asm {{.*}}wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {$0, {{.*}}, $63}, {{.*}}, p, 1, 1, 1;
 // CHECK-NOT: nvvm.mma.sync
 // CHECK: gpu.barrier
+// After the walk no copy is left in flight (an empty walk never waited for
+// Q):
+// CHECK: scf.yield
+// CHECK-NEXT: }
+// CHECK-NEXT: %[[LAST:.*]] = nvgpu.device_async_create_group
+// CHECK-NEXT: nvgpu.device_async_wait %[[LAST]] {numGroups = 0 : i32}
 // CHECK: gpu.func @st_attn_strided_fwd1(
 // NVVM: gpu.module @st_attn_strided [#nvvm.target<O = 3, chip = "sm_90a"
 // NVVM: llvm.inline_asm has_side_effects {{.*}}wgmma.mma_async.sync.aligned.m64n64k16
@@ -109,8 +128,8 @@ func.func @strided(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: t
 // The independent products go out in pairs, one commit and wait each:
 // S^T (accumulators $0..$31) with dP^T ($32..$63), A from descriptors,
 // then dV ($0..$63) with dK ($64..$127), A (P^T, dS^T) from registers.
-// CHECK: "{\0A.reg .pred p;{{.*}}wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {$0, {{.*}}}, ${{[0-9]+}}, ${{[0-9]+}}, p, 1, 1, 0, 0;{{.*}}wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {$32, {{.*}}}, ${{[0-9]+}}, ${{[0-9]+}}, p, 1, 1, 0, 0;\0Awgmma.commit_group.sync.aligned;
-// CHECK: "{\0A.reg .pred p;{{.*}}wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {$0, {{.*}}, p, 1, 1, 1;{{.*}}wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {$64, {{.*}}, p, 1, 1, 1;\0Awgmma.commit_group.sync.aligned;
+// CHECK: "{\0A.reg .pred p, z;{{.*}}wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {$0, {{.*}}}, ${{[0-9]+}}, ${{[0-9]+}}, z, 1, 1, 0, 0;{{.*}}wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {$32, {{.*}}}, ${{[0-9]+}}, ${{[0-9]+}}, z, 1, 1, 0, 0;{{.*}}wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {$32, {{.*}}}, ${{[0-9]+}}, ${{[0-9]+}}, p, 1, 1, 0, 0;\0Awgmma.commit_group.sync.aligned;
+// CHECK: "{\0A.reg .pred p, z;{{.*}}wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {$0, {{.*}}, p, 1, 1, 1;{{.*}}wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {$64, {{.*}}, p, 1, 1, 1;\0Awgmma.commit_group.sync.aligned;
 // CHECK-NOT: nvvm.mma.sync
 // CHECK: gpu.return
 func.func @fixed(%q: tensor<?x?x?x128xf16>, %k: tensor<?x?x?x128xf16>, %v: tensor<?x?x?x128xf16>) -> tensor<?x?x?x128xf16> {
