@@ -35,6 +35,7 @@
 #include "KernelEmitter.h"
 
 #include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/JSON.h"
 
 namespace mlir {
@@ -86,6 +87,16 @@ json::Value gridY(int64_t first, int64_t cycle) {
     return ex("BH");
   return exOp("mul", ex("B"),
               exOp("ceildiv", exOp("sub", ex("H"), ex(first)), ex(cycle)));
+}
+
+/// The row-scale buffer of chain buffer `name` (KernelEmitter::storeChain),
+/// as a literal: kernel buffers are named by StringRef.
+StringRef chainScaleName(StringRef name) {
+  return llvm::StringSwitch<StringRef>(name)
+      .Case("o_acc", "o_acc_scale")
+      .Case("dq_acc", "dq_acc_scale")
+      .Case("dk_acc", "dk_acc_scale")
+      .Case("dv_acc", "dv_acc_scale");
 }
 
 json::Value launch(StringRef kernel, json::Value gx, json::Value gy,
@@ -143,6 +154,24 @@ struct ConvertStAttentionToGpuPass
     Type f32 = b.getF32Type();
 
     json::Array forward, backward, scratch;
+    // The chain between the kernels of a pass (KernelEmitter.h): f16 with
+    // row scales for 16-bit inputs, f32 for f32.
+    KernelEmitter chainOf(b, loc, elt, d, scale, wgmma);
+    Type chainType = chainOf.chainType();
+    bool scaled = chainOf.scaledChain();
+    auto addChain = [&](SmallVectorImpl<std::pair<StringRef, Type>> &bufs,
+                        StringRef name) {
+      bufs.push_back({name, chainType});
+      if (scaled)
+        bufs.push_back({chainScaleName(name), f32});
+    };
+    auto argNames = [](ArrayRef<std::pair<StringRef, Type>> bufs) {
+      SmallVector<StringRef> names;
+      for (auto &bf : bufs)
+        names.push_back(bf.first);
+      names.append({"N", "H"});
+      return names;
+    };
     bool needOacc = false, needDqAcc = false, needDkvAcc = false,
          needZero = false;
     int64_t cycle = layout.getCycleLength();
@@ -188,8 +217,19 @@ struct ConvertStAttentionToGpuPass
         int64_t keyTile = wgmmaKeyTile;
         if (keyTile / 2 * scoreProducts + d / 2 * accumulators > 160)
           keyTile = kMaxKeyTile;
-        k.begin(module, kn, bufs, /*staged=*/true, rowStats,
-                /*rowOperands=*/scoreProducts, keyTile);
+        gpu::GPUFuncOp func =
+            k.begin(module, kn, bufs, /*staged=*/true, rowStats,
+                    /*rowOperands=*/scoreProducts, keyTile);
+        // The d = 64 warpgroup-MMA kernels have one warpgroup a block, so
+        // blocks per SM are their latency hiding: ptxas is asked for 5
+        // (forward: at most 102 registers), 4 (dQ: 128) or 3 (dK/dV: 168),
+        // which the shared memory allows and which they reach without
+        // spilling (fixed's summary dK/dV: 16 bytes). Without the hint, a
+        // small change in the epilogue took that kernel from 167 to 184
+        // registers, 2 blocks an SM, and 9% slower (session 6).
+        if (k.useWgmma && d == 64 && keyTile == kMaxKeyTile)
+          func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
+                        b.getI32IntegerAttr(kind == "dkv" ? 3 : kind == "dq" ? 4 : 5));
         k.headMapping(h, cycle);
         emit(k);
         SmallVector<StringRef> args;
@@ -209,7 +249,7 @@ struct ConvertStAttentionToGpuPass
         SmallVector<std::pair<StringRef, Type>> bufs = {
             {"q", elt}, {"k", elt}, {"v", elt}, {"o", elt}, {"lse", f32}};
         if (fwd.size() > 1)
-          bufs.push_back({"o_acc", f32});
+          addChain(bufs, "o_acc");
         addKernel("fwd", bufs, /*rowStats=*/false, group.front().queryView,
                   forward, [&](KernelEmitter &k) {
                     emitForward(k, group, first, last);
@@ -225,7 +265,7 @@ struct ConvertStAttentionToGpuPass
             {"q", elt},   {"k", elt},     {"v", elt},  {"dout", elt},
             {"lse", f32}, {"delta", f32}, {"dq", elt}};
         if (fwd.size() > 1)
-          bufs.push_back({"dq_acc", f32});
+          addChain(bufs, "dq_acc");
         addKernel("dq", bufs, /*rowStats=*/false, group.front().queryView,
                   backward, [&](KernelEmitter &k) {
                     emitDq(k, group, first, last);
@@ -245,8 +285,8 @@ struct ConvertStAttentionToGpuPass
             {"q", elt},   {"k", elt},     {"v", elt},  {"dout", elt},
             {"lse", f32}, {"delta", f32}, {"dk", elt}, {"dv", elt}};
         if (chained) {
-          bufs.push_back({"dk_acc", f32});
-          bufs.push_back({"dv_acc", f32});
+          addChain(bufs, "dk_acc");
+          addChain(bufs, "dv_acc");
         }
         addKernel("dkv", bufs, /*rowStats=*/true, group.front().keyView,
                   backward, [&](KernelEmitter &k) {
@@ -257,7 +297,10 @@ struct ConvertStAttentionToGpuPass
     if (needZero) {
       KernelEmitter k(b, loc, elt, d, scale, wgmma);
       std::string kn = (name + "_zero").str();
-      k.begin(module, kn, {{"dk_acc", f32}, {"dv_acc", f32}});
+      SmallVector<std::pair<StringRef, Type>> bufs;
+      addChain(bufs, "dk_acc");
+      addChain(bufs, "dv_acc");
+      k.begin(module, kn, bufs);
       k.headMapping(0, 1);
       emitZero(k, {"dk_acc", "dv_acc"});
       // After delta, before any dK/dV kernel: right after the delta launch.
@@ -265,22 +308,32 @@ struct ConvertStAttentionToGpuPass
                       launch(kn,
                              exOp("ceildiv", exOp("mul", ex("N"), ex(d / 4)),
                                   ex(kThreads)),
-                             ex("BH"), {"dk_acc", "dv_acc", "N", "H"}));
+                             ex("BH"), argNames(bufs)));
     }
     json::Value rowsF32 =
         exOp("mul", exOp("mul", ex("BH"), ex("N")), ex(4));
-    json::Value tensorF32 = exOp("mul", rowsF32, ex(d));
     scratch.push_back(json::Object{{"name", "delta"}, {"bytes", rowsF32}});
+    // A chain buffer [B, H, N, D] of chainType() and, scaled, its row
+    // scales (KernelEmitter::storeChain).
+    int64_t chainBytes = chainType.getIntOrFloatBitWidth() / 8;
+    auto addScratch = [&](StringRef name) {
+      scratch.push_back(json::Object{
+          {"name", name},
+          {"bytes", exOp("mul", exOp("mul", exOp("mul", ex("BH"), ex("N")),
+                                     ex(d)),
+                         ex(chainBytes))},
+          {"element_bytes", chainBytes}});
+      if (scaled)
+        scratch.push_back(json::Object{{"name", (name + "_scale").str()},
+                                       {"bytes", rowsF32}});
+    };
     if (needOacc)
-      scratch.push_back(json::Object{{"name", "o_acc"}, {"bytes", tensorF32}});
+      addScratch("o_acc");
     if (needDqAcc)
-      scratch.push_back(
-          json::Object{{"name", "dq_acc"}, {"bytes", tensorF32}});
+      addScratch("dq_acc");
     if (needDkvAcc) {
-      scratch.push_back(
-          json::Object{{"name", "dk_acc"}, {"bytes", tensorF32}});
-      scratch.push_back(
-          json::Object{{"name", "dv_acc"}, {"bytes", tensorF32}});
+      addScratch("dk_acc");
+      addScratch("dv_acc");
     }
     std::string layoutStr;
     llvm::raw_string_ostream os(layoutStr);

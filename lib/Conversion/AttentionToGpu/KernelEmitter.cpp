@@ -368,6 +368,71 @@ Frags KernelEmitter::loadRows(const LaneRows &rows, Value mem) {
   return acc;
 }
 
+void KernelEmitter::storeChain(const Frags &acc, const LaneRows &rows,
+                               Value factor[2], StringRef name) {
+  if (!scaledChain())
+    return storeRows(acc, rows, factor, arg[name]);
+  Type f16 = chainType();
+  Value scales = arg[(name + "_scale").str()];
+  for (int k = 0; k < 2; ++k) {
+    // The row's values and its largest magnitude (the row's four lanes,
+    // t = 0..3, reduce with shuffles: outside the valid-row guard).
+    SmallVector<Value> x;
+    Value mx = f(0);
+    for (int64_t dt = 0; dt < d / 8; ++dt)
+      for (int e = 2 * k; e < 2 * k + 2; ++e) {
+        x.push_back(fmul(acc[dt][e], factor[k]));
+        mx = arith::MaximumFOp::create(b, loc, mx,
+                                       math::AbsFOp::create(b, loc, x.back()));
+      }
+    mx = rowReduce(mx, true);
+    Value has =
+        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, mx, f(0));
+    Value inv = select(has, arith::DivFOp::create(b, loc, f(1), mx), f(0));
+    auto ifOp = scf::IfOp::create(b, loc, rows.valid[k], false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    for (int64_t dt = 0; dt < d / 8; ++dt) {
+      Value lo = arith::TruncFOp::create(b, loc, f16, fmul(x[2 * dt], inv));
+      Value hi =
+          arith::TruncFOp::create(b, loc, f16, fmul(x[2 * dt + 1], inv));
+      Value pair = vector::FromElementsOp::create(
+          b, loc, VectorType::get({2}, f16), ValueRange{lo, hi});
+      vector::StoreOp::create(b, loc, pair, arg[name],
+                              ValueRange{fragIndex(rows.orig[k], dt, 0)},
+                              false, llvm::MaybeAlign(4));
+    }
+    auto lead = scf::IfOp::create(b, loc, t0, false);
+    b.setInsertionPointToStart(&lead.getThenRegion().front());
+    memref::StoreOp::create(b, loc, mx, scales,
+                            ValueRange{m.add(rowBase, rows.orig[k])});
+  }
+}
+
+Frags KernelEmitter::loadChain(const LaneRows &rows, StringRef name) {
+  if (!scaledChain())
+    return loadRows(rows, arg[name]);
+  Type f16 = chainType();
+  Value scales = arg[(name + "_scale").str()];
+  Value scale[2];
+  for (int k = 0; k < 2; ++k)
+    scale[k] = load(scales, m.add(rowBase, rows.orig[k]));
+  Frags acc(d / 8);
+  for (int64_t dt = 0; dt < d / 8; ++dt)
+    for (int k = 0; k < 2; ++k) {
+      Value pair = vector::LoadOp::create(
+          b, loc, VectorType::get({2}, f16), arg[name],
+          ValueRange{fragIndex(rows.orig[k], dt, 0)}, false,
+          llvm::MaybeAlign(4));
+      Value wide = arith::ExtFOp::create(b, loc, VectorType::get({2}, f32),
+                                         pair);
+      for (int64_t i = 0; i < 2; ++i)
+        acc[dt][2 * k + i] =
+            fmul(vector::ExtractOp::create(b, loc, wide, i), scale[k]);
+    }
+  return acc;
+}
+
 Frags KernelEmitter::maskedOrNot(Value inner, Frags s,
                                  function_ref<void(Frags &)> mask) {
   if (!inner) {

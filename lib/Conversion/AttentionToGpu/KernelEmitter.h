@@ -124,11 +124,29 @@ public:
   }
 
   /// Decomposes blockIdx.x for driving view `v` into (residue, tile).
-  std::pair<Value, Value> tileOf(const ga::View &v) {
-    if (v.kind != ga::ViewKind::Residue)
-      return {m.c(0), bx};
-    Value per = m.ceilDiv(m.ceilDiv(n, m.c(v.stride)), m.c(kBlockRows));
-    return {m.div(bx, per), m.rem(bx, per)};
+  /// Blocks start in blockIdx order. The tiles of one residue are
+  /// adjacent, so the blocks that run together share that residue's key
+  /// tiles in L2 (taking the residue fastest instead, for contiguous rows
+  /// across residues, made the strided column kernels 5-17% slower on the
+  /// H100: docs/performance.md, session 6). With `reversed` (query-driven
+  /// causal walks, longer for later rows) the last tiles start first, so
+  /// that short walks fill the tail (fixed's forward and dQ: 3%).
+  std::pair<Value, Value> tileOf(const ga::View &v, bool reversed) {
+    Value per = v.kind == ga::ViewKind::Residue
+                    ? m.ceilDiv(m.ceilDiv(n, m.c(v.stride)), m.c(kBlockRows))
+                    : m.c(0);
+    Value c = m.c(0), tile = bx;
+    if (v.kind == ga::ViewKind::Residue) {
+      c = m.div(bx, per);
+      tile = m.rem(bx, per);
+    } else if (v.kind == ga::ViewKind::Identity) {
+      per = m.ceilDiv(n, m.c(kBlockRows));
+    } else {
+      return {c, tile};
+    }
+    if (reversed)
+      tile = m.sub(m.sub(per, m.c(1)), tile);
+    return {c, tile};
   }
 
   Value viewLength(const ga::View &v, Value c) {
@@ -466,6 +484,34 @@ public:
   /// Loads accumulator fragments of rows `rows` from f32 `mem`.
   Frags loadRows(const LaneRows &rows, Value mem);
 
+  //===--------------------------------------------------------------===//
+  // The chain between the kernels of one pass
+  //===--------------------------------------------------------------===//
+  //
+  // A layout whose parts need two views (strided: the band and the
+  // transposed columns; fixed: the band and the compact summaries) runs
+  // one kernel per view, and the later one continues the earlier one's
+  // rows (o_acc, dq_acc, dk_acc, dv_acc). For 16-bit inputs each chained
+  // row is stored as f16 values scaled by the row's largest magnitude,
+  // plus that magnitude (f32, `<name>_scale`): half the bytes of f32 with
+  // an 11-bit significand relative to the row's maximum, four times finer
+  // than the bf16 output's, and no overflow whatever the inputs' range.
+  // Those kernels are bound by memory, and the chain was about a third of
+  // the strided layout's bytes. f32 inputs keep an f32 chain (tf32's
+  // error bound leaves no room).
+
+  /// The element type of the chain buffers.
+  Type chainType() const { return elt.isF32() ? f32 : Type(b.getF16Type()); }
+  bool scaledChain() const { return !elt.isF32(); }
+
+  /// Stores accumulator fragments (rows `rows`, scaled by `factor`) to the
+  /// chain buffer `name` (and its row scales). Every lane must call it.
+  void storeChain(const Frags &acc, const LaneRows &rows, Value factor[2],
+                  StringRef name);
+
+  /// Loads the chain buffer `name`'s rows `rows` as accumulator fragments.
+  Frags loadChain(const LaneRows &rows, StringRef name);
+
   Frags zeros(int64_t tiles) {
     Frags z;
     for (int64_t i = 0; i < tiles; ++i)
@@ -533,7 +579,8 @@ void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
 /// row (so N * that many threads).
 void emitDelta(KernelEmitter &k);
 int64_t deltaLanesPerRow(Type elt, int64_t d);
-/// Zeroes the f32 buffers `names` ([B, H, N, D]), four elements per thread.
+/// Zeroes the chain buffers `names` ([B, H, N, D], and their row scales),
+/// four elements per thread.
 void emitZero(KernelEmitter &k, ArrayRef<StringRef> names);
 /// dQ for one group of parts sharing a query view.
 void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,

@@ -19,16 +19,17 @@ namespace {
 /// `c` (strided views), the view's length, the block's first row, the
 /// warp's first row and the lane's two rows. Positions the builder inside a
 /// block-uniform guard (the block has rows), so that every warp of a live
-/// block takes part in the shared-memory staging.
+/// block takes part in the shared-memory staging. `queryDriven` kernels
+/// start their last row tiles first (KernelEmitter::tileOf).
 struct BlockRows {
   Value c, len, row0, r0;
   LaneRows lanes;
 };
 
-BlockRows blockRows(KernelEmitter &k, const ga::View &v) {
+BlockRows blockRows(KernelEmitter &k, const ga::View &v, bool queryDriven) {
   IndexMath &m = k.m;
   BlockRows br;
-  auto [c, tile] = k.tileOf(v);
+  auto [c, tile] = k.tileOf(v, /*reversed=*/queryDriven);
   br.c = c;
   br.len = k.viewLength(v, c);
   br.row0 = m.mul(tile, m.c(kBlockRows));
@@ -177,7 +178,7 @@ void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   Location loc = k.loc;
   IndexMath &m = k.m;
   const ga::View &qv = parts.front().queryView;
-  BlockRows br = blockRows(k, qv);
+  BlockRows br = blockRows(k, qv, /*queryDriven=*/true);
   Value c = br.c, qlen = br.len, row0 = br.row0, r0 = br.r0;
   LaneRows rows = br.lanes;
   RowOperand qf = k.rowOperands({"q"}, rows, qv, c, row0, qlen)[0];
@@ -199,7 +200,7 @@ void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
       ll[r] = k.select(has, k.f(1), k.f(0));
     }
     state = {mm[0], mm[1], ll[0], ll[1]};
-    KernelEmitter::flatten(k.loadRows(rows, k.arg["o_acc"]), state);
+    KernelEmitter::flatten(k.loadChain(rows, "o_acc"), state);
   }
 
   Value scale2 = k.f(k.scale * kLog2e);
@@ -268,7 +269,10 @@ void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
     memref::StoreOp::create(b, loc, lse, k.arg["lse"],
                             ValueRange{m.add(k.rowBase, rows.orig[r])});
   }
-  k.storeRows(acc, rows, inv, last ? k.arg["o"] : k.arg["o_acc"]);
+  if (last)
+    k.storeRows(acc, rows, inv, k.arg["o"]);
+  else
+    k.storeChain(acc, rows, inv, "o_acc");
 }
 
 //===----------------------------------------------------------------------===//
@@ -325,8 +329,9 @@ void emitDelta(KernelEmitter &k) {
                           ValueRange{m.add(k.rowBase, row)});
 }
 
-/// Zeroes the f32 buffers `names` ([B, H, N, D]), four elements (16 bytes)
-/// per thread.
+/// Zeroes the chain buffers `names` ([B, H, N, D]), four elements per
+/// thread, and (scaled chain) their row scales: the thread that holds a
+/// row's first four elements zeroes its scale.
 void emitZero(KernelEmitter &k, ArrayRef<StringRef> names) {
   OpBuilder &b = k.b;
   IndexMath &m = k.m;
@@ -335,12 +340,25 @@ void emitZero(KernelEmitter &k, ArrayRef<StringRef> names) {
       b, k.loc, m.cmp(arith::CmpIPredicate::slt, x, m.mul(k.n, m.c(k.d))),
       false);
   b.setInsertionPointToStart(&live.getThenRegion().front());
+  Type chain = k.chainType();
   Value zeros = arith::ConstantOp::create(
-      b, k.loc, DenseElementsAttr::get(VectorType::get({4}, k.f32), 0.0f));
+      b, k.loc,
+      DenseElementsAttr::get(VectorType::get({4}, chain),
+                             FloatAttr::get(chain, 0.0).getValue()));
   for (StringRef name : names)
     vector::StoreOp::create(b, k.loc, zeros, k.arg[name],
                             ValueRange{m.add(k.base, x)}, false,
-                            llvm::MaybeAlign(16));
+                            llvm::MaybeAlign(chain.getIntOrFloatBitWidth() /
+                                             2));
+  if (!k.scaledChain())
+    return;
+  auto lead = scf::IfOp::create(
+      b, k.loc,
+      m.cmp(arith::CmpIPredicate::eq, m.rem(x, m.c(k.d)), m.c(0)), false);
+  b.setInsertionPointToStart(&lead.getThenRegion().front());
+  for (StringRef name : names)
+    memref::StoreOp::create(b, k.loc, k.f(0), k.arg[(name + "_scale").str()],
+                            ValueRange{m.add(k.rowBase, m.div(x, m.c(k.d)))});
 }
 
 /// dQ for one group of parts sharing a query view.
@@ -350,7 +368,7 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   Location loc = k.loc;
   IndexMath &m = k.m;
   const ga::View &qv = parts.front().queryView;
-  BlockRows br = blockRows(k, qv);
+  BlockRows br = blockRows(k, qv, /*queryDriven=*/true);
   Value c = br.c, qlen = br.len, row0 = br.row0, r0 = br.r0;
   LaneRows rows = br.lanes;
   auto ops = k.rowOperands({"q", "dout"}, rows, qv, c, row0, qlen);
@@ -368,7 +386,7 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   int64_t dTiles = k.d / 8;
   SmallVector<Value> state;
   KernelEmitter::flatten(first ? k.zeros(dTiles)
-                               : k.loadRows(rows, k.arg["dq_acc"]),
+                               : k.loadChain(rows, "dq_acc"),
                          state);
   Value scale2 = k.f(k.scale * kLog2e);
   for (const ga::GpuPart &part : parts) {
@@ -396,8 +414,10 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   Frags acc = KernelEmitter::unflatten(state, dTiles);
   Value factor[2] = {k.f(k.scale), k.f(k.scale)};
   Value one[2] = {k.f(1), k.f(1)};
-  k.storeRows(acc, rows, last ? factor : one,
-              last ? k.arg["dq"] : k.arg["dq_acc"]);
+  if (last)
+    k.storeRows(acc, rows, factor, k.arg["dq"]);
+  else
+    k.storeChain(acc, rows, one, "dq_acc");
   (void)b;
 }
 
@@ -409,7 +429,7 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   Location loc = k.loc;
   IndexMath &m = k.m;
   const ga::View &kv = parts.front().keyView;
-  BlockRows br = blockRows(k, kv);
+  BlockRows br = blockRows(k, kv, /*queryDriven=*/false);
   Value c = br.c, klen = br.len, row0 = br.row0, r0 = br.r0;
   LaneRows keys = br.lanes;
   auto ops = k.rowOperands({"k", "v"}, keys, kv, c, row0, klen);
@@ -420,8 +440,8 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
     KernelEmitter::flatten(k.zeros(dTiles), state);
     KernelEmitter::flatten(k.zeros(dTiles), state);
   } else {
-    KernelEmitter::flatten(k.loadRows(keys, k.arg["dk_acc"]), state);
-    KernelEmitter::flatten(k.loadRows(keys, k.arg["dv_acc"]), state);
+    KernelEmitter::flatten(k.loadChain(keys, "dk_acc"), state);
+    KernelEmitter::flatten(k.loadChain(keys, "dv_acc"), state);
   }
   Value scale2 = k.f(k.scale * kLog2e);
   for (const ga::GpuPart &part : parts) {
@@ -513,9 +533,13 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
                                       dTiles);
   Value factor[2] = {k.f(k.scale), k.f(k.scale)};
   Value one[2] = {k.f(1), k.f(1)};
-  k.storeRows(dk, keys, last ? factor : one,
-              last ? k.arg["dk"] : k.arg["dk_acc"]);
-  k.storeRows(dv, keys, one, last ? k.arg["dv"] : k.arg["dv_acc"]);
+  if (last) {
+    k.storeRows(dk, keys, factor, k.arg["dk"]);
+    k.storeRows(dv, keys, one, k.arg["dv"]);
+  } else {
+    k.storeChain(dk, keys, one, "dk_acc");
+    k.storeChain(dv, keys, one, "dv_acc");
+  }
   (void)b;
 }
 

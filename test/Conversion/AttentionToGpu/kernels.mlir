@@ -11,7 +11,9 @@
 // grid is ceildiv(8 N, 128) blocks.
 // CHECK-SAME: \22grid\22:[{\22args\22:[{\22args\22:[\22N\22,8],\22op\22:\22mul\22},128],\22op\22:\22ceildiv\22},\22BH\22,1],\22kernel\22:\22st_attn_strided_delta\22
 // CHECK-SAME: \22layout\22:\22#st.strided<stride = 128>\22
-// CHECK-SAME: \22name\22:\22o_acc\22
+// The chain of 16-bit inputs: f16 values (2-byte elements) and f32 row
+// scales.
+// CHECK-SAME: \22op\22:\22mul\22},64],\22op\22:\22mul\22},2],\22op\22:\22mul\22},\22element_bytes\22:2,\22name\22:\22o_acc\22},{\22bytes\22:{\22args\22:[{\22args\22:[\22BH\22,\22N\22],\22op\22:\22mul\22},4],\22op\22:\22mul\22},\22name\22:\22o_acc_scale\22}
 // CHECK: gpu.module @st_attn_strided
 // CHECK: gpu.func @st_attn_strided_delta(%{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xf32>, %{{.*}}: i64, %{{.*}}: i64) kernel attributes {known_block_size = array<i32: 128, 1, 1>}
 // CHECK: %[[O:.*]] = vector.load %arg0[%[[IDX:.*]]] {alignment = 16 : i64} : memref<?xbf16>, vector<8xbf16>
@@ -40,7 +42,26 @@
 // p = 2^(s * scale log2(e) - m): one fma and one ex2.approx.ftz a score.
 // CHECK: %[[X:.*]] = math.fma %{{.*}}, %{{.*}}, %{{.*}} : f32
 // CHECK-NEXT: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"(%[[X]]) : (f32) -> f32
+// The band's rows end the kernel as f16 of the row's values over its
+// largest magnitude (a quad max), plus that magnitude from lane t = 0:
+// CHECK: math.absf
+// CHECK: gpu.shuffle xor
+// CHECK: gpu.shuffle xor
+// CHECK: arith.divf
+// CHECK: arith.truncf %{{.*}} : f32 to f16
+// CHECK: vector.store %{{.*}}, %arg5[%{{.*}}] {alignment = 4 : i64} : memref<?xf16>, vector<2xf16>
+// CHECK: memref.store %{{.*}}, %arg6[%{{.*}}] : memref<?xf32>
 // CHECK: gpu.func @st_attn_strided_fwd1(
+// A residue class's row tiles are adjacent block indices, the last ones
+// (the longest causal walks) first:
+// CHECK: %[[PER:.*]] = arith.ceildivsi %{{.*}}, %c64{{.*}} : index
+// CHECK: %[[RES:.*]] = arith.floordivsi %block_id_x, %[[PER]] : index
+// CHECK: %[[T:.*]] = arith.remsi %block_id_x, %[[PER]] : index
+// CHECK: %[[LAST:.*]] = arith.subi %[[PER]], %c1 : index
+// CHECK-NEXT: %[[TILE:.*]] = arith.subi %[[LAST]], %[[T]] : index
+// CHECK: %[[SCALE:.*]] = memref.load %arg6[%{{.*}}] : memref<?xf32>
+// CHECK: vector.load %arg5[%{{.*}}] {alignment = 4 : i64} : memref<?xf16>, vector<2xf16>
+// CHECK-NEXT: arith.extf %{{.*}} : vector<2xf16> to vector<2xf32>
 // CHECK: gpu.func @st_attn_strided_dq2(
 // CHECK: gpu.func @st_attn_strided_dq3(
 // CHECK: gpu.func @st_attn_strided_dkv4(
@@ -71,10 +92,15 @@ func.func @strided(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>,
 // CHECK: gpu.func @st_attn_fixed_dq1(
 // CHECK: gpu.func @st_attn_fixed_dkv2(
 // CHECK: gpu.func @st_attn_fixed_dkv3(
-// CHECK: gpu.func @st_attn_fixed_zero(
-// CHECK: %[[Z:.*]] = arith.constant dense<0.000000e+00> : vector<4xf32>
-// CHECK: vector.store %[[Z]], %arg0[%{{.*}}] {alignment = 16 : i64} : memref<?xf32>, vector<4xf32>
-// CHECK: vector.store %[[Z]], %arg1[%{{.*}}] {alignment = 16 : i64} : memref<?xf32>, vector<4xf32>
+// The chain of 16-bit inputs is f16 with f32 row scales (dk_acc,
+// dk_acc_scale, dv_acc, dv_acc_scale): zeroed values and scales.
+// CHECK: gpu.func @st_attn_fixed_zero(%arg0: memref<?xf16>, %arg1: memref<?xf32>, %arg2: memref<?xf16>, %arg3: memref<?xf32>,
+// CHECK: %[[Z:.*]] = arith.constant dense<0.000000e+00> : vector<4xf16>
+// CHECK: vector.store %[[Z]], %arg0[%{{.*}}] {alignment = 8 : i64} : memref<?xf16>, vector<4xf16>
+// CHECK: vector.store %[[Z]], %arg2[%{{.*}}] {alignment = 8 : i64} : memref<?xf16>, vector<4xf16>
+// CHECK: scf.if
+// CHECK: memref.store %{{.*}}, %arg1[%{{.*}}] : memref<?xf32>
+// CHECK: memref.store %{{.*}}, %arg3[%{{.*}}] : memref<?xf32>
 func.func @fixed(%q: tensor<2x8x256x32xf16>, %k: tensor<2x8x256x32xf16>,
                  %v: tensor<2x8x256x32xf16>) -> tensor<2x8x256x32xf16> {
   %o = st.attention %q, %k, %v layout(#st.fixed<stride = 64, summary = 16>)

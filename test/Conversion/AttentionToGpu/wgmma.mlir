@@ -143,7 +143,11 @@ func.func @fixed(%q: tensor<?x?x?x128xf16>, %k: tensor<?x?x?x128xf16>, %v: tenso
 // static tiles) where 64 is not listed.
 // HOPPER-LABEL: gpu.module @st_attn_local
 // HOPPER-NOT: nvvm.mma.sync
+// The d = 64 kernels ask ptxas for 5, 4 and 3 blocks an SM:
+// HOPPER: llvm.func @st_attn_local_fwd0({{.*}}nvvm.minctasm = 5 : i32}
 // HOPPER: llvm.inline_asm has_side_effects {{.*}}wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16
+// HOPPER: llvm.func @st_attn_local_dq1({{.*}}nvvm.minctasm = 4 : i32}
+// HOPPER: llvm.func @st_attn_local_dkv2({{.*}}nvvm.minctasm = 3 : i32}
 // NVVM-LABEL: gpu.module @st_attn_local
 // NVVM-NOT: wgmma
 // NVVM: nvvm.mma.sync
