@@ -1,10 +1,10 @@
 //===- AttentionToGpu.cpp - Block-sparse attention kernels for NVIDIA GPUs ===//
 //
 // Lowers every `st.attention` of a module to a kernel library: a
-// `gpu.module` of tensor-core kernels (forward, and the backward's delta,
-// dQ and dK/dV kernels) plus the launch schedule that the runtime follows
-// (docs/gpu-kernel-abi.md), recorded as the module attribute
-// `st.gpu_manifest`.
+// `gpu.module` of tensor-core kernels (forward; the backward's dQ, the
+// first also computing delta, and dK/dV) plus the launch schedule that the
+// runtime follows (docs/gpu-kernel-abi.md), recorded as the module
+// attribute `st.gpu_manifest`.
 //
 // The schedule is the pattern's structure, as on the CPU (the same
 // disjoint parts and the same PartStructure interval math): each part is
@@ -180,20 +180,6 @@ struct ConvertStAttentionToGpuPass
       return (name + "_" + what + std::to_string(counter++)).str();
     };
 
-    // The delta kernel runs once for all heads.
-    {
-      KernelEmitter k(b, loc, elt, d, scale, wgmma);
-      std::string kn = (name + "_delta").str();
-      k.begin(module, kn, {{"o", elt}, {"dout", elt}, {"delta", f32}});
-      k.headMapping(0, 1);
-      emitDelta(k);
-      backward.push_back(launch(kn,
-                                exOp("ceildiv",
-                                     exOp("mul", ex("N"),
-                                          ex(deltaLanesPerRow(elt, d))),
-                                     ex(kThreads)),
-                                ex("BH"), {"o", "dout", "delta", "N", "H"}));
-    }
     json::Array zeroLaunches;
     for (int64_t h = 0; h < cycle; ++h) {
       std::vector<ga::GpuPart> parts = ga::gpuParts(layout.forHead(h));
@@ -264,6 +250,9 @@ struct ConvertStAttentionToGpuPass
         SmallVector<std::pair<StringRef, Type>> bufs = {
             {"q", elt},   {"k", elt},     {"v", elt},  {"dout", elt},
             {"lse", f32}, {"delta", f32}, {"dq", elt}};
+        // The first computes delta and lse2 for the rest (emitDq).
+        if (first)
+          bufs.append({{"o", elt}, {"lse2", f32}});
         if (fwd.size() > 1)
           addChain(bufs, "dq_acc");
         addKernel("dq", bufs, /*rowStats=*/false, group.front().queryView,
@@ -283,7 +272,7 @@ struct ConvertStAttentionToGpuPass
         needDkvAcc |= chained;
         SmallVector<std::pair<StringRef, Type>> bufs = {
             {"q", elt},   {"k", elt},     {"v", elt},  {"dout", elt},
-            {"lse", f32}, {"delta", f32}, {"dk", elt}, {"dv", elt}};
+            {"lse2", f32}, {"delta", f32}, {"dk", elt}, {"dv", elt}};
         if (chained) {
           addChain(bufs, "dk_acc");
           addChain(bufs, "dv_acc");
@@ -303,8 +292,8 @@ struct ConvertStAttentionToGpuPass
       k.begin(module, kn, bufs);
       k.headMapping(0, 1);
       emitZero(k, {"dk_acc", "dv_acc"});
-      // After delta, before any dK/dV kernel: right after the delta launch.
-      backward.insert(backward.begin() + 1,
+      // Before any dK/dV kernel: first.
+      backward.insert(backward.begin(),
                       launch(kn,
                              exOp("ceildiv", exOp("mul", ex("N"), ex(d / 4)),
                                   ex(kThreads)),
@@ -313,6 +302,7 @@ struct ConvertStAttentionToGpuPass
     json::Value rowsF32 =
         exOp("mul", exOp("mul", ex("BH"), ex("N")), ex(4));
     scratch.push_back(json::Object{{"name", "delta"}, {"bytes", rowsF32}});
+    scratch.push_back(json::Object{{"name", "lse2"}, {"bytes", rowsF32}});
     // A chain buffer [B, H, N, D] of chainType() and, scaled, its row
     // scales (KernelEmitter::storeChain).
     int64_t chainBytes = chainType.getIntOrFloatBitWidth() / 8;

@@ -28,7 +28,7 @@ gpu::GPUFuncOp KernelEmitter::begin(gpu::GPUModuleOp module, StringRef name,
   // of a warp hit distinct banks (ldmatrix's eight row addresses; the
   // tf32 path's scalar loads); for wgmma, a tile is its core matrices in
   // order (Wgmma.h), unpadded. The tile is 64 rows where two operands
-  // (and the key-driven kernels' lse and delta rows) fit the 48 KiB of
+  // (and the key-driven kernels' lse2 and delta rows) fit the 48 KiB of
   // static shared memory, else 32 or 16 (f32 at d = 128, d = 256); two
   // stages (double buffering: the copy of tile i + 1 overlaps the math on
   // tile i) where they fit too. wgmma kernels may use up to
@@ -65,7 +65,7 @@ gpu::GPUFuncOp KernelEmitter::begin(gpu::GPUModuleOp module, StringRef name,
                              : MemRefType::get({stages, keyTile, d + pad}, elt,
                                                MemRefLayoutAttrInterface(), ws);
     tiles.append({tileType, tileType});
-    // The staged rows' lse and delta (key-driven kernels).
+    // The staged rows' lse2 and delta (key-driven kernels).
     if (rowStats) {
       auto statType = MemRefType::get({stages, keyTile}, f32,
                                       MemRefLayoutAttrInterface(), ws);
@@ -264,7 +264,7 @@ void KernelEmitter::stageRowStats(Value st, const ga::View &v, Value c,
   Value idx = m.add(rowBase, widen(originalRow32(v, c, x0, tid, last)));
   for (int i = 0; i < 2; ++i)
     nvgpu::DeviceAsyncCopyOp::create(
-        b, loc, statMem[i], ValueRange{st, tid}, arg[i == 0 ? "lse" : "delta"],
+        b, loc, statMem[i], ValueRange{st, tid}, arg[i == 0 ? "lse2" : "delta"],
         ValueRange{idx}, b.getIndexAttr(1), Value(), UnitAttr());
 }
 

@@ -323,13 +323,14 @@ public:
   /// async-proxy reads (wgmma), and synchronises the block.
   void awaitCopies(int32_t pending);
 
-  /// Starts copying lse and delta of the `keyTile` rows of view `v` from
+  /// Starts copying lse2 (-lse log2 e, clamped: the first dQ kernel's) and
+  /// delta of the `keyTile` rows of view `v` from
   /// `x0` (clamped to `last`) into stage `st` of the row-stat tiles: one
   /// 4-byte cp.async per row and statistic.
   void stageRowStats(Value st, const ga::View &v, Value c, Value x0,
                      Value last);
 
-  /// Row `r` of the current stage of the staged lse (i = 0) or delta.
+  /// Row `r` of the current stage of the staged lse2 (i = 0) or delta.
   Value rowStat(int i, Value r) {
     return memref::LoadOp::create(b, loc, statMem[i], ValueRange{curStage, r});
   }
@@ -559,7 +560,7 @@ public:
   llvm::StringMap<Value> arg;
   Value n, heads, tid, lane, warp, g, t, t0, bx, rowBase, base;
   Value smem[2];
-  Value statMem[2]; // staged lse and delta, when the kernel has them
+  Value statMem[2]; // staged lse2 and delta, when the kernel has them
   Value rowMem[2];  // wgmma: the row operands' tiles (rowOperands())
   int64_t stages = 1;
   int64_t keyTile = kMaxKeyTile; // rows per staged tile
@@ -575,10 +576,6 @@ public:
 /// and `last` say whether it starts or ends the f32 chain through o_acc.
 void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
                  bool last);
-/// delta[row] = sum_d dout . o, over deltaLanesPerRow(elt, d) lanes per
-/// row (so N * that many threads).
-void emitDelta(KernelEmitter &k);
-int64_t deltaLanesPerRow(Type elt, int64_t d);
 /// Zeroes the chain buffers `names` ([B, H, N, D], and their row scales),
 /// four elements per thread.
 void emitZero(KernelEmitter &k, ArrayRef<StringRef> names);

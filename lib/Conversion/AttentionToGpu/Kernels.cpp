@@ -279,54 +279,40 @@ void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
 // Backward kernels
 //===----------------------------------------------------------------------===//
 
-int64_t deltaLanesPerRow(Type elt, int64_t d) {
-  int64_t chunk = 16 / (elt.getIntOrFloatBitWidth() / 8);
-  return std::min<int64_t>(32, d / chunk);
+/// -lse in log2 units, clamped so that it is finite even for a row without
+/// keys (lse = -inf): masked scores (-inf) then give p = 0, never NaN. The
+/// dQ kernels compute it per row; the first stores it (`lse2`) for the
+/// dK/dV kernels, which stage it per query tile and would otherwise redo
+/// it for every score (two instructions of each tile's ~250).
+static Value minusLog2Lse(KernelEmitter &k, Value lse) {
+  return arith::MinimumFOp::create(k.b, k.loc, k.fmul(lse, k.f(-kLog2e)),
+                                   k.f(kHugeLse));
 }
 
-/// delta[row] = sum_d dout . o: deltaLanesPerRow lanes per row, each
-/// reading 16-byte chunks of o and dout (coalesced along the row), reduced
-/// across the row's lanes with shuffles.
-void emitDelta(KernelEmitter &k) {
+/// sum_d x[row] * y[row] over the [.., N, D] tensors `x` and `y` at
+/// original row `orig`: each lane of the row's quad takes its accumulator
+/// columns (2t, 2t + 1 of every 8), then the quad sums by shuffles. Every
+/// lane must call it.
+static Value rowDot(KernelEmitter &k, StringRef x, StringRef y, Value orig) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
-  IndexMath &m = k.m;
-  int64_t chunk = 16 / (k.elt.getIntOrFloatBitWidth() / 8);
-  int64_t lanes = deltaLanesPerRow(k.elt, k.d);
-  Value gid = m.add(m.mul(k.bx, m.c(kThreads)), k.tid);
-  Value row = m.div(gid, m.c(lanes));
-  Value part = m.rem(gid, m.c(lanes));
-  // Rows past N read row N - 1 so that every lane takes part in the
-  // shuffles; only real rows are stored.
-  Value live = m.cmp(arith::CmpIPredicate::slt, row, k.n);
-  Value off = m.add(k.base,
-                    m.mul(m.min(row, m.max(m.sub(k.n, m.c(1)), m.c(0))),
-                          m.c(k.d)));
-  auto vecType = VectorType::get({chunk}, k.elt);
+  auto pairType = VectorType::get({2}, k.elt);
+  auto widePair = VectorType::get({2}, k.f32);
   Value sum = k.f(0);
-  for (int64_t j = 0; j < k.d / chunk / lanes; ++j) {
-    Value idx = m.add(off, m.mul(m.add(part, m.c(j * lanes)), m.c(chunk)));
-    auto load = [&](StringRef name) -> Value {
-      Value v = vector::LoadOp::create(b, loc, vecType, k.arg[name],
+  for (int64_t dt = 0; dt < k.d / 8; ++dt) {
+    Value idx = k.fragIndex(orig, dt, 0);
+    auto pair = [&](StringRef name) -> Value {
+      Value v = vector::LoadOp::create(b, loc, pairType, k.arg[name],
                                        ValueRange{idx}, false,
-                                       llvm::MaybeAlign(16));
-      if (k.elt != k.f32)
-        v = arith::ExtFOp::create(b, loc, VectorType::get({chunk}, k.f32),
-                                  v);
-      return v;
+                                       llvm::MaybeAlign(k.elt == k.f32 ? 8
+                                                                      : 4));
+      return k.elt == k.f32 ? v : arith::ExtFOp::create(b, loc, widePair, v);
     };
-    Value prod = arith::MulFOp::create(b, loc, load("o"), load("dout"));
+    Value prod = arith::MulFOp::create(b, loc, pair(x), pair(y));
     sum = k.fadd(sum, vector::ReductionOp::create(
                           b, loc, vector::CombiningKind::ADD, prod));
   }
-  for (int64_t off2 = lanes / 2; off2 >= 1; off2 /= 2)
-    sum = k.fadd(sum, k.shuffleXor(sum, int32_t(off2)));
-  auto ifOp = scf::IfOp::create(
-      b, loc,
-      m.andi(live, m.cmp(arith::CmpIPredicate::eq, part, m.c(0))), false);
-  b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-  memref::StoreOp::create(b, loc, sum, k.arg["delta"],
-                          ValueRange{m.add(k.rowBase, row)});
+  return k.rowReduce(sum, false);
 }
 
 /// Zeroes the chain buffers `names` ([B, H, N, D]), four elements per
@@ -376,13 +362,24 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   Value minusLse2[2], delta[2];
   for (int r = 0; r < 2; ++r) {
     Value idx = m.add(k.rowBase, rows.orig[r]);
-    // -lse in log2 units, finite even for a row without keys, so that
-    // masked scores (-inf) give p = 0, never NaN.
-    minusLse2[r] = arith::MinimumFOp::create(
-        b, loc, k.fmul(k.load(k.arg["lse"], idx), k.f(-kLog2e)),
-        k.f(kHugeLse));
-    delta[r] = k.load(k.arg["delta"], idx);
+    minusLse2[r] = minusLog2Lse(k, k.load(k.arg["lse"], idx));
+    delta[r] = first ? rowDot(k, "o", "dout", rows.orig[r])
+                     : k.load(k.arg["delta"], idx);
   }
+  // The first dQ kernel of a head group computes delta = rowsum(dO * O)
+  // for its rows (every row is in its view) and stores it, with lse2, for
+  // the later dQ and the dK/dV kernels: no separate delta kernel and its
+  // second pass over dO.
+  if (first)
+    for (int r = 0; r < 2; ++r) {
+      auto ifOp = scf::IfOp::create(b, loc, m.andi(k.t0, rows.valid[r]),
+                                    false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+      Value idx = m.add(k.rowBase, rows.orig[r]);
+      memref::StoreOp::create(b, loc, delta[r], k.arg["delta"], idx);
+      memref::StoreOp::create(b, loc, minusLse2[r], k.arg["lse2"], idx);
+    }
   int64_t dTiles = k.d / 8;
   SmallVector<Value> state;
   KernelEmitter::flatten(first ? k.zeros(dTiles)
@@ -426,7 +423,6 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
 void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
              bool last) {
   OpBuilder &b = k.b;
-  Location loc = k.loc;
   IndexMath &m = k.m;
   const ga::View &kv = parts.front().keyView;
   BlockRows br = blockRows(k, kv, /*queryDriven=*/false);
@@ -511,13 +507,8 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
           for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
             for (int e = 0; e < 4; ++e) {
               Value r = m.add(m.mul(k.t, m.c(2)), m.c(nt * 8 + e % 2));
-              // -lse in log2 units, finite even for a row without keys
-              // (masked p = 0, not NaN).
-              Value minusLse2 = arith::MinimumFOp::create(
-                  b, loc, k.fmul(k.rowStat(0, r), k.f(-kLog2e)),
-                  k.f(kHugeLse));
               Value delta = k.rowStat(1, r);
-              Value pe = k.exp2(k.fma(s[nt][e], scale2, minusLse2));
+              Value pe = k.exp2(k.fma(s[nt][e], scale2, k.rowStat(0, r)));
               p[nt][e] = pe;
               s[nt][e] = k.fmul(pe, k.fsub(dp[nt][e], delta));
             }

@@ -5,26 +5,16 @@
 
 // Strided: the band walks the identity view; the column walks one residue
 // class (stride 128) per block, so two forward kernels chained through
-// o_acc, a delta kernel, two dQ and two dK/dV kernels.
+// o_acc, two dQ and two dK/dV kernels. The first dQ kernel also computes
+// delta (and lse2) for the others: it takes o and writes delta and lse2.
 // CHECK-LABEL: module attributes {gpu.container_module, st.gpu_manifest =
-// The delta kernel runs 8 lanes per row at d = 64 (16-byte chunks): its
-// grid is ceildiv(8 N, 128) blocks.
-// CHECK-SAME: \22grid\22:[{\22args\22:[{\22args\22:[\22N\22,8],\22op\22:\22mul\22},128],\22op\22:\22ceildiv\22},\22BH\22,1],\22kernel\22:\22st_attn_strided_delta\22
+// CHECK-SAME: \22backward\22:[{\22args\22:[\22q\22,\22k\22,\22v\22,\22dout\22,\22lse\22,\22delta\22,\22dq\22,\22o\22,\22lse2\22,\22dq_acc\22,\22dq_acc_scale\22,\22N\22,\22H\22],{{.*}}\22kernel\22:\22st_attn_strided_dq2\22
+// CHECK-NOT: st_attn_strided_delta
 // CHECK-SAME: \22layout\22:\22#st.strided<stride = 128>\22
 // The chain of 16-bit inputs: f16 values (2-byte elements) and f32 row
 // scales.
 // CHECK-SAME: \22op\22:\22mul\22},64],\22op\22:\22mul\22},2],\22op\22:\22mul\22},\22element_bytes\22:2,\22name\22:\22o_acc\22},{\22bytes\22:{\22args\22:[{\22args\22:[\22BH\22,\22N\22],\22op\22:\22mul\22},4],\22op\22:\22mul\22},\22name\22:\22o_acc_scale\22}
 // CHECK: gpu.module @st_attn_strided
-// CHECK: gpu.func @st_attn_strided_delta(%{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xbf16>, %{{.*}}: memref<?xf32>, %{{.*}}: i64, %{{.*}}: i64) kernel attributes {known_block_size = array<i32: 128, 1, 1>}
-// CHECK: %[[O:.*]] = vector.load %arg0[%[[IDX:.*]]] {alignment = 16 : i64} : memref<?xbf16>, vector<8xbf16>
-// CHECK: %[[DO:.*]] = vector.load %arg1[%[[IDX]]] {alignment = 16 : i64} : memref<?xbf16>, vector<8xbf16>
-// CHECK: vector.reduction <add>
-// CHECK: gpu.shuffle  xor %{{.*}}, %c4_i32
-// CHECK: gpu.shuffle  xor %{{.*}}, %c2_i32
-// CHECK: gpu.shuffle  xor %{{.*}}, %c1_i32
-// CHECK: scf.if
-// CHECK-NEXT: arith.addi
-// CHECK-NEXT: memref.store %{{.*}}, %arg2
 // CHECK: gpu.func @st_attn_strided_fwd0(
 // CHECK: scf.for
 // CHECK: nvvm.mma.sync {{.*}} {layoutA = #nvvm.mma_layout<row>, layoutB = #nvvm.mma_layout<col>, multiplicandAPtxType = #nvvm.mma_type<bf16>, multiplicandBPtxType = #nvvm.mma_type<bf16>, shape = #nvvm.shape<m = 16, n = 8, k = 16>}
@@ -63,8 +53,24 @@
 // CHECK: vector.load %arg5[%{{.*}}] {alignment = 4 : i64} : memref<?xf16>, vector<2xf16>
 // CHECK-NEXT: arith.extf %{{.*}} : vector<2xf16> to vector<2xf32>
 // CHECK: gpu.func @st_attn_strided_dq2(
+// delta of the lane's two rows: its column pairs of o (%arg7) and dout
+// (%arg3), summed over the row's quad; then delta and lse2 are stored from
+// lane t = 0 of valid rows.
+// CHECK: %[[OP:.*]] = vector.load %arg7[%[[PIDX:.*]]] {alignment = 4 : i64} : memref<?xbf16>, vector<2xbf16>
+// CHECK: %[[DP:.*]] = vector.load %arg3[%[[PIDX]]] {alignment = 4 : i64} : memref<?xbf16>, vector<2xbf16>
+// CHECK: vector.reduction <add>
+// CHECK: gpu.shuffle  xor %{{.*}}, %c1_i32
+// CHECK: gpu.shuffle  xor %{{.*}}, %c2_i32
+// CHECK: scf.if
+// CHECK: memref.store %{{.*}}, %arg5[%{{.*}}] : memref<?xf32>
+// CHECK-NEXT: memref.store %{{.*}}, %arg8[%{{.*}}] : memref<?xf32>
 // CHECK: gpu.func @st_attn_strided_dq3(
 // CHECK: gpu.func @st_attn_strided_dkv4(
+// p^T from the staged lse2 of the query row: one fma, no per-score scaling.
+// CHECK: memref.load %{{.*}} : memref<2x64xf32, #gpu.address_space<workgroup>>
+// CHECK-NEXT: %[[L2:.*]] = memref.load %{{.*}} : memref<2x64xf32, #gpu.address_space<workgroup>>
+// CHECK-NEXT: %[[X:.*]] = math.fma %{{.*}}, %{{.*}}, %[[L2]] : f32
+// CHECK-NEXT: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"(%[[X]])
 // CHECK: gpu.func @st_attn_strided_dkv5(
 // CHECK-NOT: gpu.func
 // NVVM: llvm.func @st_attn_strided_fwd0
@@ -87,8 +93,7 @@ func.func @strided(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>,
 // CHECK-NOT: o_acc
 // CHECK-SAME: \22kernel\22:\22st_attn_fixed_zero\22
 // CHECK: gpu.module @st_attn_fixed
-// CHECK: gpu.func @st_attn_fixed_delta(
-// CHECK: gpu.func @st_attn_fixed_fwd0(
+// CHECK-NEXT: gpu.func @st_attn_fixed_fwd0(
 // CHECK: gpu.func @st_attn_fixed_dq1(
 // CHECK: gpu.func @st_attn_fixed_dkv2(
 // CHECK: gpu.func @st_attn_fixed_dkv3(
@@ -153,15 +158,14 @@ func.func @tf32(%q: tensor<?x?x?x128xf32>, %k: tensor<?x?x?x128xf32>,
 
 // -----
 
-// Dense causal and local: one view, so one kernel per phase and no f32
-// chaining scratch beyond delta.
+// Dense causal and local: one view, so one kernel per phase and no
+// chaining scratch (delta and lse2 only).
 // CHECK-LABEL: module attributes
 // CHECK-NOT: o_acc
 // CHECK-SAME: \22layout\22:\22#st.dense_causal\22
 // CHECK-SAME: \22layout\22:\22#st.local<window = 128>\22
 // CHECK: gpu.module @st_attn_dense
-// CHECK-NEXT: gpu.func @st_attn_dense_delta(
-// CHECK: gpu.func @st_attn_dense_fwd0(
+// CHECK-NEXT: gpu.func @st_attn_dense_fwd0(
 // CHECK: gpu.func @st_attn_dense_dq1(
 // CHECK: gpu.func @st_attn_dense_dkv2(
 // CHECK-NOT: gpu.func
