@@ -11,6 +11,14 @@ prints, per kernel name, the number of launches and the mean time per
 forward+backward, plus the sum. The kernel names are the manifest's
 (st_attn_<entry>_fwd0, _dq2, _dkv4, _zero, ...), so the table says
 which part of the layout (band, column, own block, summary) costs what.
+
+--once runs one forward and one backward per layout and nothing else (no
+profiler): the program to put under a profiler that replays kernels,
+whose CUPTI use would conflict with torch.profiler's:
+
+    ncu --clock-control none -k regex:st_attn --section SpeedOfLight \
+        --section Occupancy --section WarpStateStats \
+        python3 bench/gpu_profile.py --once --lib build-cuda/libst_cuda.so KERNELS
 """
 
 import argparse
@@ -32,6 +40,9 @@ def main():
     parser.add_argument("--head-dims", default="64")
     parser.add_argument("--patterns", default="strided,fixed")
     parser.add_argument("--reps", type=int, default=10)
+    parser.add_argument("--once", action="store_true",
+                        help="one forward and backward per layout, no "
+                        "profiler (for ncu)")
     args = parser.parse_args()
 
     import torch
@@ -59,6 +70,10 @@ def main():
             o, lse = attn.forward_into(q, k, v)
             attn.backward_into(q, k, v, o, lse, dout)
             torch.cuda.synchronize()
+            if args.once:
+                print(f"{pattern} d={d}: one forward and backward done",
+                      flush=True)
+                continue
             with profile(activities=[ProfilerActivity.CUDA]) as prof:
                 for _ in range(args.reps):
                     o, lse = attn.forward_into(q, k, v, o, lse)
