@@ -156,9 +156,8 @@ struct ConvertStAttentionToGpuPass
     json::Array forward, backward, scratch;
     // The chain between the kernels of a pass (KernelEmitter.h): f16 with
     // row scales for 16-bit inputs, f32 for f32.
-    KernelEmitter chainOf(b, loc, elt, d, scale, wgmma);
-    Type chainType = chainOf.chainType();
-    bool scaled = chainOf.scaledChain();
+    Type chainType = chainElementType(elt);
+    bool scaled = chainIsScaled(elt);
     auto addChain = [&](SmallVectorImpl<std::pair<StringRef, Type>> &bufs,
                         StringRef name) {
       bufs.push_back({name, chainType});
@@ -213,9 +212,11 @@ struct ConvertStAttentionToGpuPass
         // spilling (fixed's summary dK/dV: 16 bytes). Without the hint, a
         // small change in the epilogue took that kernel from 167 to 184
         // registers, 2 blocks an SM, and 9% slower (session 6).
-        if (k.useWgmma && d == 64 && keyTile == kMaxKeyTile)
+        if (k.useWgmma && d == 64 && keyTile == kMaxKeyTile) {
+          int32_t blocks = kind == "fwd" ? 5 : kind == "dq" ? 4 : 3;
           func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
-                        b.getI32IntegerAttr(kind == "dkv" ? 3 : kind == "dq" ? 4 : 5));
+                        b.getI32IntegerAttr(blocks));
+        }
         k.headMapping(h, cycle);
         emit(k);
         SmallVector<StringRef> args;
@@ -271,7 +272,7 @@ struct ConvertStAttentionToGpuPass
         bool chained = bwd.size() > 1 || zeroFirst;
         needDkvAcc |= chained;
         SmallVector<std::pair<StringRef, Type>> bufs = {
-            {"q", elt},   {"k", elt},     {"v", elt},  {"dout", elt},
+            {"q", elt},    {"k", elt},     {"v", elt},  {"dout", elt},
             {"lse2", f32}, {"delta", f32}, {"dk", elt}, {"dv", elt}};
         if (chained) {
           addChain(bufs, "dk_acc");
@@ -293,14 +294,13 @@ struct ConvertStAttentionToGpuPass
       k.headMapping(0, 1);
       emitZero(k, {"dk_acc", "dv_acc"});
       // Before any dK/dV kernel: first.
-      backward.insert(backward.begin(),
-                      launch(kn,
-                             exOp("ceildiv", exOp("mul", ex("N"), ex(d / 4)),
-                                  ex(kThreads)),
-                             ex("BH"), argNames(bufs)));
+      backward.insert(
+          backward.begin(),
+          launch(kn,
+                 exOp("ceildiv", exOp("mul", ex("N"), ex(d / 4)), ex(kThreads)),
+                 ex("BH"), argNames(bufs)));
     }
-    json::Value rowsF32 =
-        exOp("mul", exOp("mul", ex("BH"), ex("N")), ex(4));
+    json::Value rowsF32 = exOp("mul", exOp("mul", ex("BH"), ex("N")), ex(4));
     scratch.push_back(json::Object{{"name", "delta"}, {"bytes", rowsF32}});
     scratch.push_back(json::Object{{"name", "lse2"}, {"bytes", rowsF32}});
     // A chain buffer [B, H, N, D] of chainType() and, scaled, its row
@@ -309,13 +309,13 @@ struct ConvertStAttentionToGpuPass
     auto addScratch = [&](StringRef name) {
       scratch.push_back(json::Object{
           {"name", name},
-          {"bytes", exOp("mul", exOp("mul", exOp("mul", ex("BH"), ex("N")),
-                                     ex(d)),
-                         ex(chainBytes))},
+          {"bytes",
+           exOp("mul", exOp("mul", exOp("mul", ex("BH"), ex("N")), ex(d)),
+                ex(chainBytes))},
           {"element_bytes", chainBytes}});
       if (scaled)
-        scratch.push_back(json::Object{{"name", (name + "_scale").str()},
-                                       {"bytes", rowsF32}});
+        scratch.push_back(
+            json::Object{{"name", chainScaleName(name)}, {"bytes", rowsF32}});
     };
     if (needOacc)
       addScratch("o_acc");

@@ -246,10 +246,10 @@ Value KernelEmitter::originalRow32(const ga::View &v, Value c, Value x0,
   case ga::ViewKind::Compact: {
     // Unsigned: x >= 0, so a power-of-two width is a shift and a mask.
     Value w = i32(v.width);
-    return m.add(m.add(m.mul(arith::DivUIOp::create(b, loc, x, w),
-                             i32(v.stride)),
-                       i32(v.lo)),
-                 arith::RemUIOp::create(b, loc, x, w));
+    return m.add(
+        m.add(m.mul(arith::DivUIOp::create(b, loc, x, w), i32(v.stride)),
+              i32(v.lo)),
+        arith::RemUIOp::create(b, loc, x, w));
   }
   }
   llvm_unreachable("unknown view");
@@ -394,13 +394,12 @@ void KernelEmitter::storeChain(const Frags &acc, const LaneRows &rows,
     b.setInsertionPointToStart(&ifOp.getThenRegion().front());
     for (int64_t dt = 0; dt < d / 8; ++dt) {
       Value lo = arith::TruncFOp::create(b, loc, f16, fmul(x[2 * dt], inv));
-      Value hi =
-          arith::TruncFOp::create(b, loc, f16, fmul(x[2 * dt + 1], inv));
+      Value hi = arith::TruncFOp::create(b, loc, f16, fmul(x[2 * dt + 1], inv));
       Value pair = vector::FromElementsOp::create(
           b, loc, VectorType::get({2}, f16), ValueRange{lo, hi});
       vector::StoreOp::create(b, loc, pair, arg[name],
-                              ValueRange{fragIndex(rows.orig[k], dt, 0)},
-                              false, llvm::MaybeAlign(4));
+                              ValueRange{fragIndex(rows.orig[k], dt, 0)}, false,
+                              llvm::MaybeAlign(4));
     }
     auto lead = scf::IfOp::create(b, loc, t0, false);
     b.setInsertionPointToStart(&lead.getThenRegion().front());
@@ -420,12 +419,12 @@ Frags KernelEmitter::loadChain(const LaneRows &rows, StringRef name) {
   Frags acc(d / 8);
   for (int64_t dt = 0; dt < d / 8; ++dt)
     for (int k = 0; k < 2; ++k) {
-      Value pair = vector::LoadOp::create(
-          b, loc, VectorType::get({2}, f16), arg[name],
-          ValueRange{fragIndex(rows.orig[k], dt, 0)}, false,
-          llvm::MaybeAlign(4));
-      Value wide = arith::ExtFOp::create(b, loc, VectorType::get({2}, f32),
-                                         pair);
+      Value pair =
+          vector::LoadOp::create(b, loc, VectorType::get({2}, f16), arg[name],
+                                 ValueRange{fragIndex(rows.orig[k], dt, 0)},
+                                 false, llvm::MaybeAlign(4));
+      Value wide =
+          arith::ExtFOp::create(b, loc, VectorType::get({2}, f32), pair);
       for (int64_t i = 0; i < 2; ++i)
         acc[dt][2 * k + i] =
             fmul(vector::ExtractOp::create(b, loc, wide, i), scale[k]);

@@ -59,6 +59,13 @@ inline constexpr int64_t kStaticShared = 48 * 1024;
 /// more.
 inline constexpr int64_t kWgmmaShared = 100 * 1024;
 
+/// The element type of the chain between a layout's kernels for inputs of
+/// type `elt` (KernelEmitter, "The chain between the kernels of one
+/// pass"): f16 with f32 row scales for 16-bit inputs, f32 for f32.
+inline Type chainElementType(Type elt) {
+  return elt.isF32() ? elt : Float16Type::get(elt.getContext());
+}
+inline bool chainIsScaled(Type elt) { return !elt.isF32(); }
 
 /// The two rows of an MMA fragment that one lane holds: `g` and `g + 8` of
 /// the warp's 16.
@@ -501,9 +508,10 @@ public:
   // the strided layout's bytes. f32 inputs keep an f32 chain (tf32's
   // error bound leaves no room).
 
-  /// The element type of the chain buffers.
-  Type chainType() const { return elt.isF32() ? f32 : Type(b.getF16Type()); }
-  bool scaledChain() const { return !elt.isF32(); }
+  /// The element type of the chain buffers, and whether they have row
+  /// scales (chainElementType, chainIsScaled).
+  Type chainType() const { return chainElementType(elt); }
+  bool scaledChain() const { return chainIsScaled(elt); }
 
   /// Stores accumulator fragments (rows `rows`, scaled by `factor`) to the
   /// chain buffer `name` (and its row scales). Every lane must call it.

@@ -130,8 +130,7 @@ TileMask tileMask(KernelEmitter &k, const KeyRange &kr, Value kt) {
   tm.colBase = m.add(kt, m.mul(k.t, m.c(2)));
   for (int r = 0; r < 2; ++r) {
     tm.lo[r] = k.narrow(m.sub(kr.rowIv[r].first, tm.colBase));
-    tm.hi[r] =
-        k.narrow(m.sub(m.min(kr.rowIv[r].second, kr.klen), tm.colBase));
+    tm.hi[r] = k.narrow(m.sub(m.min(kr.rowIv[r].second, kr.klen), tm.colBase));
   }
   return tm;
 }
@@ -302,10 +301,9 @@ static Value rowDot(KernelEmitter &k, StringRef x, StringRef y, Value orig) {
   for (int64_t dt = 0; dt < k.d / 8; ++dt) {
     Value idx = k.fragIndex(orig, dt, 0);
     auto pair = [&](StringRef name) -> Value {
-      Value v = vector::LoadOp::create(b, loc, pairType, k.arg[name],
-                                       ValueRange{idx}, false,
-                                       llvm::MaybeAlign(k.elt == k.f32 ? 8
-                                                                      : 4));
+      Value v = vector::LoadOp::create(
+          b, loc, pairType, k.arg[name], ValueRange{idx}, false,
+          llvm::MaybeAlign(k.elt == k.f32 ? 8 : 4));
       return k.elt == k.f32 ? v : arith::ExtFOp::create(b, loc, widePair, v);
     };
     Value prod = arith::MulFOp::create(b, loc, pair(x), pair(y));
@@ -332,15 +330,14 @@ void emitZero(KernelEmitter &k, ArrayRef<StringRef> names) {
       DenseElementsAttr::get(VectorType::get({4}, chain),
                              FloatAttr::get(chain, 0.0).getValue()));
   for (StringRef name : names)
-    vector::StoreOp::create(b, k.loc, zeros, k.arg[name],
-                            ValueRange{m.add(k.base, x)}, false,
-                            llvm::MaybeAlign(chain.getIntOrFloatBitWidth() /
-                                             2));
+    vector::StoreOp::create(
+        b, k.loc, zeros, k.arg[name], ValueRange{m.add(k.base, x)}, false,
+        llvm::MaybeAlign(chain.getIntOrFloatBitWidth() / 2));
   if (!k.scaledChain())
     return;
   auto lead = scf::IfOp::create(
-      b, k.loc,
-      m.cmp(arith::CmpIPredicate::eq, m.rem(x, m.c(k.d)), m.c(0)), false);
+      b, k.loc, m.cmp(arith::CmpIPredicate::eq, m.rem(x, m.c(k.d)), m.c(0)),
+      false);
   b.setInsertionPointToStart(&lead.getThenRegion().front());
   for (StringRef name : names)
     memref::StoreOp::create(b, k.loc, k.f(0), k.arg[(name + "_scale").str()],
@@ -372,8 +369,7 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   // second pass over dO.
   if (first)
     for (int r = 0; r < 2; ++r) {
-      auto ifOp = scf::IfOp::create(b, loc, m.andi(k.t0, rows.valid[r]),
-                                    false);
+      auto ifOp = scf::IfOp::create(b, loc, m.andi(k.t0, rows.valid[r]), false);
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(&ifOp.getThenRegion().front());
       Value idx = m.add(k.rowBase, rows.orig[r]);
@@ -382,8 +378,7 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
     }
   int64_t dTiles = k.d / 8;
   SmallVector<Value> state;
-  KernelEmitter::flatten(first ? k.zeros(dTiles)
-                               : k.loadChain(rows, "dq_acc"),
+  KernelEmitter::flatten(first ? k.zeros(dTiles) : k.loadChain(rows, "dq_acc"),
                          state);
   Value scale2 = k.f(k.scale * kLog2e);
   for (const ga::GpuPart &part : parts) {
@@ -486,9 +481,8 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
                 Value lo[2], hi[2];
                 for (int r = 0; r < 2; ++r) {
                   lo[r] = k.narrow(m.sub(colIv[r].first, rowBase));
-                  hi[r] = k.narrow(k.select(keys.valid[r],
-                                            m.sub(colIv[r].second, rowBase),
-                                            m.c(-1)));
+                  hi[r] = k.narrow(k.select(
+                      keys.valid[r], m.sub(colIv[r].second, rowBase), m.c(-1)));
                 }
                 for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
                   for (int e = 0; e < 4; ++e) {

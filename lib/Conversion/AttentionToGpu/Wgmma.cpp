@@ -128,8 +128,8 @@ warpgroupMmas(OpBuilder &b, Location loc, ArrayRef<WarpgroupProduct> products,
       body += "wgmma.mma_async.sync.aligned.m64n" + std::to_string(2 * regs) +
               "k16.f32." + type + "." + type + " " + dList + ", " + a + ", " +
               reg(descFirst + s) + (p.fresh && s == 0 ? ", z" : ", p") +
-              ", 1, 1, " + (aRegs ? "" : "0, ") +
-              (p.transB ? "1" : "0") + ";\n";
+              ", 1, 1, " + (aRegs ? "" : "0, ") + (p.transB ? "1" : "0") +
+              ";\n";
     }
     if (aRegs) {
       for (const auto &step : p.a)

@@ -484,8 +484,10 @@ Status st::cuda::checkSizes(const Entry &entry, const Sizes &sizes) {
   // The kernels address the rows of one (batch, head) with 32-bit offsets
   // (lib/Conversion/AttentionToGpu: KernelEmitter::originalRow32).
   if (sizes.length > std::numeric_limits<int32_t>::max() / entry.headDim)
-    return Status::error("N=" + std::to_string(sizes.length) + " at head "
-                         "dim " + std::to_string(entry.headDim) +
+    return Status::error("N=" + std::to_string(sizes.length) +
+                         " at head "
+                         "dim " +
+                         std::to_string(entry.headDim) +
                          ": one head's N * D elements must fit 32-bit "
                          "offsets (N * D < 2^31)");
   Expected<Counts> counts = elementCounts(entry, sizes);
@@ -573,8 +575,10 @@ st::cuda::packArguments(const Entry &entry, const Launch &launch,
   // The kernels address the rows of one (batch, head) with 32-bit offsets
   // (lib/Conversion/AttentionToGpu: KernelEmitter::originalRow32).
   if (sizes.length > std::numeric_limits<int32_t>::max() / entry.headDim)
-    return Status::error("N=" + std::to_string(sizes.length) + " at head "
-                         "dim " + std::to_string(entry.headDim) +
+    return Status::error("N=" + std::to_string(sizes.length) +
+                         " at head "
+                         "dim " +
+                         std::to_string(entry.headDim) +
                          ": one head's N * D elements must fit 32-bit "
                          "offsets (N * D < 2^31)");
   Expected<Counts> counts = elementCounts(entry, sizes);
