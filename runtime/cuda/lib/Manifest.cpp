@@ -484,9 +484,7 @@ Status st::cuda::checkSizes(const Entry &entry, const Sizes &sizes) {
   // The kernels address the rows of one (batch, head) with 32-bit offsets
   // (lib/Conversion/AttentionToGpu: KernelEmitter::originalRow32).
   if (sizes.length > std::numeric_limits<int32_t>::max() / entry.headDim)
-    return Status::error("N=" + std::to_string(sizes.length) +
-                         " at head "
-                         "dim " +
+    return Status::error("N=" + std::to_string(sizes.length) + " at head dim " +
                          std::to_string(entry.headDim) +
                          ": one head's N * D elements must fit 32-bit "
                          "offsets (N * D < 2^31)");
@@ -572,15 +570,6 @@ Expected<LaunchShape> st::cuda::evaluateShape(const Launch &launch,
 Expected<std::vector<uint64_t>>
 st::cuda::packArguments(const Entry &entry, const Launch &launch,
                         const Sizes &sizes, const Buffers &buffers) {
-  // The kernels address the rows of one (batch, head) with 32-bit offsets
-  // (lib/Conversion/AttentionToGpu: KernelEmitter::originalRow32).
-  if (sizes.length > std::numeric_limits<int32_t>::max() / entry.headDim)
-    return Status::error("N=" + std::to_string(sizes.length) +
-                         " at head "
-                         "dim " +
-                         std::to_string(entry.headDim) +
-                         ": one head's N * D elements must fit 32-bit "
-                         "offsets (N * D < 2^31)");
   Expected<Counts> counts = elementCounts(entry, sizes);
   if (!counts)
     return counts.status();
