@@ -35,7 +35,6 @@
 #include "KernelEmitter.h"
 
 #include "mlir/IR/BuiltinOps.h"
-#include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/JSON.h"
 
 namespace mlir {
@@ -87,16 +86,6 @@ json::Value gridY(int64_t first, int64_t cycle) {
     return ex("BH");
   return exOp("mul", ex("B"),
               exOp("ceildiv", exOp("sub", ex("H"), ex(first)), ex(cycle)));
-}
-
-/// The row-scale buffer of chain buffer `name` (KernelEmitter::storeChain),
-/// as a literal: kernel buffers are named by StringRef.
-StringRef chainScaleName(StringRef name) {
-  return llvm::StringSwitch<StringRef>(name)
-      .Case("o_acc", "o_acc_scale")
-      .Case("dq_acc", "dq_acc_scale")
-      .Case("dk_acc", "dk_acc_scale")
-      .Case("dv_acc", "dv_acc_scale");
 }
 
 json::Value launch(StringRef kernel, json::Value gx, json::Value gy,
@@ -179,7 +168,6 @@ struct ConvertStAttentionToGpuPass
       return (name + "_" + what + std::to_string(counter++)).str();
     };
 
-    json::Array zeroLaunches;
     for (int64_t h = 0; h < cycle; ++h) {
       std::vector<ga::GpuPart> parts = ga::gpuParts(layout.forHead(h));
       if (parts.empty())

@@ -373,7 +373,7 @@ void KernelEmitter::storeChain(const Frags &acc, const LaneRows &rows,
   if (!scaledChain())
     return storeRows(acc, rows, factor, arg[name]);
   Type f16 = chainType();
-  Value scales = arg[(name + "_scale").str()];
+  Value scales = arg[chainScaleName(name)];
   for (int k = 0; k < 2; ++k) {
     // The row's values and its largest magnitude (the row's four lanes,
     // t = 0..3, reduce with shuffles: outside the valid-row guard).
@@ -412,7 +412,7 @@ Frags KernelEmitter::loadChain(const LaneRows &rows, StringRef name) {
   if (!scaledChain())
     return loadRows(rows, arg[name]);
   Type f16 = chainType();
-  Value scales = arg[(name + "_scale").str()];
+  Value scales = arg[chainScaleName(name)];
   Value scale[2];
   for (int k = 0; k < 2; ++k)
     scale[k] = load(scales, m.add(rowBase, rows.orig[k]));

@@ -31,6 +31,7 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSwitch.h"
 
 #include <cmath>
 
@@ -66,6 +67,15 @@ inline Type chainElementType(Type elt) {
   return elt.isF32() ? elt : Float16Type::get(elt.getContext());
 }
 inline bool chainIsScaled(Type elt) { return !elt.isF32(); }
+/// The row-scale buffer of chain buffer `name` (o_acc, dq_acc, dk_acc,
+/// dv_acc), as a literal: kernel buffers are named by StringRef.
+inline StringRef chainScaleName(StringRef name) {
+  return llvm::StringSwitch<StringRef>(name)
+      .Case("o_acc", "o_acc_scale")
+      .Case("dq_acc", "dq_acc_scale")
+      .Case("dk_acc", "dk_acc_scale")
+      .Case("dv_acc", "dv_acc_scale");
+}
 
 /// The two rows of an MMA fragment that one lane holds: `g` and `g + 8` of
 /// the warp's 16.
@@ -139,17 +149,16 @@ public:
   /// causal walks, longer for later rows) the last tiles start first, so
   /// that short walks fill the tail (fixed's forward and dQ: 3%).
   std::pair<Value, Value> tileOf(const ga::View &v, bool reversed) {
-    Value per = v.kind == ga::ViewKind::Residue
-                    ? m.ceilDiv(m.ceilDiv(n, m.c(v.stride)), m.c(kBlockRows))
-                    : m.c(0);
+    if (v.kind == ga::ViewKind::Compact)
+      return {m.c(0), bx};
+    // Row tiles per residue class (the whole view for Identity).
+    Value rows =
+        v.kind == ga::ViewKind::Residue ? m.ceilDiv(n, m.c(v.stride)) : n;
+    Value per = m.ceilDiv(rows, m.c(kBlockRows));
     Value c = m.c(0), tile = bx;
     if (v.kind == ga::ViewKind::Residue) {
       c = m.div(bx, per);
       tile = m.rem(bx, per);
-    } else if (v.kind == ga::ViewKind::Identity) {
-      per = m.ceilDiv(n, m.c(kBlockRows));
-    } else {
-      return {c, tile};
     }
     if (reversed)
       tile = m.sub(m.sub(per, m.c(1)), tile);

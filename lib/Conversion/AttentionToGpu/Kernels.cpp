@@ -213,12 +213,11 @@ void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
           Value mOld[2] = {st[0], st[1]}, lOld[2] = {st[2], st[3]};
           Frags acc = KernelEmitter::unflatten(st.drop_front(4), dTiles);
           // Scores against the 64 keys of this tile, masked to the rows'
-          // intervals (and exclusions) unless the tile is interior; scaled;
-          // row max.
-          // The row max of the raw scores, scaled once (the scale is
-          // positive: the op's verifier), and p = 2^(s * scale2 - m) as
-          // one fma: one instruction a score fewer than scaling every
-          // score first (the loop is issue-bound).
+          // intervals (and exclusions) unless the tile is interior. The row
+          // max of the raw scores is scaled once (the scale is positive:
+          // the op's verifier), and p = 2^(s * scale2 - m) is one fma: one
+          // instruction a score fewer than scaling every score first (the
+          // loop is issue-bound).
           Frags s = k.scoresShared(qf, k.smem[0]);
           s = maskQueryTile(k, part, kr, c, rows, kt, s);
           Value mx[2] = {k.negInf(), k.negInf()};
@@ -340,7 +339,7 @@ void emitZero(KernelEmitter &k, ArrayRef<StringRef> names) {
       false);
   b.setInsertionPointToStart(&lead.getThenRegion().front());
   for (StringRef name : names)
-    memref::StoreOp::create(b, k.loc, k.f(0), k.arg[(name + "_scale").str()],
+    memref::StoreOp::create(b, k.loc, k.f(0), k.arg[chainScaleName(name)],
                             ValueRange{m.add(k.rowBase, m.div(x, m.c(k.d)))});
 }
 
