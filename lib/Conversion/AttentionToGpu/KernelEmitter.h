@@ -51,6 +51,11 @@ inline constexpr int64_t kMaxKeyTile = 64;
 inline constexpr int64_t kThreads = kWarps * 32;
 inline constexpr double kLog2e = 1.4426950408889634;
 inline constexpr double kHugeLse = 1e30;
+/// The forward's lazy rescaling (emitForward): a row's reference max moves
+/// only when a tile's max exceeds it by more than this (log2 units), so
+/// probabilities stay below 2^8 = 256, exact in f32 and representable in
+/// bf16 and f16.
+inline constexpr double kRescaleSlack = 8.0;
 inline constexpr int64_t kStaticShared = 48 * 1024;
 /// Shared memory of a wgmma kernel's tiles: beyond 48 KiB it is dynamic
 /// (the runtime opts in with cuFuncSetAttribute). Up to two 64-row stages
@@ -406,6 +411,14 @@ public:
   /// Runs independent products in one warpgroup-MMA block.
   SmallVector<Frags> runWgmma(ArrayRef<WgmmaOperands> ops);
 
+  /// One step of a product pipeline (Wgmma.h, WarpgroupStep): issues
+  /// `ops`, each its own commit group, then waits until at most `pending`
+  /// groups are in flight. `inFlight` are accumulators that earlier steps
+  /// left in flight: they may only be passed on, and come back (after the
+  /// products' accumulators) as the values to use from here on.
+  SmallVector<Frags> stepWgmma(ArrayRef<WgmmaOperands> ops, int64_t pending,
+                               ArrayRef<Frags> inFlight = {});
+
   Frags scoresWgmma(const RowOperand &a, Value tile) {
     return runWgmma({scoresOperands(a, tile)})[0];
   }
@@ -458,6 +471,30 @@ public:
                 : Value(arith::AddFOp::create(b, loc, v, o));
     }
     return v;
+  }
+
+  /// Whether i1 `pred` holds in any thread that runs a tile: with wgmma
+  /// the block's (it is one warpgroup, whose four warps must take the same
+  /// branches around their shared products: a barrier with an or
+  /// reduction), else the warp's (a vote; with mma.sync a warp may skip a
+  /// tile that the others run, so no block barrier may sit in a tile).
+  Value anyThread(Value pred) {
+    auto i32 = b.getI32Type();
+    if (useWgmma) {
+      Value word = arith::ExtUIOp::create(b, loc, i32, pred);
+      Value any = NVVM::BarrierOp::create(
+                      b, loc, i32, Value(), Value(),
+                      NVVM::BarrierReductionAttr::get(
+                          b.getContext(), NVVM::BarrierReduction::OR),
+                      word)
+                      .getResult(0);
+      return arith::CmpIOp::create(
+          b, loc, arith::CmpIPredicate::ne, any,
+          arith::ConstantIntOp::create(b, loc, i32, 0));
+    }
+    return NVVM::VoteSyncOp::create(
+        b, loc, b.getI1Type(), arith::ConstantIntOp::create(b, loc, i32, -1),
+        pred, NVVM::VoteSyncKind::any);
   }
 
   Value select(Value c, Value x, Value y) {

@@ -225,10 +225,20 @@ void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
             for (int e = 0; e < 4; ++e)
               mx[e / 2] =
                   arith::MaximumFOp::create(b, loc, mx[e / 2], s[nt][e]);
-          Value mNew[2], alpha[2], lNew[2];
+          // Lazy rescaling: the reference max m moves only when the tile's
+          // max exceeds it by more than kRescaleSlack, so after the first
+          // tiles the output accumulators almost never need the factor
+          // alpha = 2^(mOld - mNew), and the block skips those d / 2
+          // multiplies (a tenth of the tile's instructions at d = 64)
+          // unless some row moved. The result is exact: l and the
+          // accumulators share the reference, and lse = m + log2 l.
+          Value mNew[2], alpha[2], lNew[2], up[2];
           for (int r = 0; r < 2; ++r) {
-            mNew[r] = arith::MaximumFOp::create(
-                b, loc, mOld[r], k.fmul(k.rowReduce(mx[r], true), scale2));
+            Value mTile = k.fmul(k.rowReduce(mx[r], true), scale2);
+            up[r] = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
+                                          mTile,
+                                          k.fadd(mOld[r], k.f(kRescaleSlack)));
+            mNew[r] = k.select(up[r], mTile, mOld[r]);
             Value safe = k.select(k.isNegInf(mNew[r]), k.f(0), mNew[r]);
             alpha[r] = k.exp2(k.fsub(mOld[r], safe));
             lNew[r] = k.fmul(lOld[r], alpha[r]);
@@ -239,9 +249,26 @@ void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
                 lNew[r] = k.fadd(lNew[r], s[nt][e]);
               }
           }
-          for (auto &a : acc)
-            for (int e = 0; e < 4; ++e)
-              a[e] = k.fmul(a[e], alpha[e / 2]);
+          // A row that did not move has alpha = 1 (or, before its first
+          // key, zero accumulators), so skipping it is exact.
+          SmallVector<Value> flat;
+          KernelEmitter::flatten(acc, flat);
+          auto rescale = scf::IfOp::create(b, loc, TypeRange(ValueRange(flat)),
+                                           k.anyThread(m.ori(up[0], up[1])),
+                                           true);
+          {
+            OpBuilder::InsertionGuard guard(b);
+            b.setInsertionPointToStart(&rescale.getThenRegion().front());
+            for (auto &a : acc)
+              for (int e = 0; e < 4; ++e)
+                a[e] = k.fmul(a[e], alpha[e / 2]);
+            SmallVector<Value> scaled;
+            KernelEmitter::flatten(acc, scaled);
+            scf::YieldOp::create(b, loc, scaled);
+            b.setInsertionPointToStart(&rescale.getElseRegion().front());
+            scf::YieldOp::create(b, loc, flat);
+          }
+          acc = KernelEmitter::unflatten(rescale.getResults(), dTiles);
           // acc += P . V
           k.accumulateShared(acc, s, k.smem[1]);
           SmallVector<Value> next = {mNew[0], mNew[1], lNew[0], lNew[1]};
@@ -276,6 +303,22 @@ void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
 //===----------------------------------------------------------------------===//
 // Backward kernels
 //===----------------------------------------------------------------------===//
+
+/// The two score products of a backward tile, S = A0 . X0^T and dP = A1 .
+/// X1^T with X0, X1 the staged tiles. With wgmma they are two commit
+/// groups and only S is waited for: dP comes back in flight (Wgmma.h,
+/// WarpgroupStep), so the caller's exponentials overlap its product and a
+/// later step must complete it. The kernels' loops had each product wait
+/// for completion, and ncu put the backward's tensor pipe at 44-49% busy:
+/// the block's arithmetic and its products took turns.
+static std::pair<Frags, Frags>
+pipelineScores(KernelEmitter &k, const RowOperand &a0, const RowOperand &a1) {
+  if (!k.useWgmma)
+    return k.scoresPair(a0, k.smem[0], a1, k.smem[1]);
+  SmallVector<Frags> r = k.stepWgmma(
+      {k.scoresOperands(a0, k.smem[0]), k.scoresOperands(a1, k.smem[1])}, 1);
+  return {r[0], r[1]};
+}
 
 /// -lse in log2 units, clamped so that it is finite even for a row without
 /// keys (lse = -inf): masked scores (-inf) then give p = 0, never NaN. The
@@ -388,14 +431,18 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
         k.arg["v"],
         state, [&](Value kt, ValueRange st) -> SmallVector<Value> {
           Frags acc = KernelEmitter::unflatten(st, dTiles);
-          auto [s, dp] = k.scoresPair(qf, k.smem[0], dof, k.smem[1]);
+          // With wgmma, S and dP are two commit groups and P is computed
+          // while dP still runs (pipelineScores).
+          auto [s, dp] = pipelineScores(k, qf, dof);
           s = maskQueryTile(k, part, kr, c, rows, kt, s);
           for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
-            for (int e = 0; e < 4; ++e) {
-              int r = e / 2;
-              Value p = k.exp2(k.fma(s[nt][e], scale2, minusLse2[r]));
-              s[nt][e] = k.fmul(p, k.fsub(dp[nt][e], delta[r]));
-            }
+            for (int e = 0; e < 4; ++e)
+              s[nt][e] = k.exp2(k.fma(s[nt][e], scale2, minusLse2[e / 2]));
+          if (k.useWgmma)
+            dp = k.stepWgmma({}, 0, {dp})[0];
+          for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
+            for (int e = 0; e < 4; ++e)
+              s[nt][e] = k.fmul(s[nt][e], k.fsub(dp[nt][e], delta[e / 2]));
           k.accumulateShared(acc, s, k.smem[0]);
           SmallVector<Value> next;
           KernelEmitter::flatten(acc, next);
@@ -409,14 +456,12 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
     k.storeRows(acc, rows, factor, k.arg["dq"]);
   else
     k.storeChain(acc, rows, one, "dq_acc");
-  (void)b;
 }
 
 /// dK and dV for one group of parts sharing a key view: each warp owns 16
 /// keys and walks the query rows that attend them.
 void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
              bool last) {
-  OpBuilder &b = k.b;
   IndexMath &m = k.m;
   const ga::View &kv = parts.front().keyView;
   BlockRows br = blockRows(k, kv, /*queryDriven=*/false);
@@ -467,7 +512,7 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
           Frags dk = KernelEmitter::unflatten(st, dTiles);
           Frags dv = KernelEmitter::unflatten(st.drop_front(4 * dTiles),
                                               dTiles);
-          auto [s, dp] = k.scoresPair(kf, k.smem[0], vf, k.smem[1]);
+          auto [s, dp] = pipelineScores(k, kf, vf);
           // The lane's query rows qt + 2t + {0, 1} + 8 nt (clamped).
           Value rowBase = m.add(qt, m.mul(k.t, m.c(2)));
           auto rowOrig = [&](int64_t nt, int e) {
@@ -496,16 +541,35 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
                     x[nt][e] = k.select(ok, x[nt][e], k.negInf());
                   }
               });
+          // The staged row (lse2, delta) of score element (nt, e).
+          auto stat = [&](int i, int64_t nt, int e) {
+            return k.rowStat(
+                i, m.add(m.mul(k.t, m.c(2)), m.c(nt * 8 + e % 2)));
+          };
           Frags p = s;
           for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
-            for (int e = 0; e < 4; ++e) {
-              Value r = m.add(m.mul(k.t, m.c(2)), m.c(nt * 8 + e % 2));
-              Value delta = k.rowStat(1, r);
-              Value pe = k.exp2(k.fma(s[nt][e], scale2, k.rowStat(0, r)));
-              p[nt][e] = pe;
-              s[nt][e] = k.fmul(pe, k.fsub(dp[nt][e], delta));
-            }
-          k.accumulatePair(dv, p, k.smem[1], dk, s, k.smem[0]);
+            for (int e = 0; e < 4; ++e)
+              p[nt][e] = k.exp2(k.fma(s[nt][e], scale2, stat(0, nt, e)));
+          // With wgmma, dV += P^T dO is issued before dS is computed, so
+          // that dS's arithmetic overlaps it; its wait completes dP.
+          if (k.useWgmma) {
+            SmallVector<Frags> r =
+                k.stepWgmma({k.accumulateOperands(dv, p, k.smem[1])}, 1, {dp});
+            dv = r[0];
+            dp = r[1];
+          }
+          for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
+            for (int e = 0; e < 4; ++e)
+              s[nt][e] =
+                  k.fmul(p[nt][e], k.fsub(dp[nt][e], stat(1, nt, e)));
+          if (k.useWgmma) {
+            SmallVector<Frags> r =
+                k.stepWgmma({k.accumulateOperands(dk, s, k.smem[0])}, 0, {dv});
+            dk = r[0];
+            dv = r[1];
+          } else {
+            k.accumulatePair(dv, p, k.smem[1], dk, s, k.smem[0]);
+          }
           SmallVector<Value> next;
           KernelEmitter::flatten(dk, next);
           KernelEmitter::flatten(dv, next);
@@ -524,7 +588,6 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
     k.storeChain(dk, keys, one, "dk_acc");
     k.storeChain(dv, keys, one, "dv_acc");
   }
-  (void)b;
 }
 
 } // namespace gpu_kernels

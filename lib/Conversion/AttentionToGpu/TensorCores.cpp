@@ -151,6 +151,25 @@ SmallVector<Frags> KernelEmitter::runWgmma(ArrayRef<WgmmaOperands> ops) {
   return out;
 }
 
+SmallVector<Frags> KernelEmitter::stepWgmma(ArrayRef<WgmmaOperands> ops,
+                                            int64_t pending,
+                                            ArrayRef<Frags> inFlight) {
+  SmallVector<ga::WarpgroupProduct> products;
+  for (const WgmmaOperands &w : ops)
+    products.push_back(w.product());
+  SmallVector<SmallVector<Value>> flat(inFlight.size());
+  SmallVector<ValueRange> carried;
+  for (auto [f, out] : llvm::zip(inFlight, flat)) {
+    flatten(f, out);
+    carried.push_back(out);
+  }
+  SmallVector<Frags> out;
+  for (auto &acc :
+       ga::warpgroupStep(b, loc, {products, pending, carried}, isBf16()))
+    out.push_back(unflatten(acc, acc.size() / 4));
+  return out;
+}
+
 std::pair<Frags, Frags> KernelEmitter::scoresPair(const RowOperand &a0,
                                                   Value tile0,
                                                   const RowOperand &a1,

@@ -75,24 +75,34 @@ Value matrixDescriptor(OpBuilder &b, Location loc, Value addr,
       b, loc, low, arith::ConstantIntOp::create(b, loc, i64, int64_t(fixed)));
 }
 
+namespace {
+/// One inline block: `products` in order (one commit group each when
+/// `groupEach`, else one for all), then wgmma.wait_group `pending`;
+/// `inFlight` accumulators pass through tied (Wgmma.h, WarpgroupStep).
 SmallVector<SmallVector<Value>>
-warpgroupMmas(OpBuilder &b, Location loc, ArrayRef<WarpgroupProduct> products,
-              bool bf16) {
-  // Operands: every product's accumulators as outputs $0..$(R - 1), those
-  // of the products that are not fresh tied to inputs; then per product
-  // its A registers (or A descriptors) and its B descriptors; last the
-  // scale-d flag (1; p = accumulate, z = overwrite).
-  int64_t total = 0;
+emitWarpgroupBlock(OpBuilder &b, Location loc,
+                   ArrayRef<WarpgroupProduct> products,
+                   ArrayRef<ValueRange> inFlight, int64_t pending,
+                   bool groupEach, bool bf16) {
+  // Operands: every product's accumulators, then the in-flight ones, as
+  // outputs $0..$(R - 1); tied to inputs those of the products that are
+  // not fresh and all in-flight ones; then per product its A registers
+  // (or A descriptors) and its B descriptors; last the scale-d flag (1; p
+  // = accumulate, z = overwrite).
+  int64_t total = 0, carried = 0;
   for (const WarpgroupProduct &p : products) {
     assert((p.a.empty() ? p.aDesc.size() : p.a.size()) == p.desc.size() &&
            "one A and one B operand per k16 step");
     total += p.acc.size();
   }
+  for (ValueRange acc : inFlight)
+    carried += acc.size();
+  assert(total + carried > 1 && "an inline block returns a struct");
   auto reg = [](int64_t i) { return "$" + std::to_string(i); };
   std::string type = bf16 ? "bf16" : "f16";
   SmallVector<std::string> cons;
   SmallVector<Value> operands;
-  for (int64_t i = 0; i < total; ++i)
+  for (int64_t i = 0; i < total + carried; ++i)
     cons.push_back("=f");
   int64_t tied = 0;
   for (const WarpgroupProduct &p : products) {
@@ -102,6 +112,11 @@ warpgroupMmas(OpBuilder &b, Location loc, ArrayRef<WarpgroupProduct> products,
         cons.push_back(std::to_string(tied));
       }
   }
+  for (ValueRange acc : inFlight)
+    for (Value v : acc) {
+      operands.push_back(v);
+      cons.push_back(std::to_string(tied++));
+    }
   std::string body;
   int64_t firstAcc = 0, next = int64_t(cons.size());
   for (const WarpgroupProduct &p : products) {
@@ -131,6 +146,8 @@ warpgroupMmas(OpBuilder &b, Location loc, ArrayRef<WarpgroupProduct> products,
               ", 1, 1, " + (aRegs ? "" : "0, ") + (p.transB ? "1" : "0") +
               ";\n";
     }
+    if (groupEach)
+      body += "wgmma.commit_group.sync.aligned;\n";
     if (aRegs) {
       for (const auto &step : p.a)
         operands.append(step.begin(), step.end());
@@ -143,29 +160,54 @@ warpgroupMmas(OpBuilder &b, Location loc, ArrayRef<WarpgroupProduct> products,
     cons.append(steps, "l");
     firstAcc += regs;
   }
-  std::string text = "{\n.reg .pred p, z;\nsetp.ne.b32 p, " + reg(next) +
-                     ", 0;\nsetp.eq.b32 z, " + reg(next) +
-                     ", 0;\nwgmma.fence.sync.aligned;\n" + body +
-                     "wgmma.commit_group.sync.aligned;\n"
-                     "wgmma.wait_group.sync.aligned 0;\n}\n";
-  cons.push_back("r");
-  operands.push_back(arith::ConstantIntOp::create(b, loc, b.getI32Type(), 1));
+  std::string text = "{\n";
+  if (!products.empty()) {
+    if (!groupEach)
+      body += "wgmma.commit_group.sync.aligned;\n";
+    text += ".reg .pred p, z;\nsetp.ne.b32 p, " + reg(next) +
+            ", 0;\nsetp.eq.b32 z, " + reg(next) +
+            ", 0;\nwgmma.fence.sync.aligned;\n" + body;
+    cons.push_back("r");
+    operands.push_back(
+        arith::ConstantIntOp::create(b, loc, b.getI32Type(), 1));
+  }
+  text += "wgmma.wait_group.sync.aligned " + std::to_string(pending) +
+          ";\n}\n";
 
   auto f32 = b.getF32Type();
-  SmallVector<Type> fields(total, f32);
+  SmallVector<Type> fields(total + carried, f32);
   auto structType = LLVM::LLVMStructType::getLiteral(b.getContext(), fields);
   auto asmOp = sideEffectAsm(b, loc, structType, operands, text,
                              llvm::join(cons, ","));
   SmallVector<SmallVector<Value>> out;
   int64_t field = 0;
-  for (const WarpgroupProduct &p : products) {
+  auto take = [&](size_t count) {
     SmallVector<Value> acc;
-    for (size_t i = 0; i < p.acc.size(); ++i, ++field)
+    for (size_t i = 0; i < count; ++i, ++field)
       acc.push_back(LLVM::ExtractValueOp::create(
           b, loc, asmOp.getResult(0), ArrayRef<int64_t>{field}));
     out.push_back(std::move(acc));
-  }
+  };
+  for (const WarpgroupProduct &p : products)
+    take(p.acc.size());
+  for (ValueRange acc : inFlight)
+    take(acc.size());
   return out;
+}
+} // namespace
+
+SmallVector<SmallVector<Value>>
+warpgroupMmas(OpBuilder &b, Location loc, ArrayRef<WarpgroupProduct> products,
+              bool bf16) {
+  return emitWarpgroupBlock(b, loc, products, {}, /*pending=*/0,
+                            /*groupEach=*/false, bf16);
+}
+
+SmallVector<SmallVector<Value>> warpgroupStep(OpBuilder &b, Location loc,
+                                              const WarpgroupStep &step,
+                                              bool bf16) {
+  return emitWarpgroupBlock(b, loc, step.products, step.inFlight,
+                            step.pending, /*groupEach=*/true, bf16);
 }
 
 void fenceProxyAsyncShared(OpBuilder &b, Location loc) {

@@ -38,7 +38,10 @@
 //
 // Each product (or group of independent products) is one inline PTX
 // block: fence, the k16 steps, commit and a wait for completion, so the
-// accumulators are never read while a wgmma is in flight. The score
+// accumulators are never read while a wgmma is in flight. The backward
+// kernels pipeline their products instead (warpgroupStep): a block may
+// leave its last products in flight while the thread computes on the ones
+// that completed, and a later block's wait completes them. The score
 // products (S = Q K^T, dP = dO V^T and their transposes in dK/dV) read A
 // from a staged tile as well (K-major, the same layouts as B); the
 // updates (P V, dS K, P^T dO, dS^T Q) take A from registers, where P and
@@ -104,6 +107,30 @@ struct WarpgroupProduct {
 llvm::SmallVector<llvm::SmallVector<mlir::Value>>
 warpgroupMmas(mlir::OpBuilder &b, mlir::Location loc,
               llvm::ArrayRef<WarpgroupProduct> products, bool bf16);
+
+/// One step of a pipeline of warpgroup products: issues `products` in
+/// order, each as its own commit group, then waits until at most `pending`
+/// groups (of all issued so far) are still in flight. Groups complete in
+/// order, so `pending` = 1 after issuing S and dP gives S complete while
+/// dP still runs, and the thread can work on S meanwhile.
+///
+/// A product left in flight has accumulators that the tensor cores still
+/// write: they must not be read, copied or overwritten until a later
+/// block's wait completes them. They are passed to each later block as
+/// `inFlight`: tied in and out unchanged, so the values a kernel holds are
+/// always those of the last block, and nothing between two blocks uses
+/// them (ptxas keeps an in-flight register untouched until its
+/// wait_group). Likewise the A registers of a product in flight stay
+/// live. Returns the products' accumulators, then `inFlight`'s. With no
+/// products, the block is only the wait.
+struct WarpgroupStep {
+  llvm::ArrayRef<WarpgroupProduct> products;
+  int64_t pending = 0;
+  llvm::ArrayRef<mlir::ValueRange> inFlight;
+};
+llvm::SmallVector<llvm::SmallVector<mlir::Value>>
+warpgroupStep(mlir::OpBuilder &b, mlir::Location loc,
+              const WarpgroupStep &step, bool bf16);
 
 /// Orders this thread's completed writes to shared memory (asynchronous
 /// copies included) before later reads by the tensor cores' async proxy.

@@ -32,6 +32,12 @@
 // p = 2^(s * scale log2(e) - m): one fma and one ex2.approx.ftz a score.
 // CHECK: %[[X:.*]] = math.fma %{{.*}}, %{{.*}}, %{{.*}} : f32
 // CHECK-NEXT: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"(%[[X]]) : (f32) -> f32
+// The accumulators are rescaled only when a row of the warp moved its
+// reference max (lazy rescaling; a warp vote: with mma.sync the warps
+// run their tiles on their own).
+// CHECK: %[[ANY:.*]] = nvvm.vote.sync  any %c-1_i32, %{{.*}} -> i1
+// CHECK-NEXT: scf.if %[[ANY]] -> ({{(f32, )+}}f32) {
+// CHECK-NEXT: arith.mulf
 // The band's rows end the kernel as f16 of the row's values over its
 // largest magnitude (a quad max), plus that magnitude from lane t = 0:
 // CHECK: math.absf
@@ -67,8 +73,7 @@
 // CHECK: gpu.func @st_attn_strided_dq3(
 // CHECK: gpu.func @st_attn_strided_dkv4(
 // p^T from the staged lse2 of the query row: one fma, no per-score scaling.
-// CHECK: memref.load %{{.*}} : memref<2x64xf32, #gpu.address_space<workgroup>>
-// CHECK-NEXT: %[[L2:.*]] = memref.load %{{.*}} : memref<2x64xf32, #gpu.address_space<workgroup>>
+// CHECK: %[[L2:.*]] = memref.load %{{.*}} : memref<2x64xf32, #gpu.address_space<workgroup>>
 // CHECK-NEXT: %[[X:.*]] = math.fma %{{.*}}, %{{.*}}, %[[L2]] : f32
 // CHECK-NEXT: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"(%[[X]])
 // CHECK: gpu.func @st_attn_strided_dkv5(

@@ -79,6 +79,19 @@
 // CHECK: llvm.inline_asm has_side_effects asm_dialect = att "{\0A.reg .pred p, z;\0Asetp.ne.b32 p, $48, 0;\0Asetp.eq.b32 z, $48, 0;\0Awgmma.fence.sync.aligned;\0Awgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {$0, {{.*}}, $31}, $32, $40, z, 1, 1, 0, 0;
 // CHECK-SAME: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {$0, {{.*}}, $31}, $33, $41, p, 1, 1, 0, 0;
 // CHECK-SAME: wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {{.*}}, $39, $47, p, 1, 1, 0, 0;\0Awgmma.commit_group.sync.aligned;\0Awgmma.wait_group.sync.aligned 0;\0A}\0A", "=f,{{(=f,)+}}l,{{(l,)+}}r"
+// Lazy rescaling: a row's reference max moves only when the tile's max
+// passes it by more than 8 (log2 units); the output accumulators are
+// rescaled only if some row of the block moved, a branch that a barrier
+// with an or reduction makes uniform over the warpgroup.
+// CHECK: %[[SLACK:.*]] = arith.addf %{{.*}}, %cst{{.*}} : f32
+// CHECK-NEXT: %[[UP:.*]] = arith.cmpf ogt, %{{.*}}, %[[SLACK]] : f32
+// CHECK-NEXT: arith.select %[[UP]]
+// CHECK: %[[EITHER:.*]] = arith.ori %[[UP]], %{{.*}} : i1
+// CHECK-NEXT: %[[WORD:.*]] = arith.extui %[[EITHER]] : i1 to i32
+// CHECK-NEXT: %[[VOTE:.*]] = nvvm.barrier #nvvm.reduction<or> %[[WORD]] -> i32
+// CHECK: %[[ANY:.*]] = arith.cmpi ne, %[[VOTE]], %c0_i32
+// CHECK-NEXT: scf.if %[[ANY]] -> (f32,
+// CHECK-NEXT: arith.mulf
 // P.V: m64n128k16, MN-major B (trans-b), LBO 8192 (the atoms along N) |
 // SBO 1024 | swizzle; k16 steps 2048 bytes (128).
 // CHECK: memref.extract_aligned_pointer_as_index %[[V]]
@@ -116,6 +129,15 @@ func.func @strided(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: t
 // four products (S^T, dP^T, then dV and dK MN-major) are all warpgroup MMA.
 // CHECK-LABEL: module attributes
 // CHECK-SAME: \22kernel\22:\22st_attn_fixed_dkv2\22,\22shared_bytes\22:100352
+// dQ: S and dP are two commit groups and only S is waited for; P's
+// exponentials run while dP does; a block that is only a wait completes
+// dP (its 32 accumulators tied through), then dS . K.
+// CHECK-LABEL: gpu.func @st_attn_fixed_dq1(
+// CHECK: wgmma.commit_group.sync.aligned;\0Awgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {$32, {{.*}}wgmma.commit_group.sync.aligned;\0Awgmma.wait_group.sync.aligned 1;\0A}\0A"
+// CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"
+// CHECK: "{\0Awgmma.wait_group.sync.aligned 0;\0A}\0A", "{{(=f,)+}}0,1,{{.*}},31"
+// CHECK: arith.subf
+// CHECK: wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {$0, {{.*}}, p, 1, 1, 1;\0Awgmma.commit_group.sync.aligned;\0Awgmma.wait_group.sync.aligned 0;
 // CHECK-LABEL: gpu.func @st_attn_fixed_dkv2(
 // CHECK-NOT: workgroup(
 // CHECK-NEXT: %[[RAW:.*]] = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
@@ -125,11 +147,17 @@ func.func @strided(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: t
 // CHECK: memref.view %[[RAW]][%{{.*}}][] : {{.*}} to memref<2x8192xf16, #gpu.address_space<workgroup>>
 // CHECK: memref.view %[[RAW]][%{{.*}}][] : {{.*}} to memref<2x64xf32, #gpu.address_space<workgroup>>
 // CHECK: memref.view %[[RAW]][%{{.*}}][] : {{.*}} to memref<2x64xf32, #gpu.address_space<workgroup>>
-// The independent products go out in pairs, one commit and wait each:
-// S^T (accumulators $0..$31) with dP^T ($32..$63), A from descriptors,
-// then dV ($0..$63) with dK ($64..$127), A (P^T, dS^T) from registers.
-// CHECK: "{\0A.reg .pred p, z;{{.*}}wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {$0, {{.*}}}, ${{[0-9]+}}, ${{[0-9]+}}, z, 1, 1, 0, 0;{{.*}}wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {$32, {{.*}}}, ${{[0-9]+}}, ${{[0-9]+}}, z, 1, 1, 0, 0;{{.*}}wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {$32, {{.*}}}, ${{[0-9]+}}, ${{[0-9]+}}, p, 1, 1, 0, 0;\0Awgmma.commit_group.sync.aligned;
-// CHECK: "{\0A.reg .pred p, z;{{.*}}wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {$0, {{.*}}, p, 1, 1, 1;{{.*}}wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {$64, {{.*}}, p, 1, 1, 1;\0Awgmma.commit_group.sync.aligned;
+// The products run as a pipeline, one commit group each: S^T
+// (accumulators $0..$31) and dP^T ($32..$63), A from descriptors, waiting
+// until only dP^T runs; then dV ($0..$63, A = P^T from registers) with
+// dP^T tied through ($64..$95), waiting until only dV runs, so dS is
+// computed while dV's product runs; then dK with dV tied through
+// ($64..$127), waiting for all.
+// CHECK: "{\0A.reg .pred p, z;{{.*}}wgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {$0, {{.*}}}, ${{[0-9]+}}, ${{[0-9]+}}, z, 1, 1, 0, 0;{{.*}}wgmma.commit_group.sync.aligned;\0Awgmma.mma_async.sync.aligned.m64n64k16.f32.f16.f16 {$32, {{.*}}}, ${{[0-9]+}}, ${{[0-9]+}}, z, 1, 1, 0, 0;{{.*}}wgmma.commit_group.sync.aligned;\0Awgmma.wait_group.sync.aligned 1;\0A}\0A", "{{(=f,)+}}l,
+// CHECK: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"
+// CHECK: "{\0A.reg .pred p, z;{{.*}}wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {$0, {{.*}}, p, 1, 1, 1;\0Awgmma.commit_group.sync.aligned;\0Awgmma.wait_group.sync.aligned 1;\0A}\0A", "{{(=f,)+}}0,1,{{.*}},63,64,{{.*}},95,r,
+// CHECK: arith.subf
+// CHECK: "{\0A.reg .pred p, z;{{.*}}wgmma.mma_async.sync.aligned.m64n128k16.f32.f16.f16 {$0, {{.*}}, p, 1, 1, 1;\0Awgmma.commit_group.sync.aligned;\0Awgmma.wait_group.sync.aligned 0;\0A}\0A", "{{(=f,)+}}0,1,{{.*}},127,r,
 // CHECK-NOT: nvvm.mma.sync
 // CHECK: gpu.return
 func.func @fixed(%q: tensor<?x?x?x128xf16>, %k: tensor<?x?x?x128xf16>, %v: tensor<?x?x?x128xf16>) -> tensor<?x?x?x128xf16> {
