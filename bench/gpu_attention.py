@@ -9,7 +9,10 @@ For n in 4096, 16384, 65536 with B x n = 65536, 8 heads, bf16, d = 64 and
   - checks ST against FlexAttention (output and the three gradients,
     relative error <= 2e-2: both are bf16) before timing;
   - times forward and forward+backward (CUDA events, warm-up, L2 flushed,
-    median), counts effective TFLOP/s on the pattern's true nonzeros
+    median), the methods that a target compares in alternation (SDPA
+    with ST, FlexAttention with ST: each repetition runs each method once),
+    so that the machine's drift during the run (clocks, temperature)
+    reaches both alike and cancels out of their ratio; counts effective TFLOP/s on the pattern's true nonzeros
     (forward 4 d nnz per head, forward+backward 3.5x that; SDPA's on the
     causal n (n + 1) / 2), and peak memory above the inputs
     (torch.cuda.max_memory_allocated, plus ST's scratch, which is
@@ -54,30 +57,44 @@ class Timer:
         self.torch = torch
         self.flush = torch.empty(256 << 20, dtype=torch.int8, device="cuda")
 
-    def __call__(self, fn, target_ms=200.0, min_reps=5, max_reps=100):
+    def __call__(self, fn, **kw):
+        return self.alternating([fn], **kw)[0]
+
+    def alternating(self, fns, target_ms=200.0, min_reps=5, max_reps=100):
+        """The median of each of `fns`, timed in alternation: repetition i
+        runs fns[0], fns[1], ... in turn, each after its own flush. Timing
+        one method after the other let the same kernels' ratio to SDPA
+        move by 4% between two runs (docs/performance.md, session 6)."""
         torch = self.torch
-        fn()
-        torch.cuda.synchronize()
-        start = torch.cuda.Event(enable_timing=True)
-        end = torch.cuda.Event(enable_timing=True)
-        start.record()
-        for _ in range(3):
+        estimates = []
+        for fn in fns:
             fn()
-        end.record()
+            torch.cuda.synchronize()
+            start = torch.cuda.Event(enable_timing=True)
+            end = torch.cuda.Event(enable_timing=True)
+            start.record()
+            for _ in range(3):
+                fn()
+            end.record()
+            torch.cuda.synchronize()
+            estimate = max(start.elapsed_time(end) / 3, 1e-3)
+            for _ in range(max(1, int(25 / estimate))):
+                fn()
+            estimates.append(estimate)
+        reps = min(max_reps, max(min_reps, int(target_ms / sum(estimates))))
+        events = [[(torch.cuda.Event(enable_timing=True),
+                    torch.cuda.Event(enable_timing=True))
+                   for _ in range(reps)] for _ in fns]
+        for i in range(reps):
+            for fn, per_fn in zip(fns, events):
+                s, e = per_fn[i]
+                self.flush.zero_()
+                s.record()
+                fn()
+                e.record()
         torch.cuda.synchronize()
-        estimate = max(start.elapsed_time(end) / 3, 1e-3)
-        for _ in range(max(1, int(25 / estimate))):
-            fn()
-        reps = min(max_reps, max(min_reps, int(target_ms / estimate)))
-        events = [(torch.cuda.Event(enable_timing=True),
-                   torch.cuda.Event(enable_timing=True)) for _ in range(reps)]
-        for s, e in events:
-            self.flush.zero_()
-            s.record()
-            fn()
-            e.record()
-        torch.cuda.synchronize()
-        return statistics.median(s.elapsed_time(e) for s, e in events)
+        return [statistics.median(s.elapsed_time(e) for s, e in per_fn)
+                for per_fn in events]
 
 
 def rel(x, ref):
@@ -95,27 +112,36 @@ class Method:
         self.name, self.fn, self.outside_bytes = name, fn, outside_bytes
 
 
-def measure(torch, timer, method, q, k, v, dout):
-    """fwd ms, fwd+bwd ms, peak MiB above the inputs."""
-    def fwd():
-        with torch.no_grad():
-            method.fn(q, k, v)
+def measure(torch, timer, methods, q, k, v, dout, target_ms=200.0):
+    """Per method: fwd ms, fwd+bwd ms (`methods` timed in alternation,
+    Timer.alternating) and peak MiB above the inputs."""
+    def fwd(method):
+        def run():
+            with torch.no_grad():
+                method.fn(q, k, v)
+        return run
 
-    def fwd_bwd():
+    def fwd_bwd(method):
+        def run():
+            q.grad = k.grad = v.grad = None
+            method.fn(q, k, v).backward(dout)
+        return run
+
+    fwd_ms = timer.alternating([fwd(m) for m in methods], target_ms)
+    fwd_bwd_ms = timer.alternating([fwd_bwd(m) for m in methods], target_ms)
+    results = []
+    for method, f, fb in zip(methods, fwd_ms, fwd_bwd_ms):
         q.grad = k.grad = v.grad = None
-        method.fn(q, k, v).backward(dout)
-
-    fwd_ms = timer(fwd)
-    fwd_bwd_ms = timer(fwd_bwd)
-    q.grad = k.grad = v.grad = None
-    torch.cuda.synchronize()
-    torch.cuda.reset_peak_memory_stats()
-    base = torch.cuda.memory_allocated()
-    fwd_bwd()
-    torch.cuda.synchronize()
-    peak = torch.cuda.max_memory_allocated() - base + method.outside_bytes()
-    q.grad = k.grad = v.grad = None
-    return fwd_ms, fwd_bwd_ms, peak / 2**20
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        fwd_bwd(method)()
+        torch.cuda.synchronize()
+        peak = (torch.cuda.max_memory_allocated() - base +
+                method.outside_bytes())
+        q.grad = k.grad = v.grad = None
+        results.append((f, fb, peak / 2**20))
+    return results
 
 
 def outputs(method, q, k, v, dout):
@@ -249,22 +275,27 @@ def main():
             q, k, v, dout = inputs(b, n, d)
             sdpa = Method("SDPA", lambda q, k, v: F.scaled_dot_product_attention(
                 q, k, v, is_causal=True))
-            record("SDPA", "causal", n, d, b, n * (n + 1) // 2,
-                   measure(torch, timer, sdpa, q, k, v, dout))
+            # SDPA and every ST layout that runs, timed in alternation.
+            timed = [("SDPA", "causal", n * (n + 1) // 2, sdpa)]
             for name in names:
                 layout = PATTERNS[name]
-                nnz = patterns.closed_form_nonzeros(layout, n)
                 st = st_method(name, d)
                 if st is None:
                     problems.append(f"no ST entry for {layout} d={d} bf16")
                     print(f"  ST    {name:8s} n={n:6d} d={d:3d}: no entry")
                     continue
                 try:
-                    record("ST", name, n, d, b, nnz,
-                           measure(torch, timer, st, q, k, v, dout))
+                    outputs(st, q, k, v, dout)
                 except (st_attention.StError, RuntimeError) as e:
                     problems.append(f"ST {name} n={n} d={d} failed: {e}")
                     print(f"  ST    {name:8s} n={n:6d} d={d:3d}: {e}")
+                    continue
+                timed.append(("ST", name,
+                              patterns.closed_form_nonzeros(layout, n), st))
+            results = measure(torch, timer, [t[3] for t in timed], q, k, v,
+                              dout, target_ms=150.0 * len(timed))
+            for (method, name, nnz, _), result in zip(timed, results):
+                record(method, name, n, d, b, nnz, result)
             del q, k, v, dout
             torch.cuda.empty_cache()
 
@@ -277,7 +308,7 @@ def main():
         else:
             q, k, v, dout = inputs(b, n, d)
             try:
-                result = measure(torch, timer, st, q, k, v, dout)
+                result = measure(torch, timer, [st], q, k, v, dout)[0]
                 o, dq, dk, dv = outputs(st, q, k, v, dout)
                 finite = all(bool(t.isfinite().all()) for t in (o, dq, dk, dv))
                 err = long_rows_error(torch, q, k, v, o,
@@ -351,8 +382,18 @@ def main():
                                         "MISMATCH vs Flex")
                             if not good:
                                 problems.append(f"{name} n={n} d={d}: {check}")
-                        record("Flex", name, n, d, b, nnz,
-                               measure(torch, timer, flex, q, k, v, dout), note)
+                        # FlexAttention with ST's same layout, timed in
+                        # alternation: the Flex target's ratio.
+                        timed = [flex] + ([st] if st is not None else [])
+                        results = measure(torch, timer, timed, q, k, v, dout,
+                                          target_ms=600.0)
+                        record("Flex", name, n, d, b, nnz, results[0], note)
+                        if st is not None:
+                            rows[-1]["st_alternating_fwd_bwd_ms"] = (
+                                results[1][1])
+                            rows[-1]["note"] += (f"; ST alongside "
+                                                 f"{results[1][1]:.3f} ms")
+                            save()
                         del q, k, v, dout, want, block_mask
                         torch.cuda.empty_cache()
                     except Exception as e:  # noqa: BLE001 - report, go on
@@ -435,9 +476,13 @@ def evaluate_targets(rows, sizes, dims, names):
                     add(f"{name} n={n} d={d}: fwd+bwd speed-up over SDPA",
                         speedup, bound)
                     if name == "strided":
+                        # ST's time from the repetitions alternating with
+                        # FlexAttention's.
+                        st_ms = (flex.get("st_alternating_fwd_bwd_ms",
+                                          st["fwd_bwd_ms"]) if flex else None)
                         add(f"{name} n={n} d={d}: fwd+bwd speed-up over Flex",
-                            flex["fwd_bwd_ms"] / st["fwd_bwd_ms"]
-                            if flex else None, 60.0)
+                            flex["fwd_bwd_ms"] / st_ms if flex else None,
+                            60.0)
     return targets
 
 
