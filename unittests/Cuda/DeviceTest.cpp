@@ -231,6 +231,22 @@ TEST_F(CudaDevice, PtxModuleMatchesTheHost) {
   runAndCheck(*plan, Sizes{2, 3, 100}, nullptr, 4);
 }
 
+// Each pass over two streams (Launch::stream, Launch::waits): the second
+// kernel reads what the first wrote on the other stream, and the results
+// are read on the caller's stream after the pass. A missing wait or join
+// shows as wrong bits (the sizes make the first kernel the longer one).
+TEST_F(CudaDevice, LaunchesOnTwoStreamsWaitForEachOther) {
+  std::unique_ptr<AttentionPlan> plan = open("test.elementwise.streams");
+  ASSERT_TRUE(plan);
+  CUstream stream = nullptr;
+  ASSERT_EQ(driver->cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING),
+            CUDA_SUCCESS);
+  runAndCheck(*plan, Sizes{2, 3, 100}, nullptr, 11);
+  runAndCheck(*plan, Sizes{4, 8, 4096}, stream, 12);
+  runAndCheck(*plan, Sizes{1, 5, 1}, stream, 13);
+  EXPECT_EQ(driver->cuStreamDestroy(stream), CUDA_SUCCESS);
+}
+
 TEST_F(CudaDevice, ScratchGrowsAcrossStreams) {
   std::unique_ptr<AttentionPlan> plan = open("test.elementwise");
   ASSERT_TRUE(plan);

@@ -224,6 +224,20 @@ TEST(CudaManifest, ParsesTheExample) {
   EXPECT_TRUE(manifest.getEntries()[1].scratch.empty());
 }
 
+TEST(CudaManifest, StreamsAndWaits) {
+  json manifest = exampleManifest();
+  EXPECT_EQ(parseOk(manifest).getEntries()[0].forward[1].stream, 0)
+      << "the caller's stream by default";
+  manifest["entries"][0]["forward"][0]["stream"] = 1;
+  manifest["entries"][0]["forward"][1]["waits"] = json::array({0});
+  Manifest parsed = parseOk(manifest);
+  const std::vector<Launch> &forward = parsed.getEntries()[0].forward;
+  EXPECT_EQ(forward[0].stream, 1);
+  EXPECT_TRUE(forward[0].waits.empty());
+  EXPECT_EQ(forward[1].stream, 0);
+  EXPECT_EQ(forward[1].waits, std::vector<int32_t>{0});
+}
+
 TEST(CudaManifest, LookupMatchesLayoutExactly) {
   Manifest manifest = parseOk(exampleManifest());
   Expected<const Entry *> found =
@@ -284,7 +298,7 @@ TEST(CudaManifest, BadManifestsAreReportedInOneLine) {
       {"misspelt key", [&](json &m) { launch0(m)["shared"] = 0; },
        "lib/manifest.json: entries[0] (#st.strided<stride = 128>, head_dim "
        "64, bf16): forward[0]: unknown key 'shared' (expected kernel, grid, "
-       "block, shared_bytes, args, info)"},
+       "block, shared_bytes, args, stream, waits, info)"},
       {"two grid dimensions",
        [&](json &m) { launch0(m)["grid"] = json::array({1, 1}); },
        "lib/manifest.json: entries[0] (#st.strided<stride = 128>, head_dim "
@@ -362,6 +376,34 @@ TEST(CudaManifest, BadManifestsAreReportedInOneLine) {
        "lib/manifest.json: entries[0] (#st.strided<stride = 128>, head_dim "
        "64, bf16): scratch[0].bytes: unknown op 'pow' (expected add, sub, "
        "mul, ceildiv, min or max)"},
+      {"third stream", [&](json &m) { launch0(m)["stream"] = 2; },
+       "lib/manifest.json: entries[0] (#st.strided<stride = 128>, head_dim "
+       "64, bf16): forward[0] (kernel 'st_fwd_band'): 'stream' must be 0 or "
+       "1, got 2"},
+      {"waits not an array", [&](json &m) { launch0(m)["waits"] = 0; },
+       "lib/manifest.json: entries[0] (#st.strided<stride = 128>, head_dim "
+       "64, bf16): forward[0] (kernel 'st_fwd_band'): 'waits' must be an "
+       "array of launch indices"},
+      {"negative wait",
+       [&](json &m) { launch0(m)["waits"] = json::array({-1}); },
+       "lib/manifest.json: entries[0] (#st.strided<stride = 128>, head_dim "
+       "64, bf16): forward[0] (kernel 'st_fwd_band'): 'waits' holds -1, not "
+       "a launch index"},
+      {"waits for a later launch",
+       [](json &m) {
+         m["entries"][0]["forward"][1]["stream"] = 1;
+         m["entries"][0]["forward"][1]["waits"] = json::array({1});
+       },
+       "lib/manifest.json: entries[0] (#st.strided<stride = 128>, head_dim "
+       "64, bf16): forward[1] (kernel 'st_fwd_merge'): 'waits' names launch "
+       "1, which is not before it"},
+      {"waits on its own stream",
+       [](json &m) {
+         m["entries"][0]["forward"][1]["waits"] = json::array({0});
+       },
+       "lib/manifest.json: entries[0] (#st.strided<stride = 128>, head_dim "
+       "64, bf16): forward[1] (kernel 'st_fwd_merge'): 'waits' names launch "
+       "0, which is on the same stream (those run in order)"},
       {"duplicate entry",
        [](json &m) { m["entries"].push_back(m["entries"][0]); },
        "lib/manifest.json: entries[2]: duplicate entry "

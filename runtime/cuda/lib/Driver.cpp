@@ -329,6 +329,26 @@ Event::~Event() {
     (void)driver->cuEventDestroy(event);
 }
 
+Expected<Stream> Stream::create(const Driver &driver) {
+  CUstream stream = nullptr;
+  if (Status s = driver.check(
+          driver.cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING),
+          "cuStreamCreate");
+      s.isError())
+    return s;
+  return Stream(&driver, stream);
+}
+
+Stream::Stream(Stream &&other) noexcept
+    : driver(other.driver), stream(other.stream) {
+  other.stream = nullptr;
+}
+
+Stream::~Stream() {
+  if (stream)
+    (void)driver->cuStreamDestroy(stream);
+}
+
 //===----------------------------------------------------------------------===//
 // Launch
 //===----------------------------------------------------------------------===//

@@ -261,6 +261,16 @@ Expected<Entry> Parser::parseEntry(const json &value,
                       entryWhere + ": " + key + "[" + std::to_string(i) + "]");
       if (!launch)
         return launch.status();
+      // A launch waits for earlier launches of the other stream only.
+      for (int32_t w : launch->waits)
+        if (static_cast<size_t>(w) >= i || launches[w].stream == launch->stream)
+          return Status::error(
+              entryWhere + ": " + key + "[" + std::to_string(i) +
+              "] (kernel '" + launch->kernel + "'): 'waits' names launch " +
+              std::to_string(w) +
+              (static_cast<size_t>(w) >= i
+                   ? ", which is not before it"
+                   : ", which is on the same stream (those run in order)"));
       launches.push_back(launch.take());
     }
     // A pass must hand every output to some kernel, or nothing writes it.
@@ -287,7 +297,9 @@ Expected<Launch> Parser::parseLaunch(const json &value, const Entry &entry,
   if (!value.is_object())
     return Status::error(where + ": a launch must be an object");
   if (Status s = checkKeys(
-          value, {"kernel", "grid", "block", "shared_bytes", "args", "info"},
+          value,
+          {"kernel", "grid", "block", "shared_bytes", "args", "stream",
+           "waits", "info"},
           where);
       s.isError())
     return s;
@@ -374,6 +386,26 @@ Expected<Launch> Parser::parseLaunch(const json &value, const Entry &entry,
       }
     }
     launch.args.push_back(arg);
+  }
+
+  if (auto it = value.find("stream"); it != value.end()) {
+    std::optional<int64_t> stream = asInt64(*it);
+    if (!stream || (*stream != 0 && *stream != 1))
+      return Status::error(launchWhere + ": 'stream' must be 0 or 1, got " +
+                           brief(*it));
+    launch.stream = static_cast<int32_t>(*stream);
+  }
+  if (auto it = value.find("waits"); it != value.end()) {
+    if (!it->is_array())
+      return Status::error(launchWhere +
+                           ": 'waits' must be an array of launch indices");
+    for (const json &item : *it) {
+      std::optional<int64_t> index = asInt64(item);
+      if (!index || *index < 0 || *index > std::numeric_limits<int32_t>::max())
+        return Status::error(launchWhere + ": 'waits' holds " + brief(item) +
+                             ", not a launch index");
+      launch.waits.push_back(static_cast<int32_t>(*index));
+    }
   }
   return launch;
 }

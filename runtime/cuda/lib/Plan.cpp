@@ -139,6 +139,11 @@ AttentionPlan::~AttentionPlan() {
     (void)driver.cuEventSynchronize(lastUse->get());
   scratch = DeviceBuffer();
   lastUse.reset();
+  for (auto &events : done)
+    events.clear();
+  fork.reset();
+  join.reset();
+  sideStream.reset();
   module.reset();
 }
 
@@ -182,6 +187,52 @@ Status AttentionPlan::prepareScratch(const Sizes &sizes,
                             : scratch.get() +
                                   static_cast<uint64_t>(layout->offsets[i]));
   return Status::success();
+}
+
+Expected<bool> AttentionPlan::prepareStreams(Pass pass) {
+  const std::vector<Launch> &launches = entry.launches(pass);
+  std::vector<std::optional<Event>> &doneEvents = done[static_cast<int>(pass)];
+  bool concurrent = false;
+  for (const Launch &launch : launches)
+    concurrent |= launch.stream != 0;
+  if (!concurrent || !doneEvents.empty())
+    return concurrent;
+  const Driver &driver = context.getDriver();
+  if (!sideStream) {
+    Expected<Stream> side = Stream::create(driver);
+    if (!side)
+      return side.status();
+    Expected<Event> forkEvent = Event::create(driver);
+    if (!forkEvent)
+      return forkEvent.status();
+    Expected<Event> joinEvent = Event::create(driver);
+    if (!joinEvent)
+      return joinEvent.status();
+    sideStream.emplace(side.take());
+    fork.emplace(forkEvent.take());
+    join.emplace(joinEvent.take());
+  }
+  doneEvents.resize(launches.size());
+  for (const Launch &launch : launches)
+    for (int32_t w : launch.waits)
+      if (!doneEvents[w]) {
+        Expected<Event> event = Event::create(driver);
+        if (!event)
+          return event.status();
+        doneEvents[w].emplace(event.take());
+      }
+  return true;
+}
+
+Status AttentionPlan::recordAndWait(const Event &event, CUstream from,
+                                    CUstream to) {
+  const Driver &driver = context.getDriver();
+  if (Status s = driver.check(driver.cuEventRecord(event.get(), from),
+                              "cuEventRecord");
+      s.isError())
+    return s;
+  return driver.check(driver.cuStreamWaitEvent(to, event.get(), 0),
+                      "cuStreamWaitEvent");
 }
 
 Status AttentionPlan::run(Pass pass, const Sizes &sizes,
@@ -243,14 +294,38 @@ Status AttentionPlan::run(Pass pass, const Sizes &sizes,
   const std::vector<Launch> &launches = entry.launches(pass);
   std::vector<Kernel> &kernels =
       pass == Pass::Forward ? forwardKernels : backwardKernels;
+  Expected<bool> concurrent = prepareStreams(pass);
+  if (!concurrent)
+    return fail(concurrent.message());
+  std::vector<std::optional<Event>> &doneEvents = done[static_cast<int>(pass)];
+  // The second stream starts after everything before this pass on the
+  // caller's stream (the inputs).
+  if (*concurrent)
+    if (Status s = recordAndWait(*fork, stream, sideStream->get());
+        s.isError())
+      return fail(s.message());
   for (size_t i = 0; i < launches.size(); ++i) {
     const Launch &launch = launches[i];
     Kernel &kernel = kernels[i];
+    CUstream on = launch.stream == 0 ? stream : sideStream->get();
+    for (int32_t w : launch.waits)
+      if (Status s = driver.check(
+              driver.cuStreamWaitEvent(on, doneEvents[w]->get(), 0),
+              "cuStreamWaitEvent(launch " + std::to_string(w) + ")");
+          s.isError())
+        return fail(s.message());
     Expected<LaunchShape> shape = evaluateShape(launch, sizes);
     if (!shape)
       return fail(shape.message());
-    if (shape->isEmpty())
+    if (shape->isEmpty()) {
+      if (i < doneEvents.size() && doneEvents[i])
+        if (Status s = driver.check(driver.cuEventRecord(doneEvents[i]->get(),
+                                                         on),
+                                    "cuEventRecord");
+            s.isError())
+          return fail(s.message());
       continue;
+    }
     if (shape->sharedBytes > kernel.sharedLimit) {
       if (shape->sharedBytes > maxOptinShared)
         return fail("kernel '" + launch.kernel + "' needs " +
@@ -274,16 +349,26 @@ Status AttentionPlan::run(Pass pass, const Sizes &sizes,
       return fail(params.message());
     if (Status s =
             launchKernel(driver, kernel.function, shape->grid, shape->block,
-                         shape->sharedBytes, stream, *params, launch.kernel);
+                         shape->sharedBytes, on, *params, launch.kernel);
         s.isError())
       return fail(s.message());
     if (syncEveryLaunch)
       if (Status s =
-              driver.check(driver.cuStreamSynchronize(stream),
+              driver.check(driver.cuStreamSynchronize(on),
                            "kernel '" + launch.kernel + "' (ST_CUDA_SYNC)");
           s.isError())
         return fail(s.message());
+    if (i < doneEvents.size() && doneEvents[i])
+      if (Status s = driver.check(driver.cuEventRecord(doneEvents[i]->get(), on),
+                                  "cuEventRecord");
+          s.isError())
+        return fail(s.message());
   }
+  // The caller's stream goes on only after the second one's launches.
+  if (*concurrent)
+    if (Status s = recordAndWait(*join, sideStream->get(), stream);
+        s.isError())
+      return fail(s.message());
   if (Status s = driver.check(driver.cuEventRecord(lastUse->get(), stream),
                               "cuEventRecord");
       s.isError())

@@ -9,6 +9,11 @@
 // delta (and lse2) for the others: it takes o and writes delta and lse2.
 // CHECK-LABEL: module attributes {gpu.container_module, st.gpu_manifest =
 // CHECK-SAME: \22backward\22:[{\22args\22:[\22q\22,\22k\22,\22v\22,\22dout\22,\22lse\22,\22delta\22,\22dq\22,\22o\22,\22lse2\22,\22dq_acc\22,\22dq_acc_scale\22,\22N\22,\22H\22],{{.*}}\22kernel\22:\22st_attn_strided_dq2\22
+// The dK/dV kernels run on the second stream beside dQ: the first waits
+// for launch 0 (dq2: delta and lse2), the second follows it there.
+// CHECK-SAME: \22kernel\22:\22st_attn_strided_dq3\22,\22shared_bytes\22:0}
+// CHECK-SAME: \22kernel\22:\22st_attn_strided_dkv4\22,\22shared_bytes\22:0,\22stream\22:1,\22waits\22:[0]}
+// CHECK-SAME: \22kernel\22:\22st_attn_strided_dkv5\22,\22shared_bytes\22:0,\22stream\22:1}
 // CHECK-NOT: st_attn_strided_delta
 // CHECK-SAME: \22layout\22:\22#st.strided<stride = 128>\22
 // The chain of 16-bit inputs: f16 values (2-byte elements) and f32 row
@@ -96,7 +101,11 @@ func.func @strided(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>,
 // summary keys into zeroed scratch before the block's kernel finishes it.
 // CHECK-LABEL: module attributes
 // CHECK-NOT: o_acc
-// CHECK-SAME: \22kernel\22:\22st_attn_fixed_zero\22
+// The zero kernel starts the second stream at once; the summaries' dK/dV
+// waits there for dq1 (launch 1).
+// CHECK-SAME: \22kernel\22:\22st_attn_fixed_zero\22,\22shared_bytes\22:0,\22stream\22:1}
+// CHECK-SAME: \22kernel\22:\22st_attn_fixed_dq1\22,\22shared_bytes\22:0}
+// CHECK-SAME: \22kernel\22:\22st_attn_fixed_dkv2\22,\22shared_bytes\22:0,\22stream\22:1,\22waits\22:[1]}
 // CHECK: gpu.module @st_attn_fixed
 // CHECK-NEXT: gpu.func @st_attn_fixed_fwd0(
 // CHECK: gpu.func @st_attn_fixed_dq1(

@@ -210,6 +210,23 @@ private:
   CUevent event;
 };
 
+/// A non-blocking stream of the current context, destroyed with it.
+class Stream {
+public:
+  static Expected<Stream> create(const Driver &driver);
+  Stream(Stream &&other) noexcept;
+  Stream &operator=(Stream &&other) = delete;
+  Stream(const Stream &) = delete;
+  ~Stream();
+  CUstream get() const { return stream; }
+
+private:
+  Stream(const Driver *driver, CUstream stream)
+      : driver(driver), stream(stream) {}
+  const Driver *driver;
+  CUstream stream;
+};
+
 /// Launches `function` with the packed 8-byte parameters (see
 /// packArguments). `what` names the kernel in messages.
 Status launchKernel(const Driver &driver, CUfunction function,

@@ -128,6 +128,15 @@ struct Launch {
   std::array<int64_t, 3> block = {1, 1, 1};
   Expr sharedBytes;
   std::vector<Arg> args;
+  /// The stream it runs on: 0 is the caller's, 1 a second one that the
+  /// plan joins into the caller's before the pass returns. A pass's
+  /// launches are listed in an order that is correct one after the other;
+  /// `stream` and `waits` only allow overlap.
+  int32_t stream = 0;
+  /// Launches of the same pass, earlier in the list and on the other
+  /// stream, that must complete before this one starts (launches on one
+  /// stream run in list order).
+  std::vector<int32_t> waits;
 };
 
 enum class Pass { Forward, Backward };

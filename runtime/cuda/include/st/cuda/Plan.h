@@ -67,6 +67,11 @@ private:
   Status run(Pass pass, const Sizes &sizes, const Buffers &buffers,
              CUstream stream);
   Status prepareScratch(const Sizes &sizes, std::vector<uint64_t> &addresses);
+  /// Whether `pass` uses the second stream; creates it and the events that
+  /// the pass's launches need (Launch::stream, Launch::waits), once.
+  Expected<bool> prepareStreams(Pass pass);
+  /// Records `event` on `from` and makes `to` wait for it.
+  Status recordAndWait(const Event &event, CUstream from, CUstream to);
 
   struct Kernel {
     CUfunction function = nullptr;
@@ -84,6 +89,14 @@ private:
   DeviceBuffer scratch;
   /// Recorded on the last call's stream after its last launch.
   std::optional<Event> lastUse;
+  /// Launches with `stream` 1 (Launch::stream) run on `sideStream`, which
+  /// starts after `fork` (recorded on the caller's stream when the pass
+  /// begins) and ends in `join` (the caller's stream waits for it before
+  /// `lastUse`). `done[pass][i]` is recorded after launch i when a later
+  /// launch waits for it. Created on the first pass that needs them.
+  std::optional<Stream> sideStream;
+  std::optional<Event> fork, join;
+  std::vector<std::optional<Event>> done[2];
   std::optional<CUstream> lastStream;
   bool syncEveryLaunch = false;
   int64_t maxOptinShared = 0;
