@@ -150,7 +150,10 @@ public:
   /// adjacent, so the blocks that run together share that residue's key
   /// tiles in L2 (taking the residue fastest instead, for contiguous rows
   /// across residues, made the strided column kernels 5-17% slower on the
-  /// H100: docs/performance.md, session 6). With `reversed` (query-driven
+  /// H100: docs/performance.md, session 6; groups of 16 or 32 classes
+  /// with the class fastest inside a group, for 2-4 KiB runs of rows while
+  /// a group's key tiles stay in L2, were no faster and the column dK/dV
+  /// 4-7% slower: session 7). With `reversed` (query-driven
   /// causal walks, longer for later rows) the last tiles start first, so
   /// that short walks fill the tail (fixed's forward and dQ: 3%).
   std::pair<Value, Value> tileOf(const ga::View &v, bool reversed) {
