@@ -9,7 +9,7 @@ forward and backward under torch.profiler (CUPTI sees the kernels that
 libst_cuda.so launches through the driver API in PyTorch's context) and
 prints, per kernel name, the number of launches and the mean time per
 forward+backward, plus the sum. The kernel names are the manifest's
-(st_attn_<entry>_fwd0, _dq2, _dkv4, _zero, ...), so the table says
+(st_attn_<entry>_fwd0, _dq2, _dkv4, ...), so the table says
 which part of the layout (band, column, own block, summary) costs what.
 
 --once runs one forward and one backward per layout and nothing else (no

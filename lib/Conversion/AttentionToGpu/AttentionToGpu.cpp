@@ -153,23 +153,15 @@ struct ConvertStAttentionToGpuPass
       if (scaled)
         bufs.push_back({chainScaleName(name), f32});
     };
-    auto argNames = [](ArrayRef<std::pair<StringRef, Type>> bufs) {
-      SmallVector<StringRef> names;
-      for (auto &bf : bufs)
-        names.push_back(bf.first);
-      names.append({"N", "H"});
-      return names;
-    };
-    bool needOacc = false, needDqAcc = false, needDkvAcc = false,
-         needZero = false;
+    bool needOacc = false, needDqAcc = false, needDkvAcc = false;
     int64_t cycle = layout.getCycleLength();
     int64_t counter = 0;
-    // The backward's dK/dV kernels (and the zero kernel) run on a second
-    // stream beside the dQ kernels (docs/gpu-kernel-abi.md, "stream" and
-    // "waits"): they need only the inputs and the delta and lse2 that the
-    // first dQ kernel of their head group writes. Overlapping the two
-    // chains fills each kernel's tail with the other's blocks. Maps each
-    // dK/dV kernel to the dQ kernel it waits for ("" for none).
+    // The backward's dK/dV kernels run on a second stream beside the dQ
+    // kernels (docs/gpu-kernel-abi.md, "stream" and "waits"): they need
+    // only the inputs and the delta and lse2 that the first dQ kernel of
+    // their head group writes. Overlapping the two chains fills each
+    // kernel's tail with the other's blocks. Maps each dK/dV kernel to the
+    // dQ kernel it waits for ("" for none).
     llvm::StringMap<std::string> sideKernels;
     // The name the next kernel of kind `what` gets (kernelName takes it).
     auto nextKernelName = [&](StringRef what) {
@@ -263,15 +255,18 @@ struct ConvertStAttentionToGpuPass
                     emitDq(k, group, first, last);
                   });
       }
-      // dK, dV: a compact group first needs zeroed scratch.
+      // dK, dV: covering key views first (groupParts), so the first kernel
+      // starts every row's chain and no scratch needs zeroing. Every layout
+      // has one (the diagonal is in a band, own block or column).
       auto bwd = ga::groupParts(parts, /*byKeyView=*/true);
-      bool zeroFirst = !bwd.front().front().keyView.coversAll();
-      needZero |= zeroFirst;
+      if (!bwd.front().front().keyView.coversAll())
+        return op.emitOpError()
+               << "head " << h << ": no key view covers the sequence";
       for (auto entry : llvm::enumerate(bwd)) {
         size_t i = entry.index();
         const auto &group = entry.value();
-        bool first = i == 0 && !zeroFirst, last = i + 1 == bwd.size();
-        bool chained = bwd.size() > 1 || zeroFirst;
+        bool first = i == 0;
+        bool chained = bwd.size() > 1;
         needDkvAcc |= chained;
         SmallVector<std::pair<StringRef, Type>> bufs = {
             {"q", elt},    {"k", elt},     {"v", elt},  {"dout", elt},
@@ -280,29 +275,15 @@ struct ConvertStAttentionToGpuPass
           addChain(bufs, "dk_acc");
           addChain(bufs, "dv_acc");
         }
+        SmallVector<ga::View> later;
+        for (const auto &g : ArrayRef(bwd).drop_front(i + 1))
+          later.push_back(g.front().keyView);
         sideKernels[nextKernelName("dkv")] = i == 0 ? firstDq : "";
         addKernel("dkv", bufs, /*rowStats=*/true, group.front().keyView,
                   backward, [&](KernelEmitter &k) {
-                    emitDkv(k, group, first, last);
+                    emitDkv(k, group, first, later);
                   });
       }
-    }
-    if (needZero) {
-      KernelEmitter k(b, loc, elt, d, scale, wgmma);
-      std::string kn = (name + "_zero").str();
-      SmallVector<std::pair<StringRef, Type>> bufs;
-      addChain(bufs, "dk_acc");
-      addChain(bufs, "dv_acc");
-      k.begin(module, kn, bufs);
-      k.headMapping(0, 1);
-      emitZero(k, {"dk_acc", "dv_acc"});
-      // Before any dK/dV kernel: first.
-      backward.insert(
-          backward.begin(),
-          launch(kn,
-                 exOp("ceildiv", exOp("mul", ex("N"), ex(d / 4)), ex(kThreads)),
-                 ex("BH"), argNames(bufs)));
-      sideKernels[kn] = "";
     }
     llvm::StringMap<int64_t> index;
     for (auto [i, l] : llvm::enumerate(backward))

@@ -188,6 +188,16 @@ public:
     llvm_unreachable("unknown view");
   }
 
+  /// Whether original position `pos` is some index of view `v` (for
+  /// Residue, of some class).
+  Value inView(const ga::View &v, Value pos) {
+    if (v.coversAll())
+      return arith::ConstantIntOp::create(b, loc, 1, 1);
+    Value r = m.rem(pos, m.c(v.stride));
+    return m.andi(m.cmp(arith::CmpIPredicate::sge, r, m.c(v.lo)),
+                  m.cmp(arith::CmpIPredicate::slt, r, m.c(v.lo + v.width)));
+  }
+
   Value toOriginal(const ga::View &v, Value c, Value x) {
     switch (v.kind) {
     case ga::ViewKind::Identity:
@@ -633,15 +643,15 @@ public:
 /// and `last` say whether it starts or ends the f32 chain through o_acc.
 void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
                  bool last);
-/// Zeroes the chain buffers `names` ([B, H, N, D], and their row scales),
-/// four elements per thread.
-void emitZero(KernelEmitter &k, ArrayRef<StringRef> names);
 /// dQ for one group of parts sharing a query view.
 void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
             bool last);
-/// dK and dV for one group of parts sharing a key view.
+/// dK and dV for one group of parts sharing a key view, followed in the
+/// chain by kernels over the key views `later` (none: it ends the chain).
+/// A key row that no later view holds ends here: it is stored as the final
+/// dK, dV; the others go to the chain.
 void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
-             bool last);
+             ArrayRef<ga::View> later);
 
 } // namespace gpu_kernels
 } // namespace st

@@ -355,37 +355,6 @@ static Value rowDot(KernelEmitter &k, StringRef x, StringRef y, Value orig) {
   return k.rowReduce(sum, false);
 }
 
-/// Zeroes the chain buffers `names` ([B, H, N, D]), four elements per
-/// thread, and (scaled chain) their row scales: the thread that holds a
-/// row's first four elements zeroes its scale.
-void emitZero(KernelEmitter &k, ArrayRef<StringRef> names) {
-  OpBuilder &b = k.b;
-  IndexMath &m = k.m;
-  Value x = m.mul(m.add(m.mul(k.bx, m.c(kThreads)), k.tid), m.c(4));
-  auto live = scf::IfOp::create(
-      b, k.loc, m.cmp(arith::CmpIPredicate::slt, x, m.mul(k.n, m.c(k.d))),
-      false);
-  b.setInsertionPointToStart(&live.getThenRegion().front());
-  Type chain = k.chainType();
-  Value zeros = arith::ConstantOp::create(
-      b, k.loc,
-      DenseElementsAttr::get(VectorType::get({4}, chain),
-                             FloatAttr::get(chain, 0.0).getValue()));
-  for (StringRef name : names)
-    vector::StoreOp::create(
-        b, k.loc, zeros, k.arg[name], ValueRange{m.add(k.base, x)}, false,
-        llvm::MaybeAlign(chain.getIntOrFloatBitWidth() / 2));
-  if (!k.scaledChain())
-    return;
-  auto lead = scf::IfOp::create(
-      b, k.loc, m.cmp(arith::CmpIPredicate::eq, m.rem(x, m.c(k.d)), m.c(0)),
-      false);
-  b.setInsertionPointToStart(&lead.getThenRegion().front());
-  for (StringRef name : names)
-    memref::StoreOp::create(b, k.loc, k.f(0), k.arg[chainScaleName(name)],
-                            ValueRange{m.add(k.rowBase, m.div(x, m.c(k.d)))});
-}
-
 /// dQ for one group of parts sharing a query view.
 void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
             bool last) {
@@ -461,7 +430,7 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
 /// dK and dV for one group of parts sharing a key view: each warp owns 16
 /// keys and walks the query rows that attend them.
 void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
-             bool last) {
+             ArrayRef<ga::View> later) {
   IndexMath &m = k.m;
   const ga::View &kv = parts.front().keyView;
   BlockRows br = blockRows(k, kv, /*queryDriven=*/false);
@@ -581,12 +550,32 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
                                       dTiles);
   Value factor[2] = {k.f(k.scale), k.f(k.scale)};
   Value one[2] = {k.f(1), k.f(1)};
-  if (last) {
-    k.storeRows(dk, keys, factor, k.arg["dk"]);
-    k.storeRows(dv, keys, one, k.arg["dv"]);
-  } else {
-    k.storeChain(dk, keys, one, "dk_acc");
-    k.storeChain(dv, keys, one, "dv_acc");
+  // The rows that a later kernel continues go to the chain, the others are
+  // final (fixed: the band's kernel ends every row outside the summaries).
+  bool coveredLater = llvm::any_of(
+      later, [](const ga::View &v) { return v.coversAll(); });
+  LaneRows ends = keys, goesOn = keys;
+  for (int r = 0; r < 2; ++r) {
+    Value held;
+    for (const ga::View &v : later) {
+      Value in = k.inView(v, keys.orig[r]);
+      held = held ? m.ori(held, in) : in;
+    }
+    if (!held || coveredLater)
+      continue;
+    goesOn.valid[r] = m.andi(keys.valid[r], held);
+    ends.valid[r] = m.andi(
+        keys.valid[r],
+        arith::XOrIOp::create(k.b, k.loc, held,
+                              arith::ConstantIntOp::create(k.b, k.loc, 1, 1)));
+  }
+  if (!coveredLater) {
+    k.storeRows(dk, ends, factor, k.arg["dk"]);
+    k.storeRows(dv, ends, one, k.arg["dv"]);
+  }
+  if (!later.empty()) {
+    k.storeChain(dk, goesOn, one, "dk_acc");
+    k.storeChain(dv, goesOn, one, "dv_acc");
   }
 }
 

@@ -63,9 +63,9 @@ st::gpu_attention::groupParts(const std::vector<GpuPart> &parts,
     else
       it->push_back(p);
   }
-  // Compact groups first, keeping the order within each class.
+  // Covering groups first, keeping the order within each class.
   std::vector<std::vector<GpuPart>> ordered;
-  for (bool covering : {false, true})
+  for (bool covering : {true, false})
     for (const auto &g : groups) {
       const View &v = byKeyView ? g.front().keyView : g.front().queryView;
       if (v.coversAll() == covering)

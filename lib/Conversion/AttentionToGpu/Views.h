@@ -68,8 +68,10 @@ struct GpuPart {
 std::vector<GpuPart> gpuParts(const layout::Pattern &pattern);
 
 /// Parts grouped into kernels by `key` (query view or key view), in order of
-/// first appearance, compact views first (they cannot initialise scratch
-/// that covers the whole sequence, so they run before a covering kernel).
+/// first appearance, views that cover every position first: the first
+/// kernel of a chain starts every row's scratch, and a kernel followed only
+/// by compact views stores the rows that none of them holds as the final
+/// result (emitDkv), so no kernel has to zero the scratch first.
 std::vector<std::vector<GpuPart>>
 groupParts(const std::vector<GpuPart> &parts, bool byKeyView);
 

@@ -97,29 +97,44 @@ func.func @strided(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>,
 // -----
 
 // Fixed: own block and summary share the identity query view (one forward
-// and one dQ kernel, no o_acc); the summaries' dK/dV walks the compact
-// summary keys into zeroed scratch before the block's kernel finishes it.
+// and one dQ kernel, no o_acc). The dK/dV kernels run the covering key view
+// first: the own block's kernel (dkv2) ends every key row outside the
+// summaries as the final dK, dV and hands the summary rows on through the
+// chain, which the summaries' kernel (dkv3) finishes. No scratch is zeroed.
 // CHECK-LABEL: module attributes
 // CHECK-NOT: o_acc
-// The zero kernel starts the second stream at once; the summaries' dK/dV
-// waits there for dq1 (launch 1).
-// CHECK-SAME: \22kernel\22:\22st_attn_fixed_zero\22,\22shared_bytes\22:0,\22stream\22:1}
+// The dK/dV kernels run on the second stream, the first waiting for dq1
+// (launch 0).
 // CHECK-SAME: \22kernel\22:\22st_attn_fixed_dq1\22,\22shared_bytes\22:0}
-// CHECK-SAME: \22kernel\22:\22st_attn_fixed_dkv2\22,\22shared_bytes\22:0,\22stream\22:1,\22waits\22:[1]}
+// CHECK-SAME: \22kernel\22:\22st_attn_fixed_dkv2\22,\22shared_bytes\22:0,\22stream\22:1,\22waits\22:[0]}
+// CHECK-SAME: \22kernel\22:\22st_attn_fixed_dkv3\22,\22shared_bytes\22:0,\22stream\22:1}
+// CHECK-NOT: st_attn_fixed_zero
 // CHECK: gpu.module @st_attn_fixed
 // CHECK-NEXT: gpu.func @st_attn_fixed_fwd0(
 // CHECK: gpu.func @st_attn_fixed_dq1(
-// CHECK: gpu.func @st_attn_fixed_dkv2(
+// dkv2's epilogue: a key row is in a summary when its position mod 64 is
+// in [48, 64); the others are stored as dK (scaled) and dV, the summary
+// rows to the f16 chain (dk_acc, dv_acc) with their row scales.
+// CHECK: gpu.func @st_attn_fixed_dkv2(%arg0: memref<?xf16>, %arg1: memref<?xf16>, %arg2: memref<?xf16>, %arg3: memref<?xf16>, %arg4: memref<?xf32>, %arg5: memref<?xf32>, %arg6: memref<?xf16>, %arg7: memref<?xf16>, %arg8: memref<?xf16>, %arg9: memref<?xf32>, %arg10: memref<?xf16>, %arg11: memref<?xf32>,
+// CHECK-NOT: gpu.func
+// CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
+// CHECK-NOT: gpu.func
+// CHECK: %[[R:.*]] = arith.remsi %{{.*}}, %c64{{.*}} : index
+// CHECK: %[[GE:.*]] = arith.cmpi sge, %[[R]], %c48{{.*}} : index
+// CHECK: %[[LT:.*]] = arith.cmpi slt, %[[R]], %c64{{.*}} : index
+// CHECK-NEXT: %[[HELD:.*]] = arith.andi %[[GE]], %[[LT]] : i1
+// CHECK-NEXT: %[[ON:.*]] = arith.andi %{{.*}}, %[[HELD]] : i1
+// CHECK: %[[NOT:.*]] = arith.xori %[[HELD]], %true{{.*}} : i1
+// CHECK-NEXT: %[[END:.*]] = arith.andi %{{.*}}, %[[NOT]] : i1
+// CHECK: scf.if %[[END]] {
+// CHECK: vector.store %{{.*}}, %arg6[%{{.*}}] {alignment = 4 : i64} : memref<?xf16>, vector<2xf16>
+// CHECK: scf.if %[[END]] {
+// CHECK: vector.store %{{.*}}, %arg7[%{{.*}}] {alignment = 4 : i64} : memref<?xf16>, vector<2xf16>
+// CHECK: scf.if %[[ON]] {
+// CHECK: vector.store %{{.*}}, %arg8[%{{.*}}] {alignment = 4 : i64} : memref<?xf16>, vector<2xf16>
+// CHECK: memref.store %{{.*}}, %arg9[%{{.*}}] : memref<?xf32>
 // CHECK: gpu.func @st_attn_fixed_dkv3(
-// The chain of 16-bit inputs is f16 with f32 row scales (dk_acc,
-// dk_acc_scale, dv_acc, dv_acc_scale): zeroed values and scales.
-// CHECK: gpu.func @st_attn_fixed_zero(%arg0: memref<?xf16>, %arg1: memref<?xf32>, %arg2: memref<?xf16>, %arg3: memref<?xf32>,
-// CHECK: %[[Z:.*]] = arith.constant dense<0.000000e+00> : vector<4xf16>
-// CHECK: vector.store %[[Z]], %arg0[%{{.*}}] {alignment = 8 : i64} : memref<?xf16>, vector<4xf16>
-// CHECK: vector.store %[[Z]], %arg2[%{{.*}}] {alignment = 8 : i64} : memref<?xf16>, vector<4xf16>
-// CHECK: scf.if
-// CHECK: memref.store %{{.*}}, %arg1[%{{.*}}] : memref<?xf32>
-// CHECK: memref.store %{{.*}}, %arg3[%{{.*}}] : memref<?xf32>
+// CHECK-NOT: gpu.func @st_attn_fixed_zero
 func.func @fixed(%q: tensor<2x8x256x32xf16>, %k: tensor<2x8x256x32xf16>,
                  %v: tensor<2x8x256x32xf16>) -> tensor<2x8x256x32xf16> {
   %o = st.attention %q, %k, %v layout(#st.fixed<stride = 64, summary = 16>)
@@ -221,7 +236,7 @@ func.func @local(%q: tensor<?x?x?x32xf16>) -> tensor<?x?x?x32xf16> {
 // CHECK: gpu.func @st_attn_union_dkv4(
 // CHECK: gpu.func @st_attn_union_dkv5(
 // CHECK: gpu.func @st_attn_union_dkv6(
-// CHECK: gpu.func @st_attn_union_zero(
+// CHECK-NOT: gpu.func @st_attn_union_zero(
 func.func @union(%q: tensor<?x?x?x64xbf16>) -> tensor<?x?x?x64xbf16> {
   %o = st.attention %q, %q, %q
       layout(#st.union<[#st.strided<stride = 128>,
