@@ -41,15 +41,21 @@ gpu::GPUFuncOp KernelEmitter::begin(gpu::GPUModuleOp module, StringRef name,
   int64_t budget = useWgmma ? kWgmmaShared : kStaticShared;
   if (!useWgmma || !staged)
     rowOperands = 0;
-  auto bytes = [&](int64_t tile, int64_t numStages) {
+  auto bytes = [&](int64_t tile, int64_t numStages, int64_t numStagesB) {
     int64_t statBytes = rowStats ? 2 * tile * 4 : 0;
-    return numStages * (2 * tile * rowBytes + statBytes) +
-           rowOperands * kBlockRows * rowBytes;
+    return numStages * (tile * rowBytes + statBytes) +
+           numStagesB * tile * rowBytes + rowOperands * kBlockRows * rowBytes;
   };
   keyTile = useWgmma ? wgmmaKeyTile : kMaxKeyTile;
-  while (bytes(keyTile, 1) > budget)
+  while (bytes(keyTile, 1, 1) > budget)
     keyTile /= 2;
-  stages = bytes(keyTile, 2) <= budget ? 2 : 1;
+  stages = bytes(keyTile, 2, 2) <= budget ? 2 : 1;
+  // The wgmma forward at d >= 128 stages V once (singleStageB): 65 KiB a
+  // block at d = 128 instead of 81, so three blocks share an SM (its 168
+  // registers allow three) where two stages of both held it to two.
+  singleStageB = useWgmma && staged && !rowStats && rowOperands == 1 &&
+                 d >= 128 && stages == 2;
+  int64_t stagesB = singleStageB ? 1 : stages;
   SmallVector<MemRefType> tiles;
   auto ws =
       gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup);
@@ -60,11 +66,13 @@ gpu::GPUFuncOp KernelEmitter::begin(gpu::GPUModuleOp module, StringRef name,
     auto rowType = MemRefType::get({1, kBlockRows * d}, elt,
                                    MemRefLayoutAttrInterface(), ws);
     tiles.append(rowOperands, rowType);
-    auto tileType = useWgmma ? MemRefType::get({stages, keyTile * d}, elt,
-                                               MemRefLayoutAttrInterface(), ws)
-                             : MemRefType::get({stages, keyTile, d + pad}, elt,
-                                               MemRefLayoutAttrInterface(), ws);
-    tiles.append({tileType, tileType});
+    auto tileType = [&](int64_t n) {
+      return useWgmma ? MemRefType::get({n, keyTile * d}, elt,
+                                        MemRefLayoutAttrInterface(), ws)
+                      : MemRefType::get({n, keyTile, d + pad}, elt,
+                                        MemRefLayoutAttrInterface(), ws);
+    };
+    tiles.append({tileType(stages), tileType(stagesB)});
     // The staged rows' lse2 and delta (key-driven kernels).
     if (rowStats) {
       auto statType = MemRefType::get({stages, keyTile}, f32,
@@ -74,7 +82,7 @@ gpu::GPUFuncOp KernelEmitter::begin(gpu::GPUModuleOp module, StringRef name,
     // wgmma tiles are 1024-byte aligned (the 128-byte swizzle's atoms):
     // dynamic shared memory with room to align its start.
     if (useWgmma)
-      dynamicSharedBytes = bytes(keyTile, stages) + 1024;
+      dynamicSharedBytes = bytes(keyTile, stages, stagesB) + 1024;
     else
       shared.assign(tiles.begin(), tiles.end());
   }
@@ -273,25 +281,31 @@ SmallVector<Value> KernelEmitter::tileLoop(
     Value last, Value memA, Value memB, ValueRange state,
     function_ref<SmallVector<Value>(Value, ValueRange)> body) {
   hi = m.max(lo, hi);
-  auto copyTile = [&](Value x0, Value st) {
-    stage(smem[0], st, memA, v, c, x0, last, keyTile);
-    stage(smem[1], st, memB, v, c, x0, last, keyTile);
-    if (statMem[0])
-      stageRowStats(st, v, c, x0, last);
-  };
-  // Copies the tile at `x0` into stage `st` if it is before `hi`.
-  auto copyIfBefore = [&](Value x0, Value st) {
+  // Copies operand A (`withA`) and B (`withB`) of the tile at `x0` into
+  // stage `st` (B's only stage when single-staged) if it is before `hi`.
+  auto copyIfBefore = [&](Value x0, Value st, bool withA, bool withB) {
     auto ifOp = scf::IfOp::create(
         b, loc, m.cmp(arith::CmpIPredicate::slt, x0, hi), false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-    copyTile(x0, st);
+    if (withA)
+      stage(smem[0], st, memA, v, c, x0, last, keyTile);
+    if (withB)
+      stage(smem[1], singleStageB ? m.c(0) : st, memB, v, c, x0, last,
+            keyTile);
+    if (withA && statMem[0])
+      stageRowStats(st, v, c, x0, last);
   };
   // Prologue: the first tile into stage 0 (every thread of the block
-  // runs the loop: its bounds are block-uniform).
+  // runs the loop: its bounds are block-uniform). A single-staged B is a
+  // copy group of its own, after A's (see below).
   gpu::BarrierOp::create(b, loc);
-  copyIfBefore(lo, m.c(0));
+  copyIfBefore(lo, m.c(0), true, !singleStageB);
   commitCopies();
+  if (singleStageB) {
+    copyIfBefore(lo, m.c(0), false, true);
+    commitCopies();
+  }
   auto loop = scf::ForOp::create(
       b, loc, lo, hi, m.c(keyTile), state,
       [&](OpBuilder &, Location, Value x0, ValueRange st) {
@@ -299,10 +313,12 @@ SmallVector<Value> KernelEmitter::tileLoop(
         curStage = m.rem(m.div(m.sub(x0, lo), m.c(keyTile)), m.c(stages));
         // With two stages, start the next tile into the other stage, then
         // wait for this one (at most the group just committed stays in
-        // flight).
+        // flight). A single-staged B: tile x0's B group (committed at the
+        // end of the last iteration) may stay in flight too, until the
+        // body's awaitStagedB.
         if (stages == 2)
-          copyIfBefore(next, m.sub(m.c(1), curStage));
-        awaitCopies(stages == 2 ? 1 : 0);
+          copyIfBefore(next, m.sub(m.c(1), curStage), true, !singleStageB);
+        awaitCopies(stages == 1 ? 0 : singleStageB ? 2 : 1);
         SmallVector<Value> results;
         if (useWgmma) {
           // A warpgroup MMA takes all four warps: every warp runs the
@@ -323,7 +339,14 @@ SmallVector<Value> KernelEmitter::tileLoop(
         // Every warp is done with this stage before it is refilled.
         gpu::BarrierOp::create(b, loc);
         if (stages == 1)
-          copyIfBefore(next, m.c(0));
+          copyIfBefore(next, m.c(0), true, true);
+        // B's next tile goes into its only stage now that the products
+        // that read it are done: its own group, which the next
+        // iteration's S product overlaps.
+        if (singleStageB) {
+          copyIfBefore(next, m.c(0), false, true);
+          commitCopies();
+        }
         scf::YieldOp::create(b, loc, results);
       });
   // Nothing stays in flight past the loop: an empty walk never waited for

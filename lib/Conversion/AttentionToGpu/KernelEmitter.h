@@ -356,6 +356,13 @@ public:
   /// groups are in flight, orders the copies before the tensor cores'
   /// async-proxy reads (wgmma), and synchronises the block.
   void awaitCopies(int32_t pending);
+  /// With a single-staged B operand (`singleStageB`), waits for the
+  /// current tile's B copies; a tile body calls it before the product that
+  /// reads B, so that the copy overlaps the products and arithmetic before.
+  void awaitStagedB() {
+    if (singleStageB)
+      awaitCopies(2);
+  }
 
   /// Starts copying lse2 (-lse log2 e, clamped: the first dQ kernel's) and
   /// delta of the `keyTile` rows of view `v` from
@@ -386,7 +393,7 @@ public:
   ga::TileLayout rowLayout() const { return {kBlockRows, d}; }
 
   /// The shared-state-space byte address (i64) of the current stage of
-  /// wgmma `tile`.
+  /// wgmma `tile` (its only one when single-staged).
   Value stageAddress(Value tile);
   /// The shared-state-space byte address (i64) of `tile`, plus
   /// `byteOffset` (an index) if given.
@@ -630,6 +637,10 @@ public:
   Value statMem[2]; // staged lse2 and delta, when the kernel has them
   Value rowMem[2];  // wgmma: the row operands' tiles (rowOperands())
   int64_t stages = 1;
+  /// Operand B has one stage while A has two (begin()): B's next tile is
+  /// copied after the products that read the current one, as a copy group
+  /// of its own (tileLoop, awaitStagedB).
+  bool singleStageB = false;
   int64_t keyTile = kMaxKeyTile; // rows per staged tile
   int64_t dynamicSharedBytes = 0; // the launch's dynamic shared memory
   Value curStage; // the stage the current tile-loop iteration reads

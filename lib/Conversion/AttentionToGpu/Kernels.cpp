@@ -269,7 +269,8 @@ void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
             scf::YieldOp::create(b, loc, flat);
           }
           acc = KernelEmitter::unflatten(rescale.getResults(), dTiles);
-          // acc += P . V
+          // acc += P . V (V single-staged at d >= 128: wait for it here).
+          k.awaitStagedB();
           k.accumulateShared(acc, s, k.smem[1]);
           SmallVector<Value> next = {mNew[0], mNew[1], lNew[0], lNew[1]};
           KernelEmitter::flatten(acc, next);

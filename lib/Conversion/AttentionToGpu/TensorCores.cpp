@@ -97,6 +97,8 @@ Value KernelEmitter::sharedAddress(Value tile, Value byteOffset) {
 }
 
 Value KernelEmitter::stageAddress(Value tile) {
+  if (cast<MemRefType>(tile.getType()).getDimSize(0) == 1)
+    return sharedAddress(tile);
   int64_t stageBytes = keyTile * d * (elt.getIntOrFloatBitWidth() / 8);
   return sharedAddress(tile, m.mul(curStage, m.c(stageBytes)));
 }

@@ -11,11 +11,12 @@
 
 // The tiles are views of dynamic shared memory from its first 1024-byte
 // boundary: the block's 64 rows of Q (the A operand of S = Q K^T, staged
-// once), then 2 stages x 64 rows x 128 of K and of V, all in the 128-byte
+// once), then 2 stages x 64 rows x 128 of K and one of V (at d >= 128 the
+// forward stages V once: 65 KiB, three blocks an SM), all in the 128-byte
 // swizzle: the copy of chunk c of row r lands in column atom c / 8, at
 // chunk (c % 8) ^ (r % 8) of the row.
 // CHECK-LABEL: module attributes
-// CHECK-SAME: \22kernel\22:\22st_attn_strided_fwd0\22,\22shared_bytes\22:82944
+// CHECK-SAME: \22kernel\22:\22st_attn_strided_fwd0\22,\22shared_bytes\22:66560
 // CHECK-LABEL: gpu.func @st_attn_strided_fwd0(
 // CHECK-NOT: workgroup(
 // CHECK-NEXT: %[[RAW:.*]] = gpu.dynamic_shared_memory : memref<?xi8, #gpu.address_space<workgroup>>
@@ -28,7 +29,7 @@
 // CHECK: %[[KOFF:.*]] = arith.addi %[[PAD]], %c16384
 // CHECK: %[[K:.*]] = memref.view %[[RAW]][%[[KOFF]]][] : {{.*}} to memref<2x8192xbf16, #gpu.address_space<workgroup>>
 // CHECK: %[[VOFF:.*]] = arith.addi %[[PAD]], %c49152
-// CHECK: %[[V:.*]] = memref.view %[[RAW]][%[[VOFF]]][] : {{.*}} to memref<2x8192xbf16, #gpu.address_space<workgroup>>
+// CHECK: %[[V:.*]] = memref.view %[[RAW]][%[[VOFF]]][] : {{.*}} to memref<1x8192xbf16, #gpu.address_space<workgroup>>
 // CHECK: %[[ROW:.*]] = arith.floordivsi %[[ID:.*]], %c16{{.*}} : index
 // CHECK: %[[CHUNK:.*]] = arith.remsi %[[ID]], %c16{{.*}} : index
 // CHECK: %[[C8:.*]] = arith.remsi %[[CHUNK]], %c8{{.*}} : index
@@ -48,17 +49,23 @@
 // CHECK-NEXT: %[[SRC:.*]] = arith.addi %{{.*}}, %[[WIDE]] : index
 // CHECK-NEXT: nvgpu.device_async_copy %{{.*}}[%[[SRC]]], %[[Q]][%{{.*}}, %{{.*}}], 8 {bypassL1}
 // Q's copies are committed as a group of their own, not waited for: the
-// first K and V tile is copied at once, and the loop's first wait (one
-// group left in flight) completes both.
+// first K tile, then the first V tile, each its own group, are copied at
+// once, and the loop's first wait completes Q and K, leaving V and the
+// next K in flight.
 // CHECK-NOT: nvgpu.device_async_wait
 // CHECK: nvgpu.device_async_create_group
 // CHECK-NOT: nvgpu.device_async_wait
 // CHECK: nvgpu.device_async_copy %{{.*}}[%{{.*}}], %[[K]][%{{.*}}, %{{.*}}], 8 {bypassL1}
 // CHECK: nvgpu.device_async_create_group
+// CHECK-NOT: nvgpu.device_async_wait
+// CHECK: nvgpu.device_async_copy %{{.*}}[%{{.*}}], %[[V]][%c0{{.*}}, %{{.*}}], 8 {bypassL1}
+// CHECK: nvgpu.device_async_create_group
 // CHECK: scf.for
-// The copies are fenced for the async proxy before the barrier; then all
-// four warps run the tile (no per-warp branch around the products).
-// CHECK: nvgpu.device_async_wait
+// The next K tile into the other stage; the copies are fenced for the
+// async proxy before the barrier; then all four warps run the tile (no
+// per-warp branch around the products).
+// CHECK: nvgpu.device_async_copy %{{.*}}[%{{.*}}], %[[K]][%{{.*}}, %{{.*}}], 8 {bypassL1}
+// CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 2 : i32}
 // CHECK-NEXT: llvm.inline_asm has_side_effects asm_dialect = att "fence.proxy.async.shared::cta;"
 // CHECK-NEXT: gpu.barrier
 // S = Q K^T: A (Q) and B (K) both K-major, descriptor = (address >> 4) |
@@ -92,6 +99,11 @@
 // CHECK: %[[ANY:.*]] = arith.cmpi ne, %[[VOTE]], %c0_i32
 // CHECK-NEXT: scf.if %[[ANY]] -> (f32,
 // CHECK-NEXT: arith.mulf
+// Before P.V, V's copy group completes (an empty group committed, at
+// most two left: the next K and it).
+// CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 2 : i32}
+// CHECK-NEXT: llvm.inline_asm has_side_effects asm_dialect = att "fence.proxy.async.shared::cta;"
+// CHECK-NEXT: gpu.barrier
 // P.V: m64n128k16, MN-major B (trans-b), LBO 8192 (the atoms along N) |
 // SBO 1024 | swizzle; k16 steps 2048 bytes (128).
 // CHECK: memref.extract_aligned_pointer_as_index %[[V]]
@@ -100,6 +112,9 @@
 // CHECK: llvm.inline_asm {{.*}}wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {$0, {{.*}}, $63}, {{.*}}, p, 1, 1, 1;
 // CHECK-NOT: nvvm.mma.sync
 // CHECK: gpu.barrier
+// Then V's next tile goes into its only stage, a group of its own.
+// CHECK: nvgpu.device_async_copy %{{.*}}[%{{.*}}], %[[V]][%c0{{.*}}, %{{.*}}], 8 {bypassL1}
+// CHECK: nvgpu.device_async_create_group
 // After the walk no copy is left in flight (an empty walk never waited for
 // Q):
 // CHECK: scf.yield
@@ -114,6 +129,8 @@
 // SYNC: nvvm.mma.sync
 // HOPPER: gpu.module @st_attn_strided [#nvvm.target<O = 3, chip = "sm_90a"
 // HOPPER-NOT: nvvm.mma.sync
+// The d = 128 forward, V single-staged (65 KiB), asks ptxas for 3 blocks:
+// HOPPER: llvm.func @st_attn_strided_fwd0({{.*}}nvvm.minctasm = 3 : i32}
 // HOPPER: llvm.inline_asm has_side_effects {{.*}}wgmma.mma_async.sync.aligned.m64n64k16
 func.func @strided(%q: tensor<?x?x?x128xbf16>, %k: tensor<?x?x?x128xbf16>, %v: tensor<?x?x?x128xbf16>) -> tensor<?x?x?x128xbf16> {
   %o = st.attention %q, %k, %v layout(#st.strided<stride = 128>) : tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16> -> tensor<?x?x?x128xbf16>
