@@ -165,6 +165,10 @@ def main():
     parser.add_argument("--long", type=int, default=1 << 20,
                         help="n of the single-sequence strided run (0: skip)")
     parser.add_argument("--no-flex", action="store_true")
+    parser.add_argument("--sequential", action="store_true",
+                        help="time each method on its own, one after the "
+                        "other (the method before session 7), instead of "
+                        "in alternation")
     parser.add_argument("--budget", type=float, default=400.0,
                         help="seconds; FlexAttention runs left then are "
                         "skipped (marked in the table)")
@@ -292,8 +296,12 @@ def main():
                     continue
                 timed.append(("ST", name,
                               patterns.closed_form_nonzeros(layout, n), st))
-            results = measure(torch, timer, [t[3] for t in timed], q, k, v,
-                              dout, target_ms=150.0 * len(timed))
+            if args.sequential:
+                results = [measure(torch, timer, [t[3]], q, k, v, dout)[0]
+                           for t in timed]
+            else:
+                results = measure(torch, timer, [t[3] for t in timed], q, k,
+                                  v, dout, target_ms=150.0 * len(timed))
             for (method, name, nnz, _), result in zip(timed, results):
                 record(method, name, n, d, b, nnz, result)
             del q, k, v, dout
