@@ -300,7 +300,9 @@ TEST(CudaManifest, BadManifestsAreReportedInOneLine) {
        "64, bf16): forward[0]: unknown key 'shared' (expected kernel, grid, "
        "block, shared_bytes, args, stream, waits, info)"},
       {"two grid dimensions",
-       [&](json &m) { launch0(m)["grid"] = json::array({1, 1}); },
+       [&](json &m) {
+         launch0(m)["grid"] = json::array({1, 1});
+       },
        "lib/manifest.json: entries[0] (#st.strided<stride = 128>, head_dim "
        "64, bf16): forward[0] (kernel 'st_fwd_band'): 'grid' must be an array "
        "of three expressions"},
@@ -309,12 +311,16 @@ TEST(CudaManifest, BadManifestsAreReportedInOneLine) {
        "64, bf16): forward[0] (kernel 'st_fwd_band'): grid[1]: unknown "
        "variable 'HB' (expected N, B, H or BH)"},
       {"zero block",
-       [&](json &m) { launch0(m)["block"] = json::array({0, 1, 1}); },
+       [&](json &m) {
+         launch0(m)["block"] = json::array({0, 1, 1});
+       },
        "lib/manifest.json: entries[0] (#st.strided<stride = 128>, head_dim "
        "64, bf16): forward[0] (kernel 'st_fwd_band'): block[0] must be an "
        "integer in [1, 1024], got 0"},
       {"too many threads",
-       [&](json &m) { launch0(m)["block"] = json::array({512, 4, 1}); },
+       [&](json &m) {
+         launch0(m)["block"] = json::array({512, 4, 1});
+       },
        "lib/manifest.json: entries[0] (#st.strided<stride = 128>, head_dim "
        "64, bf16): forward[0] (kernel 'st_fwd_band'): block 512x4x1 exceeds "
        "CUDA's limits (1024 threads, z <= 64)"},

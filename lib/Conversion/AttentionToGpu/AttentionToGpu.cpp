@@ -285,9 +285,8 @@ struct ConvertStAttentionToGpuPass
           later.push_back(g.front().keyView);
         sideKernels[nextKernelName("dkv")] = i == 0 ? firstDq : "";
         addKernel("dkv", bufs, /*rowStats=*/true, group.front().keyView,
-                  backward, [&](KernelEmitter &k) {
-                    emitDkv(k, group, first, later);
-                  });
+                  backward,
+                  [&](KernelEmitter &k) { emitDkv(k, group, first, later); });
       }
     }
     llvm::StringMap<int64_t> index;

@@ -291,8 +291,7 @@ SmallVector<Value> KernelEmitter::tileLoop(
     if (withA)
       stage(smem[0], st, memA, v, c, x0, last, keyTile);
     if (withB)
-      stage(smem[1], singleStageB ? m.c(0) : st, memB, v, c, x0, last,
-            keyTile);
+      stage(smem[1], singleStageB ? m.c(0) : st, memB, v, c, x0, last, keyTile);
     if (withA && statMem[0])
       stageRowStats(st, v, c, x0, last);
   };

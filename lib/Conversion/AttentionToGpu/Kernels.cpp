@@ -235,9 +235,9 @@ void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
           Value mNew[2], alpha[2], lNew[2], up[2];
           for (int r = 0; r < 2; ++r) {
             Value mTile = k.fmul(k.rowReduce(mx[r], true), scale2);
-            up[r] = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT,
-                                          mTile,
-                                          k.fadd(mOld[r], k.f(kRescaleSlack)));
+            up[r] =
+                arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, mTile,
+                                      k.fadd(mOld[r], k.f(kRescaleSlack)));
             mNew[r] = k.select(up[r], mTile, mOld[r]);
             Value safe = k.select(k.isNegInf(mNew[r]), k.f(0), mNew[r]);
             alpha[r] = k.exp2(k.fsub(mOld[r], safe));
@@ -253,9 +253,9 @@ void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
           // key, zero accumulators), so skipping it is exact.
           SmallVector<Value> flat;
           KernelEmitter::flatten(acc, flat);
-          auto rescale = scf::IfOp::create(b, loc, TypeRange(ValueRange(flat)),
-                                           k.anyThread(m.ori(up[0], up[1])),
-                                           true);
+          auto rescale =
+              scf::IfOp::create(b, loc, TypeRange(ValueRange(flat)),
+                                k.anyThread(m.ori(up[0], up[1])), true);
           {
             OpBuilder::InsertionGuard guard(b);
             b.setInsertionPointToStart(&rescale.getThenRegion().front());
@@ -513,8 +513,7 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
               });
           // The staged row (lse2, delta) of score element (nt, e).
           auto stat = [&](int i, int64_t nt, int e) {
-            return k.rowStat(
-                i, m.add(m.mul(k.t, m.c(2)), m.c(nt * 8 + e % 2)));
+            return k.rowStat(i, m.add(m.mul(k.t, m.c(2)), m.c(nt * 8 + e % 2)));
           };
           Frags p = s;
           for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
@@ -530,8 +529,7 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
           }
           for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
             for (int e = 0; e < 4; ++e)
-              s[nt][e] =
-                  k.fmul(p[nt][e], k.fsub(dp[nt][e], stat(1, nt, e)));
+              s[nt][e] = k.fmul(p[nt][e], k.fsub(dp[nt][e], stat(1, nt, e)));
           if (k.useWgmma) {
             SmallVector<Frags> r =
                 k.stepWgmma({k.accumulateOperands(dk, s, k.smem[0])}, 0, {dv});
@@ -553,8 +551,8 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   Value one[2] = {k.f(1), k.f(1)};
   // The rows that a later kernel continues go to the chain, the others are
   // final (fixed: the band's kernel ends every row outside the summaries).
-  bool coveredLater = llvm::any_of(
-      later, [](const ga::View &v) { return v.coversAll(); });
+  bool coveredLater =
+      llvm::any_of(later, [](const ga::View &v) { return v.coversAll(); });
   LaneRows ends = keys, goesOn = keys;
   for (int r = 0; r < 2; ++r) {
     Value held;

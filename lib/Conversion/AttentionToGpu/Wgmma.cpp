@@ -79,11 +79,9 @@ namespace {
 /// One inline block: `products` in order (one commit group each when
 /// `groupEach`, else one for all), then wgmma.wait_group `pending`;
 /// `inFlight` accumulators pass through tied (Wgmma.h, WarpgroupStep).
-SmallVector<SmallVector<Value>>
-emitWarpgroupBlock(OpBuilder &b, Location loc,
-                   ArrayRef<WarpgroupProduct> products,
-                   ArrayRef<ValueRange> inFlight, int64_t pending,
-                   bool groupEach, bool bf16) {
+SmallVector<SmallVector<Value>> emitWarpgroupBlock(
+    OpBuilder &b, Location loc, ArrayRef<WarpgroupProduct> products,
+    ArrayRef<ValueRange> inFlight, int64_t pending, bool groupEach, bool bf16) {
   // Operands: every product's accumulators, then the in-flight ones, as
   // outputs $0..$(R - 1); tied to inputs those of the products that are
   // not fresh and all in-flight ones; then per product its A registers
@@ -168,11 +166,9 @@ emitWarpgroupBlock(OpBuilder &b, Location loc,
             ", 0;\nsetp.eq.b32 z, " + reg(next) +
             ", 0;\nwgmma.fence.sync.aligned;\n" + body;
     cons.push_back("r");
-    operands.push_back(
-        arith::ConstantIntOp::create(b, loc, b.getI32Type(), 1));
+    operands.push_back(arith::ConstantIntOp::create(b, loc, b.getI32Type(), 1));
   }
-  text += "wgmma.wait_group.sync.aligned " + std::to_string(pending) +
-          ";\n}\n";
+  text += "wgmma.wait_group.sync.aligned " + std::to_string(pending) + ";\n}\n";
 
   auto f32 = b.getF32Type();
   SmallVector<Type> fields(total + carried, f32);
@@ -206,8 +202,8 @@ warpgroupMmas(OpBuilder &b, Location loc, ArrayRef<WarpgroupProduct> products,
 SmallVector<SmallVector<Value>> warpgroupStep(OpBuilder &b, Location loc,
                                               const WarpgroupStep &step,
                                               bool bf16) {
-  return emitWarpgroupBlock(b, loc, step.products, step.inFlight,
-                            step.pending, /*groupEach=*/true, bf16);
+  return emitWarpgroupBlock(b, loc, step.products, step.inFlight, step.pending,
+                            /*groupEach=*/true, bf16);
 }
 
 void fenceProxyAsyncShared(OpBuilder &b, Location loc) {

@@ -129,8 +129,8 @@ struct WarpgroupStep {
   llvm::ArrayRef<mlir::ValueRange> inFlight;
 };
 llvm::SmallVector<llvm::SmallVector<mlir::Value>>
-warpgroupStep(mlir::OpBuilder &b, mlir::Location loc,
-              const WarpgroupStep &step, bool bf16);
+warpgroupStep(mlir::OpBuilder &b, mlir::Location loc, const WarpgroupStep &step,
+              bool bf16);
 
 /// Orders this thread's completed writes to shared memory (asynchronous
 /// copies included) before later reads by the tensor cores' async proxy.

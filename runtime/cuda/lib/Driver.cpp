@@ -331,9 +331,9 @@ Event::~Event() {
 
 Expected<Stream> Stream::create(const Driver &driver) {
   CUstream stream = nullptr;
-  if (Status s = driver.check(
-          driver.cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING),
-          "cuStreamCreate");
+  if (Status s =
+          driver.check(driver.cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING),
+                       "cuStreamCreate");
       s.isError())
     return s;
   return Stream(&driver, stream);

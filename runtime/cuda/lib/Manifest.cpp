@@ -296,11 +296,10 @@ Expected<Launch> Parser::parseLaunch(const json &value, const Entry &entry,
                                      Pass pass, const std::string &where) {
   if (!value.is_object())
     return Status::error(where + ": a launch must be an object");
-  if (Status s = checkKeys(
-          value,
-          {"kernel", "grid", "block", "shared_bytes", "args", "stream",
-           "waits", "info"},
-          where);
+  if (Status s = checkKeys(value,
+                           {"kernel", "grid", "block", "shared_bytes", "args",
+                            "stream", "waits", "info"},
+                           where);
       s.isError())
     return s;
   Launch launch;

@@ -298,11 +298,18 @@ Status AttentionPlan::run(Pass pass, const Sizes &sizes,
   if (!concurrent)
     return fail(concurrent.message());
   std::vector<std::optional<Event>> &doneEvents = done[static_cast<int>(pass)];
+  // Marks launch i's place on `on` for the launches that wait for it (a
+  // launch skipped as empty too).
+  auto recordDone = [&](size_t i, CUstream on) {
+    if (i >= doneEvents.size() || !doneEvents[i])
+      return Status::success();
+    return driver.check(driver.cuEventRecord(doneEvents[i]->get(), on),
+                        "cuEventRecord");
+  };
   // The second stream starts after everything before this pass on the
   // caller's stream (the inputs).
   if (*concurrent)
-    if (Status s = recordAndWait(*fork, stream, sideStream->get());
-        s.isError())
+    if (Status s = recordAndWait(*fork, stream, sideStream->get()); s.isError())
       return fail(s.message());
   for (size_t i = 0; i < launches.size(); ++i) {
     const Launch &launch = launches[i];
@@ -318,12 +325,8 @@ Status AttentionPlan::run(Pass pass, const Sizes &sizes,
     if (!shape)
       return fail(shape.message());
     if (shape->isEmpty()) {
-      if (i < doneEvents.size() && doneEvents[i])
-        if (Status s = driver.check(driver.cuEventRecord(doneEvents[i]->get(),
-                                                         on),
-                                    "cuEventRecord");
-            s.isError())
-          return fail(s.message());
+      if (Status s = recordDone(i, on); s.isError())
+        return fail(s.message());
       continue;
     }
     if (shape->sharedBytes > kernel.sharedLimit) {
@@ -358,16 +361,12 @@ Status AttentionPlan::run(Pass pass, const Sizes &sizes,
                            "kernel '" + launch.kernel + "' (ST_CUDA_SYNC)");
           s.isError())
         return fail(s.message());
-    if (i < doneEvents.size() && doneEvents[i])
-      if (Status s = driver.check(driver.cuEventRecord(doneEvents[i]->get(), on),
-                                  "cuEventRecord");
-          s.isError())
-        return fail(s.message());
+    if (Status s = recordDone(i, on); s.isError())
+      return fail(s.message());
   }
   // The caller's stream goes on only after the second one's launches.
   if (*concurrent)
-    if (Status s = recordAndWait(*join, sideStream->get(), stream);
-        s.isError())
+    if (Status s = recordAndWait(*join, sideStream->get(), stream); s.isError())
       return fail(s.message());
   if (Status s = driver.check(driver.cuEventRecord(lastUse->get(), stream),
                               "cuEventRecord");
