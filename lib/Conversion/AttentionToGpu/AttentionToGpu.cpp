@@ -156,21 +156,8 @@ struct ConvertStAttentionToGpuPass
     bool needOacc = false, needDqAcc = false, needDkvAcc = false;
     int64_t cycle = layout.getCycleLength();
     int64_t counter = 0;
-    // The backward's dK/dV kernels run on a second stream beside the dQ
-    // kernels (docs/gpu-kernel-abi.md, "stream" and "waits"): they need
-    // only the inputs and the delta and lse2 that the first dQ kernel of
-    // their head group writes. Overlapping the two chains fills each
-    // kernel's tail with the other's blocks. Maps each dK/dV kernel to the
-    // dQ kernel it waits for ("" for none).
-    llvm::StringMap<std::string> sideKernels;
-    // The name the next kernel of kind `what` gets (kernelName takes it).
-    auto nextKernelName = [&](StringRef what) {
-      return (name + "_" + what + std::to_string(counter)).str();
-    };
     auto kernelName = [&](StringRef what) {
-      std::string kn = nextKernelName(what);
-      ++counter;
-      return kn;
+      return (name + "_" + what + std::to_string(counter++)).str();
     };
 
     for (int64_t h = 0; h < cycle; ++h) {
@@ -241,7 +228,8 @@ struct ConvertStAttentionToGpuPass
                   });
       }
       // dQ.
-      std::string firstDq = nextKernelName("dq");
+      // The backward launch of this head group's first dQ kernel.
+      int64_t firstDq = int64_t(backward.size());
       for (auto entry : llvm::enumerate(fwd)) {
         size_t i = entry.index();
         const auto &group = entry.value();
@@ -283,23 +271,19 @@ struct ConvertStAttentionToGpuPass
         SmallVector<ga::View> later;
         for (const auto &g : ArrayRef(bwd).drop_front(i + 1))
           later.push_back(g.front().keyView);
-        sideKernels[nextKernelName("dkv")] = i == 0 ? firstDq : "";
         addKernel("dkv", bufs, /*rowStats=*/true, group.front().keyView,
                   backward,
                   [&](KernelEmitter &k) { emitDkv(k, group, first, later); });
+        // The dK/dV kernels run on a second stream beside the dQ kernels
+        // (docs/gpu-kernel-abi.md, "stream" and "waits"): they need only
+        // the inputs and the delta and lse2 that the first dQ kernel of
+        // their head group writes. Overlapping the two chains fills each
+        // kernel's tail with the other's blocks.
+        json::Object &dkv = *backward.back().getAsObject();
+        dkv["stream"] = 1;
+        if (first)
+          dkv["waits"] = json::Array{firstDq};
       }
-    }
-    llvm::StringMap<int64_t> index;
-    for (auto [i, l] : llvm::enumerate(backward))
-      index[*l.getAsObject()->getString("kernel")] = int64_t(i);
-    for (json::Value &l : backward) {
-      json::Object &o = *l.getAsObject();
-      auto side = sideKernels.find(*o.getString("kernel"));
-      if (side == sideKernels.end())
-        continue;
-      o["stream"] = 1;
-      if (!side->second.empty())
-        o["waits"] = json::Array{index.lookup(side->second)};
     }
     json::Value rowsF32 = exOp("mul", exOp("mul", ex("BH"), ex("N")), ex(4));
     scratch.push_back(json::Object{{"name", "delta"}, {"bytes", rowsF32}});

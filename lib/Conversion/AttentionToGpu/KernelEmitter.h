@@ -598,12 +598,9 @@ public:
   /// factors (original positions).
   Value passesExcluded(const ga::GpuPart &part, Value iOrig, Value jOrig) {
     Value ok = arith::ConstantIntOp::create(b, loc, 1, 1);
-    for (const lay::Factor &e : part.excluded) {
-      Value in = attention_loops::emitContains(m, e, iOrig, jOrig);
-      ok = m.andi(ok, arith::XOrIOp::create(
-                          b, loc, in,
-                          arith::ConstantIntOp::create(b, loc, 1, 1)));
-    }
+    for (const lay::Factor &e : part.excluded)
+      ok =
+          m.andi(ok, m.noti(attention_loops::emitContains(m, e, iOrig, jOrig)));
     return ok;
   }
 

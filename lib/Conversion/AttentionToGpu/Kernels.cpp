@@ -554,20 +554,14 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   bool coveredLater =
       llvm::any_of(later, [](const ga::View &v) { return v.coversAll(); });
   LaneRows ends = keys, goesOn = keys;
-  for (int r = 0; r < 2; ++r) {
-    Value held;
-    for (const ga::View &v : later) {
-      Value in = k.inView(v, keys.orig[r]);
-      held = held ? m.ori(held, in) : in;
+  if (!later.empty() && !coveredLater)
+    for (int r = 0; r < 2; ++r) {
+      Value held = k.inView(later.front(), keys.orig[r]);
+      for (const ga::View &v : later.drop_front())
+        held = m.ori(held, k.inView(v, keys.orig[r]));
+      goesOn.valid[r] = m.andi(keys.valid[r], held);
+      ends.valid[r] = m.andi(keys.valid[r], m.noti(held));
     }
-    if (!held || coveredLater)
-      continue;
-    goesOn.valid[r] = m.andi(keys.valid[r], held);
-    ends.valid[r] = m.andi(
-        keys.valid[r],
-        arith::XOrIOp::create(k.b, k.loc, held,
-                              arith::ConstantIntOp::create(k.b, k.loc, 1, 1)));
-  }
   if (!coveredLater) {
     k.storeRows(dk, ends, factor, k.arg["dk"]);
     k.storeRows(dv, ends, one, k.arg["dv"]);

@@ -137,9 +137,7 @@ Value PartStructure::emitAllowed(Value i, Value j) {
   Value jo = originalKey(j);
   Value ok = emitContains(m, factor, i, jo);
   for (const lay::Factor &e : excluded)
-    ok = m.andi(ok, arith::XOrIOp::create(
-                        m.b, m.loc, emitContains(m, e, i, jo),
-                        arith::ConstantIntOp::create(m.b, m.loc, 1, 1)));
+    ok = m.andi(ok, m.noti(emitContains(m, e, i, jo)));
   return ok;
 }
 

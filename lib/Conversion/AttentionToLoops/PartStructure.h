@@ -43,6 +43,11 @@ struct IndexMath {
   }
   Value andi(Value x, Value y) { return arith::AndIOp::create(b, loc, x, y); }
   Value ori(Value x, Value y) { return arith::OrIOp::create(b, loc, x, y); }
+  /// The negation of i1 `x`.
+  Value noti(Value x) {
+    return arith::XOrIOp::create(b, loc, x,
+                                 arith::ConstantIntOp::create(b, loc, 1, 1));
+  }
   Value ceilDiv(Value x, Value y) {
     return arith::CeilDivSIOp::create(b, loc, x, y);
   }
