@@ -18,6 +18,7 @@
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/StringExtras.h"
 
 using namespace mlir;
 
@@ -38,6 +39,13 @@ void mlir::st::buildGpuKernelsPipeline(OpPassManager &pm,
       lower.wgmmaHeadDims.assign(options.wgmmaHeadDims.begin(),
                                  options.wgmmaHeadDims.end());
   }
+  // griddepcontrol (programmatic dependent launch) is sm_90 and later.
+  unsigned version = 0;
+  StringRef chip = options.chip;
+  lower.dependentLaunch =
+      chip.consume_front("sm_") &&
+      !chip.take_while(llvm::isDigit).getAsInteger(10, version) &&
+      version >= 90;
   pm.addPass(createConvertStAttentionToGpu(lower));
   GpuNVVMAttachTargetOptions target;
   target.chip = options.chip;

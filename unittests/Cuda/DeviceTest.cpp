@@ -247,6 +247,22 @@ TEST_F(CudaDevice, LaunchesOnTwoStreamsWaitForEachOther) {
   EXPECT_EQ(driver->cuStreamDestroy(stream), CUDA_SUCCESS);
 }
 
+// fwd_rows reads the prod that fwd_mul writes; launched early, its blocks
+// start while fwd_mul's run and wait inside. Each call's inputs differ, so
+// a read before the wait would see the previous call's prod (or none).
+TEST_F(CudaDevice, EarlyLaunchWaitsForThePreviousKernel) {
+  std::unique_ptr<AttentionPlan> plan = open("test.elementwise.early");
+  ASSERT_TRUE(plan);
+  CUstream stream = nullptr;
+  ASSERT_EQ(driver->cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING),
+            CUDA_SUCCESS);
+  runAndCheck(*plan, Sizes{4, 8, 4096}, stream, 31);
+  runAndCheck(*plan, Sizes{4, 8, 4096}, stream, 32);
+  runAndCheck(*plan, Sizes{2, 3, 100}, nullptr, 33);
+  runAndCheck(*plan, Sizes{1, 1, 1}, stream, 34);
+  EXPECT_EQ(driver->cuStreamDestroy(stream), CUDA_SUCCESS);
+}
+
 TEST_F(CudaDevice, ScratchGrowsAcrossStreams) {
   std::unique_ptr<AttentionPlan> plan = open("test.elementwise");
   ASSERT_TRUE(plan);

@@ -238,6 +238,17 @@ TEST(CudaManifest, StreamsAndWaits) {
   EXPECT_EQ(forward[1].waits, std::vector<int32_t>{0});
 }
 
+TEST(CudaManifest, EarlyLaunch) {
+  json manifest = exampleManifest();
+  EXPECT_FALSE(parseOk(manifest).getEntries()[0].forward[1].earlyLaunch)
+      << "ordinary launches by default";
+  manifest["entries"][0]["forward"][1]["early_launch"] = true;
+  manifest["entries"][0]["forward"][0]["early_launch"] = false;
+  Manifest parsed = parseOk(manifest);
+  EXPECT_FALSE(parsed.getEntries()[0].forward[0].earlyLaunch);
+  EXPECT_TRUE(parsed.getEntries()[0].forward[1].earlyLaunch);
+}
+
 TEST(CudaManifest, LookupMatchesLayoutExactly) {
   Manifest manifest = parseOk(exampleManifest());
   Expected<const Entry *> found =
@@ -298,7 +309,7 @@ TEST(CudaManifest, BadManifestsAreReportedInOneLine) {
       {"misspelt key", [&](json &m) { launch0(m)["shared"] = 0; },
        "lib/manifest.json: entries[0] (#st.strided<stride = 128>, head_dim "
        "64, bf16): forward[0]: unknown key 'shared' (expected kernel, grid, "
-       "block, shared_bytes, args, stream, waits, info)"},
+       "block, shared_bytes, args, stream, waits, early_launch, info)"},
       {"two grid dimensions",
        [&](json &m) {
          launch0(m)["grid"] = json::array({1, 1});
@@ -386,6 +397,11 @@ TEST(CudaManifest, BadManifestsAreReportedInOneLine) {
        "lib/manifest.json: entries[0] (#st.strided<stride = 128>, head_dim "
        "64, bf16): forward[0] (kernel 'st_fwd_band'): 'stream' must be 0 or "
        "1, got 2"},
+      {"early_launch not a boolean",
+       [&](json &m) { launch0(m)["early_launch"] = 1; },
+       "lib/manifest.json: entries[0] (#st.strided<stride = 128>, head_dim "
+       "64, bf16): forward[0] (kernel 'st_fwd_band'): 'early_launch' must be "
+       "true or false, got 1"},
       {"waits not an array", [&](json &m) { launch0(m)["waits"] = 0; },
        "lib/manifest.json: entries[0] (#st.strided<stride = 128>, head_dim "
        "64, bf16): forward[0] (kernel 'st_fwd_band'): 'waits' must be an "

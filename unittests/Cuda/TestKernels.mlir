@@ -13,6 +13,9 @@ gpu.module @st_runtime_test {
     %bx = gpu.block_id x
     %bd = gpu.block_dim x
     %tx = gpu.thread_id x
+    // Under an early launch of fwd_rows (test.elementwise.early) its blocks
+    // may start as soon as every block here has got this far.
+    nvvm.griddepcontrol launch_dependents
     %base = arith.muli %bx, %bd : index
     %i = arith.addi %base, %tx : index
     %n = memref.dim %prod, %c0 : memref<?xf32>
@@ -55,6 +58,9 @@ gpu.module @st_runtime_test {
     %rowBase = arith.muli %row, %c8 : index
     %slotBase0 = arith.muli %tx, %c8 : index
     %slotBase = arith.addi %slotBase0, %c12288 : index
+    // prod comes from fwd_mul: with an early launch, wait for it here (a
+    // no-op otherwise).
+    nvvm.griddepcontrol wait
     scf.if %in {
       scf.for %d = %c0 to %c8 step %c1 {
         %idx = arith.addi %rowBase, %d : index

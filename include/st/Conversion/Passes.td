@@ -201,7 +201,12 @@ def ConvertStAttentionToGpu
     Option<"wgmmaKeyTile", "wgmma-key-tile", "int64_t", /*default=*/"64",
            "Keys (queries, for dK/dV) per staged tile of the warpgroup-MMA "
            "kernels, 64 or 128, where the score accumulators (and the "
-           "tiles' shared memory) allow it">
+           "tiles' shared memory) allow it">,
+    Option<"dependentLaunch", "dependent-launch", "bool", /*default=*/"true",
+           "Kernels end their prologue with griddepcontrol (sm_90 and "
+           "later) and their launches say early_launch, so the runtime "
+           "may start each one while the kernel before it finishes "
+           "(programmatic dependent launch; docs/gpu-kernel-abi.md)">
   ];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect", "::mlir::NVVM::NVVMDialect",

@@ -172,6 +172,7 @@ struct ConvertStAttentionToGpuPass
                            json::Array &list,
                            function_ref<void(KernelEmitter &)> emit) {
         KernelEmitter k(b, loc, elt, d, scale, wgmma);
+        k.dependentLaunch = dependentLaunch;
         std::string kn = kernelName(kind);
         // One row operand (wgmma) per score product: Q for the forward,
         // Q and dO for dQ, K and V for dK/dV. The key tile is the option's
@@ -210,6 +211,8 @@ struct ConvertStAttentionToGpuPass
         args.append({"N", "H"});
         list.push_back(launch(kn, gridX(view), gridY(h, cycle), args,
                               k.dynamicSharedBytes));
+        if (dependentLaunch)
+          (*list.back().getAsObject())["early_launch"] = true;
       };
       // Forward.
       auto fwd = ga::groupParts(parts, /*byKeyView=*/false);

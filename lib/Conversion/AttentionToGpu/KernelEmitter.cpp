@@ -191,6 +191,18 @@ KernelEmitter::rowOperands(ArrayRef<StringRef> names, const LaneRows &rows,
   return out;
 }
 
+void KernelEmitter::awaitPredecessors() {
+  if (!dependentLaunch)
+    return;
+  NVVM::GriddepcontrolOp::create(b, loc, NVVM::GridDepActionKind::wait);
+}
+
+void KernelEmitter::releaseDependents() {
+  if (dependentLaunch)
+    NVVM::GriddepcontrolOp::create(b, loc,
+                                   NVVM::GridDepActionKind::launch_dependents);
+}
+
 void KernelEmitter::awaitCopies(int32_t pending) {
   nvgpu::DeviceAsyncWaitOp::create(b, loc, commitCopies(),
                                    b.getI32IntegerAttr(pending));

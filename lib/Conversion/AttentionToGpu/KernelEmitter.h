@@ -315,6 +315,22 @@ public:
                                       const LaneRows &rows, const ga::View &v,
                                       Value c, Value row0, Value len);
 
+  /// The end of the kernel's prologue under programmatic dependent launch
+  /// (`dependentLaunch`; docs/gpu-kernel-abi.md, "early_launch"): waits
+  /// until the previous kernel on the stream has completed and its memory
+  /// is visible (griddepcontrol.wait). Before it a kernel may only read
+  /// the pass's inputs (Q, K, V, dO: rowOperands) and must not write:
+  /// anything else may belong to a kernel still running. The runtime
+  /// launches early only after a kernel of the same pass, which itself
+  /// started after the inputs were complete. Without the launch attribute
+  /// it returns at once.
+  void awaitPredecessors();
+  /// Lets the next kernel's blocks be scheduled once every block of this
+  /// one has got here or exited (griddepcontrol.launch_dependents): after
+  /// the tile loops, so that they take only the SMs that this kernel's
+  /// last blocks leave idle while they finish.
+  void releaseDependents();
+
   //===--------------------------------------------------------------===//
   // Shared-memory staging
   //===--------------------------------------------------------------===//
@@ -628,6 +644,9 @@ public:
   int64_t d;
   double scale;
   bool useWgmma;
+  /// Kernels end their prologue with awaitPredecessors() (sm_90 and
+  /// later: griddepcontrol); without it that emits nothing.
+  bool dependentLaunch = false;
   llvm::StringMap<Value> arg;
   Value n, heads, tid, lane, warp, g, t, t0, bx, rowBase, base;
   Value smem[2];

@@ -181,6 +181,7 @@ void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   Value c = br.c, qlen = br.len, row0 = br.row0, r0 = br.r0;
   LaneRows rows = br.lanes;
   RowOperand qf = k.rowOperands({"q"}, rows, qv, c, row0, qlen)[0];
+  k.awaitPredecessors(); // lse and o_acc come from the previous kernel
   int64_t dTiles = k.d / 8;
 
   // State: m (log2 units) and lane-partial l for both rows, then acc.
@@ -278,6 +279,7 @@ void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
         });
   }
 
+  k.releaseDependents();
   // Epilogue: normalise, write the output (or the f32 chain) and lse.
   Frags acc = KernelEmitter::unflatten(ValueRange(state).drop_front(4), dTiles);
   Value inv[2];
@@ -367,6 +369,7 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   Value c = br.c, qlen = br.len, row0 = br.row0, r0 = br.r0;
   LaneRows rows = br.lanes;
   auto ops = k.rowOperands({"q", "dout"}, rows, qv, c, row0, qlen);
+  k.awaitPredecessors(); // delta, lse2 and dq_acc come from earlier kernels
   const RowOperand &qf = ops[0], &dof = ops[1];
   Value minusLse2[2], delta[2];
   for (int r = 0; r < 2; ++r) {
@@ -419,6 +422,7 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
           return next;
         });
   }
+  k.releaseDependents();
   Frags acc = KernelEmitter::unflatten(state, dTiles);
   Value factor[2] = {k.f(k.scale), k.f(k.scale)};
   Value one[2] = {k.f(1), k.f(1)};
@@ -438,6 +442,7 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   Value c = br.c, klen = br.len, row0 = br.row0, r0 = br.r0;
   LaneRows keys = br.lanes;
   auto ops = k.rowOperands({"k", "v"}, keys, kv, c, row0, klen);
+  k.awaitPredecessors(); // delta, lse2 and the chain come from earlier kernels
   const RowOperand &kf = ops[0], &vf = ops[1];
   int64_t dTiles = k.d / 8;
   SmallVector<Value> state;
@@ -544,6 +549,7 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
           return next;
         });
   }
+  k.releaseDependents();
   Frags dk = KernelEmitter::unflatten(state, dTiles);
   Frags dv = KernelEmitter::unflatten(ValueRange(state).drop_front(4 * dTiles),
                                       dTiles);

@@ -61,6 +61,8 @@ Expected<const Driver *> Driver::load() {
   driver->cuFuncGetParamInfo =
       reinterpret_cast<decltype(&::cuFuncGetParamInfo)>(
           dlsym(handle, "cuFuncGetParamInfo"));
+  driver->cuLaunchKernelEx = reinterpret_cast<decltype(&::cuLaunchKernelEx)>(
+      dlsym(handle, "cuLaunchKernelEx"));
 
   CUresult result = driver->cuInit(0);
   if (result != CUDA_SUCCESS) {
@@ -358,20 +360,46 @@ Status st::cuda::launchKernel(const Driver &driver, CUfunction function,
                               const std::array<int64_t, 3> &block,
                               int64_t sharedBytes, CUstream stream,
                               std::vector<uint64_t> &params,
-                              const std::string &what) {
+                              const std::string &what, bool programmatic) {
   std::vector<void *> pointers(params.size());
   for (size_t i = 0; i < params.size(); ++i)
     pointers[i] = &params[i];
-  CUresult result = driver.cuLaunchKernel(
-      function, static_cast<unsigned>(grid[0]), static_cast<unsigned>(grid[1]),
-      static_cast<unsigned>(grid[2]), static_cast<unsigned>(block[0]),
-      static_cast<unsigned>(block[1]), static_cast<unsigned>(block[2]),
-      static_cast<unsigned>(sharedBytes), stream, pointers.data(), nullptr);
+  CUresult result;
+  if (programmatic) {
+    if (!driver.cuLaunchKernelEx)
+      return Status::error("programmatic launch of " + what +
+                           ": the driver has no cuLaunchKernelEx");
+    CUlaunchAttribute attribute = {};
+    attribute.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+    attribute.value.programmaticStreamSerializationAllowed = 1;
+    CUlaunchConfig config = {};
+    config.gridDimX = static_cast<unsigned>(grid[0]);
+    config.gridDimY = static_cast<unsigned>(grid[1]);
+    config.gridDimZ = static_cast<unsigned>(grid[2]);
+    config.blockDimX = static_cast<unsigned>(block[0]);
+    config.blockDimY = static_cast<unsigned>(block[1]);
+    config.blockDimZ = static_cast<unsigned>(block[2]);
+    config.sharedMemBytes = static_cast<unsigned>(sharedBytes);
+    config.hStream = stream;
+    config.attrs = &attribute;
+    config.numAttrs = 1;
+    result =
+        driver.cuLaunchKernelEx(&config, function, pointers.data(), nullptr);
+  } else {
+    result = driver.cuLaunchKernel(
+        function, static_cast<unsigned>(grid[0]),
+        static_cast<unsigned>(grid[1]), static_cast<unsigned>(grid[2]),
+        static_cast<unsigned>(block[0]), static_cast<unsigned>(block[1]),
+        static_cast<unsigned>(block[2]), static_cast<unsigned>(sharedBytes),
+        stream, pointers.data(), nullptr);
+  }
   return driver.check(
-      result,
-      "cuLaunchKernel(" + what + ", grid " + std::to_string(grid[0]) + "x" +
-          std::to_string(grid[1]) + "x" + std::to_string(grid[2]) + ", block " +
-          std::to_string(block[0]) + "x" + std::to_string(block[1]) + "x" +
-          std::to_string(block[2]) + ", " + std::to_string(sharedBytes) +
-          " B shared, " + std::to_string(params.size()) + " params)");
+      result, std::string(programmatic ? "cuLaunchKernelEx(programmatic, "
+                                       : "cuLaunchKernel(") +
+                  what + ", grid " + std::to_string(grid[0]) + "x" +
+                  std::to_string(grid[1]) + "x" + std::to_string(grid[2]) +
+                  ", block " + std::to_string(block[0]) + "x" +
+                  std::to_string(block[1]) + "x" + std::to_string(block[2]) +
+                  ", " + std::to_string(sharedBytes) + " B shared, " +
+                  std::to_string(params.size()) + " params)");
 }

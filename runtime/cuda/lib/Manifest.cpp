@@ -298,7 +298,7 @@ Expected<Launch> Parser::parseLaunch(const json &value, const Entry &entry,
     return Status::error(where + ": a launch must be an object");
   if (Status s = checkKeys(value,
                            {"kernel", "grid", "block", "shared_bytes", "args",
-                            "stream", "waits", "info"},
+                            "stream", "waits", "early_launch", "info"},
                            where);
       s.isError())
     return s;
@@ -405,6 +405,13 @@ Expected<Launch> Parser::parseLaunch(const json &value, const Entry &entry,
                              ", not a launch index");
       launch.waits.push_back(static_cast<int32_t>(*index));
     }
+  }
+  if (auto it = value.find("early_launch"); it != value.end()) {
+    if (!it->is_boolean())
+      return Status::error(launchWhere +
+                           ": 'early_launch' must be true or false, got " +
+                           brief(*it));
+    launch.earlyLaunch = it->get<bool>();
   }
   return launch;
 }

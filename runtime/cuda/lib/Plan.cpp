@@ -81,6 +81,20 @@ AttentionPlan::open(const std::string &libraryDir, const std::string &layout,
       s.isError())
     return s;
   plan->maxOptinShared = optin;
+  // Programmatic dependent launch (Launch::earlyLaunch) needs sm_90 and a
+  // driver with cuLaunchKernelEx; ST_CUDA_PDL=0 turns it off (to compare,
+  // or to rule it out).
+  int major = 0;
+  if (Status s =
+          driver.check(driver.cuDeviceGetAttribute(
+                           &major, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR,
+                           plan->context.getDevice()),
+                       "cuDeviceGetAttribute(compute capability)");
+      s.isError())
+    return s;
+  const char *pdl = std::getenv("ST_CUDA_PDL");
+  plan->dependentLaunch = major >= 9 && driver.cuLaunchKernelEx &&
+                          !(pdl && std::strcmp(pdl, "0") == 0);
 
   Expected<Module> module =
       Module::load(driver, libraryDir + "/" + plan->entry.module);
@@ -311,6 +325,10 @@ Status AttentionPlan::run(Pass pass, const Sizes &sizes,
   if (*concurrent)
     if (Status s = recordAndWait(*fork, stream, sideStream->get()); s.isError())
       return fail(s.message());
+  // Whether a kernel of this pass was launched on stream 0 or 1: only
+  // after one may a launch be programmatic, so that everything before the
+  // pass (the inputs) is complete when it starts.
+  bool launchedOn[2] = {false, false};
   for (size_t i = 0; i < launches.size(); ++i) {
     const Launch &launch = launches[i];
     Kernel &kernel = kernels[i];
@@ -350,11 +368,16 @@ Status AttentionPlan::run(Pass pass, const Sizes &sizes,
         packArguments(entry, launch, sizes, buffers);
     if (!params)
       return fail(params.message());
-    if (Status s =
-            launchKernel(driver, kernel.function, shape->grid, shape->block,
-                         shape->sharedBytes, on, *params, launch.kernel);
+    // Early only after a kernel of the pass on the same stream and without
+    // an event to wait for (an event orders the whole launch).
+    bool programmatic = dependentLaunch && launch.earlyLaunch &&
+                        launch.waits.empty() && launchedOn[launch.stream];
+    if (Status s = launchKernel(driver, kernel.function, shape->grid,
+                                shape->block, shape->sharedBytes, on, *params,
+                                launch.kernel, programmatic);
         s.isError())
       return fail(s.message());
+    launchedOn[launch.stream] = true;
     if (syncEveryLaunch)
       if (Status s =
               driver.check(driver.cuStreamSynchronize(on),

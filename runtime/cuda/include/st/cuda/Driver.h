@@ -98,6 +98,9 @@ public:
 #undef ST_CUDA_DECLARE
   /// Optional (drivers for CUDA 12.4 and later); null when absent.
   decltype(&::cuFuncGetParamInfo) cuFuncGetParamInfo = nullptr;
+  /// Optional (drivers for CUDA 12.0 and later); null when absent, and
+  /// then no launch is programmatic (launchKernel).
+  decltype(&::cuLaunchKernelEx) cuLaunchKernelEx = nullptr;
 
 private:
   Driver() = default;
@@ -228,12 +231,15 @@ private:
 };
 
 /// Launches `function` with the packed 8-byte parameters (see
-/// packArguments). `what` names the kernel in messages.
+/// packArguments). `what` names the kernel in messages. `programmatic`
+/// (which needs driver.cuLaunchKernelEx) lets the kernel start before the
+/// previous kernel on `stream` completes: it must wait for it with
+/// griddepcontrol.wait (programmatic stream serialization).
 Status launchKernel(const Driver &driver, CUfunction function,
                     const std::array<int64_t, 3> &grid,
                     const std::array<int64_t, 3> &block, int64_t sharedBytes,
                     CUstream stream, std::vector<uint64_t> &params,
-                    const std::string &what);
+                    const std::string &what, bool programmatic = false);
 
 } // namespace cuda
 } // namespace st

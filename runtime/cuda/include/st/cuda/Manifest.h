@@ -137,6 +137,11 @@ struct Launch {
   /// stream, that must complete before this one starts (launches on one
   /// stream run in list order).
   std::vector<int32_t> waits;
+  /// The kernel waits for the previous kernel on its stream inside
+  /// (griddepcontrol.wait) before it reads anything but the pass's inputs
+  /// or writes anything, so it may be launched while that kernel runs
+  /// (programmatic dependent launch; AttentionPlan decides when).
+  bool earlyLaunch = false;
 };
 
 enum class Pass { Forward, Backward };

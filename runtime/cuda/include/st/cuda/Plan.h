@@ -99,6 +99,8 @@ private:
   std::vector<std::optional<Event>> done[2];
   std::optional<CUstream> lastStream;
   bool syncEveryLaunch = false;
+  /// Launches marked early_launch start programmatically (run()).
+  bool dependentLaunch = false;
   int64_t maxOptinShared = 0;
   std::mutex mutex;
 };
