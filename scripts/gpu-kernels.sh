@@ -12,7 +12,9 @@
 # or sm_90a (Hopper only: warpgroup MMA for bf16/f16 at head dims 64 and
 # 128); with sm_90a, ST_GPU_WGMMA_HEAD_DIMS (e.g. 32,64,128) lists other
 # head dims (docs/gpu.md: what was checked).
-# ST_GPU_WGMMA_KEY_TILE (64 or 128) sets the warpgroup-MMA kernels' key tile.
+# ST_GPU_WGMMA_KEY_TILE (64 or 128) sets the warpgroup-MMA kernels' key tile;
+# ST_GPU_FORWARD_WARPGROUPS (1 or 2) their forward's warpgroups a block;
+# ST_GPU_PIPELINED_FORWARD=1 overlaps their forward's softmax with products.
 # ST_GPU_CUBIN=1 also assembles each module to a cubin for ST_GPU_CHIP and
 # points the manifest at it (no JIT compilation when the library loads).
 set -euo pipefail
@@ -63,6 +65,12 @@ if [ -n "${ST_GPU_WGMMA_HEAD_DIMS:-}" ]; then
 fi
 if [ -n "${ST_GPU_WGMMA_KEY_TILE:-}" ]; then
   pipeline+=" wgmma-key-tile=$ST_GPU_WGMMA_KEY_TILE"
+fi
+if [ "${ST_GPU_PIPELINED_FORWARD:-0}" = 1 ]; then
+  pipeline+=" pipelined-forward=1"
+fi
+if [ -n "${ST_GPU_FORWARD_WARPGROUPS:-}" ]; then
+  pipeline+=" forward-warpgroups=$ST_GPU_FORWARD_WARPGROUPS"
 fi
 "$st_opt" "$src" --st-gpu-kernels="$pipeline" -o /dev/null
 if command -v /usr/local/cuda/bin/ptxas >/dev/null; then

@@ -202,6 +202,16 @@ def ConvertStAttentionToGpu
            "Keys (queries, for dK/dV) per staged tile of the warpgroup-MMA "
            "kernels, 64 or 128, where the score accumulators (and the "
            "tiles' shared memory) allow it">,
+    Option<"forwardWarpgroups", "forward-warpgroups", "int64_t",
+           /*default=*/"1",
+           "Warpgroups a block of the warpgroup-MMA forward kernels, 1 or "
+           "2: two take 128 query rows and stage each key tile once for "
+           "both (half the L2 traffic of the key tiles)">,
+    Option<"pipelinedForward", "pipelined-forward", "bool",
+           /*default=*/"false",
+           "The warpgroup-MMA forward kernels keep two tiles' products in "
+           "flight (S of tile j with the P V update of tile j - 1) and "
+           "compute a tile's softmax while the update runs">,
     Option<"dependentLaunch", "dependent-launch", "bool", /*default=*/"true",
            "Kernels end their prologue with griddepcontrol (sm_90 and "
            "later) and their launches say early_launch, so the runtime "

@@ -92,6 +92,16 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::desc("Keys per staged tile of the warpgroup-MMA kernels (64 "
                      "or 128, where registers and shared memory allow)"),
       llvm::cl::init(64)};
+  PassOptions::Option<int64_t> forwardWarpgroups{
+      *this, "forward-warpgroups",
+      llvm::cl::desc("Warpgroups a block of the warpgroup-MMA forward "
+                     "kernels (1 or 2)"),
+      llvm::cl::init(1)};
+  PassOptions::Option<bool> pipelinedForward{
+      *this, "pipelined-forward",
+      llvm::cl::desc("The warpgroup-MMA forward kernels overlap a tile's "
+                     "softmax with the previous tile's update"),
+      llvm::cl::init(false)};
   PassOptions::Option<std::string> prefix{
       *this, "prefix", llvm::cl::desc("Prefix of the kernel modules"),
       llvm::cl::init("st_attn_")};

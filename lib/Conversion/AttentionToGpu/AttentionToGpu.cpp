@@ -62,20 +62,20 @@ json::Value exOp(const char *op, json::Value a, json::Value b) {
   return json::Object{{"op", op}, {"args", json::Array{a, b}}};
 }
 
-/// Grid x of a kernel driven by `v`: one block per 64 view rows.
-json::Value gridX(const ga::View &v) {
+/// Grid x of a kernel driven by `v`: one block per `rows` view rows.
+json::Value gridX(const ga::View &v, int64_t rows) {
   switch (v.kind) {
   case ga::ViewKind::Identity:
-    return exOp("ceildiv", ex("N"), ex(kBlockRows));
+    return exOp("ceildiv", ex("N"), ex(rows));
   case ga::ViewKind::Residue:
-    return exOp("mul", ex(v.stride),
-                exOp("ceildiv", exOp("ceildiv", ex("N"), ex(v.stride)),
-                     ex(kBlockRows)));
+    return exOp(
+        "mul", ex(v.stride),
+        exOp("ceildiv", exOp("ceildiv", ex("N"), ex(v.stride)), ex(rows)));
   case ga::ViewKind::Compact:
-    return exOp("ceildiv",
-                exOp("mul", exOp("ceildiv", ex("N"), ex(v.stride)),
-                     ex(v.width)),
-                ex(kBlockRows));
+    return exOp(
+        "ceildiv",
+        exOp("mul", exOp("ceildiv", ex("N"), ex(v.stride)), ex(v.width)),
+        ex(rows));
   }
   llvm_unreachable("unknown view");
 }
@@ -89,17 +89,17 @@ json::Value gridY(int64_t first, int64_t cycle) {
 }
 
 json::Value launch(StringRef kernel, json::Value gx, json::Value gy,
-                   ArrayRef<StringRef> args, int64_t sharedBytes = 0) {
+                   int64_t threads, ArrayRef<StringRef> args,
+                   int64_t sharedBytes = 0) {
   json::Array a;
   for (StringRef s : args)
     a.push_back(s.str());
   return json::Object{{"kernel", kernel.str()},
                       {"grid", json::Array{gx, gy, ex(1)}},
-                      {"block", json::Array{ex(kThreads), ex(1), ex(1)}},
+                      {"block", json::Array{ex(threads), ex(1), ex(1)}},
                       {"shared_bytes", sharedBytes},
                       {"args", std::move(a)}};
 }
-
 
 //===----------------------------------------------------------------------===//
 // The pass
@@ -135,6 +135,9 @@ struct ConvertStAttentionToGpuPass
     if (wgmma && wgmmaKeyTile != 64 && wgmmaKeyTile != 128)
       return op.emitOpError() << "wgmma-key-tile must be 64 or 128 (got "
                               << int64_t(wgmmaKeyTile) << ")";
+    if (forwardWarpgroups != 1 && forwardWarpgroups != 2)
+      return op.emitOpError() << "forward-warpgroups must be 1 or 2 (got "
+                              << int64_t(forwardWarpgroups) << ")";
 
     OpBuilder b(op->getParentOfType<ModuleOp>().getBodyRegion());
     b.setInsertionPointToEnd(op->getParentOfType<ModuleOp>().getBody());
@@ -173,6 +176,10 @@ struct ConvertStAttentionToGpuPass
                            function_ref<void(KernelEmitter &)> emit) {
         KernelEmitter k(b, loc, elt, d, scale, wgmma);
         k.dependentLaunch = dependentLaunch;
+        if (kind == "fwd" && k.useWgmma) {
+          k.warpgroups = forwardWarpgroups;
+          k.pipelinedForward = pipelinedForward;
+        }
         std::string kn = kernelName(kind);
         // One row operand (wgmma) per score product: Q for the forward,
         // Q and dO for dQ, K and V for dK/dV. The key tile is the option's
@@ -195,8 +202,14 @@ struct ConvertStAttentionToGpuPass
         // registers, 2 blocks an SM, and 9% slower (session 6).
         // The forward with a single-staged V (d = 128: 65 KiB of shared
         // memory a block) asks for 3 (170 registers; it uses 165-168).
+        // Two warpgroups a block (256 threads): 2 blocks at d = 64 (128
+        // registers), 1 at d = 128.
         int32_t blocks = 0;
-        if (k.useWgmma && d == 64 && keyTile == kMaxKeyTile)
+        if (k.warpgroups == 2)
+          blocks = d == 64 ? 2 : 0;
+        else if (k.pipelinedForward)
+          blocks = d == 64 ? 4 : 0;
+        else if (k.useWgmma && d == 64 && keyTile == kMaxKeyTile)
           blocks = kind == "fwd" ? 5 : kind == "dq" ? 4 : 3;
         else if (k.singleStageB && d == 128)
           blocks = 3;
@@ -209,7 +222,8 @@ struct ConvertStAttentionToGpuPass
         for (auto &bf : bufs)
           args.push_back(bf.first);
         args.append({"N", "H"});
-        list.push_back(launch(kn, gridX(view), gridY(h, cycle), args,
+        list.push_back(launch(kn, gridX(view, k.rowsPerBlock()),
+                              gridY(h, cycle), k.threads(), args,
                               k.dynamicSharedBytes));
         if (dependentLaunch)
           (*list.back().getAsObject())["early_launch"] = true;

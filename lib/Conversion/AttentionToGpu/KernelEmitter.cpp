@@ -34,6 +34,8 @@ gpu::GPUFuncOp KernelEmitter::begin(gpu::GPUModuleOp module, StringRef name,
   // tile i) where they fit too. wgmma kernels may use up to
   // kWgmmaShared: above 48 KiB, as dynamic shared memory (two stages at
   // d = 128), and also hold the block's row operands (RowOperand) there.
+  assert((warpgroups == 1 || (useWgmma && staged)) &&
+         "two warpgroups a block need warpgroup MMA and staged tiles");
   SmallVector<Type> shared;
   int64_t eltBytes = elt.getIntOrFloatBitWidth() / 8;
   int64_t pad = useWgmma ? 0 : 16 / eltBytes; // elements per 16 bytes
@@ -44,7 +46,8 @@ gpu::GPUFuncOp KernelEmitter::begin(gpu::GPUModuleOp module, StringRef name,
   auto bytes = [&](int64_t tile, int64_t numStages, int64_t numStagesB) {
     int64_t statBytes = rowStats ? 2 * tile * 4 : 0;
     return numStages * (tile * rowBytes + statBytes) +
-           numStagesB * tile * rowBytes + rowOperands * kBlockRows * rowBytes;
+           numStagesB * tile * rowBytes +
+           rowOperands * warpgroups * kBlockRows * rowBytes;
   };
   keyTile = useWgmma ? wgmmaKeyTile : kMaxKeyTile;
   while (bytes(keyTile, 1, 1) > budget)
@@ -54,7 +57,8 @@ gpu::GPUFuncOp KernelEmitter::begin(gpu::GPUModuleOp module, StringRef name,
   // block at d = 128 instead of 81, so three blocks share an SM (its 168
   // registers allow three) where two stages of both held it to two.
   singleStageB = useWgmma && staged && !rowStats && rowOperands == 1 &&
-                 d >= 128 && stages == 2;
+                 d >= 128 && stages == 2 && warpgroups == 1 &&
+                 !pipelinedForward;
   int64_t stagesB = singleStageB ? 1 : stages;
   SmallVector<MemRefType> tiles;
   auto ws =
@@ -102,12 +106,21 @@ gpu::GPUFuncOp KernelEmitter::begin(gpu::GPUModuleOp module, StringRef name,
                         MemRefLayoutAttrInterface(), ws));
     Value start = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, raw);
     Value pad = m.rem(m.sub(m.c(1024), m.rem(start, m.c(1024))), m.c(1024));
+    // A row operand has a tile per warpgroup, back to back; each thread
+    // sees its warpgroup's.
+    Value ownWg = m.div(gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x),
+                        m.c(kThreads));
     int64_t offset = 0;
-    for (MemRefType type : tiles) {
-      tileValues.push_back(memref::ViewOp::create(
-          b, loc, type, raw, m.add(pad, m.c(offset)), ValueRange()));
-      offset += type.getNumElements() *
-                type.getElementType().getIntOrFloatBitWidth() / 8;
+    for (auto [i, type] : llvm::enumerate(tiles)) {
+      int64_t tileBytes = type.getNumElements() *
+                          type.getElementType().getIntOrFloatBitWidth() / 8;
+      bool perWg = int64_t(i) < rowOperands && warpgroups > 1;
+      Value at = m.add(pad, m.c(offset));
+      if (perWg)
+        at = m.add(at, m.mul(ownWg, m.c(tileBytes)));
+      tileValues.push_back(
+          memref::ViewOp::create(b, loc, type, raw, at, ValueRange()));
+      offset += tileBytes * (perWg ? warpgroups : 1);
     }
   }
   for (int64_t i = 0; i < rowOperands; ++i)
@@ -121,7 +134,8 @@ gpu::GPUFuncOp KernelEmitter::begin(gpu::GPUModuleOp module, StringRef name,
     statMem[1] = tileValues[rowOperands + 3];
   }
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
-  func.setKnownBlockSizeAttr(b.getDenseI32ArrayAttr({int32_t(kThreads), 1, 1}));
+  func.setKnownBlockSizeAttr(
+      b.getDenseI32ArrayAttr({int32_t(threads()), 1, 1}));
   Block &body = func.getBody().front();
   for (auto [i, buf] : llvm::enumerate(bufs))
     arg[buf.first] = body.getArgument(i);
@@ -132,8 +146,10 @@ gpu::GPUFuncOp KernelEmitter::begin(gpu::GPUModuleOp module, StringRef name,
   heads = arith::IndexCastOp::create(b, loc, b.getIndexType(),
                                      body.getArgument(bufs.size() + 1));
   Value tid = gpu::ThreadIdOp::create(b, loc, gpu::Dimension::x);
-  warp = m.div(tid, m.c(32));
   this->tid = tid;
+  wg = m.div(tid, m.c(kThreads));
+  wtid = m.rem(tid, m.c(kThreads));
+  warp = m.div(wtid, m.c(32));
   lane = m.rem(tid, m.c(32));
   g = m.div(lane, m.c(4));
   t = m.rem(lane, m.c(4));
@@ -184,7 +200,8 @@ KernelEmitter::rowOperands(ArrayRef<StringRef> names, const LaneRows &rows,
          "begin() made fewer row-operand tiles");
   Value last = m.max(m.sub(len, m.c(1)), m.c(0));
   for (auto [i, name] : llvm::enumerate(names)) {
-    stage(rowMem[i], m.c(0), arg[name], v, c, row0, last, kBlockRows);
+    stage(rowMem[i], m.c(0), arg[name], v, c, row0, last, kBlockRows,
+          /*ownWarpgroup=*/true);
     out[i].tile = rowMem[i];
   }
   commitCopies();
@@ -212,12 +229,15 @@ void KernelEmitter::awaitCopies(int32_t pending) {
 }
 
 void KernelEmitter::stage(Value tile, Value st, Value mem, const ga::View &v,
-                          Value c, Value x0, Value last, int64_t rows) {
+                          Value c, Value x0, Value last, int64_t rows,
+                          bool ownWarpgroup) {
   int64_t chunk = 16 / (elt.getIntOrFloatBitWidth() / 8);
   int64_t chunksPerRow = d / chunk;
-  assert(rows * chunksPerRow % kThreads == 0 && "partial staging");
-  for (int64_t it = 0; it < rows * chunksPerRow / kThreads; ++it) {
-    Value id = m.add(tid, m.c(it * kThreads));
+  int64_t count = ownWarpgroup ? kThreads : threads();
+  Value first = ownWarpgroup ? wtid : tid;
+  assert(rows * chunksPerRow % count == 0 && "partial staging");
+  for (int64_t it = 0; it < rows * chunksPerRow / count; ++it) {
+    Value id = m.add(first, m.c(it * count));
     Value row, col;
     SmallVector<Value> dst;
     if (useWgmma && tileLayout().swizzle128()) {
@@ -291,7 +311,7 @@ void KernelEmitter::stageRowStats(Value st, const ga::View &v, Value c,
 SmallVector<Value> KernelEmitter::tileLoop(
     Value lo, Value hi, Value wlo, Value whi, const ga::View &v, Value c,
     Value last, Value memA, Value memB, ValueRange state,
-    function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+    function_ref<SmallVector<Value>(Value, ValueRange)> body, bool longWalk) {
   hi = m.max(lo, hi);
   // Copies operand A (`withA`) and B (`withB`) of the tile at `x0` into
   // stage `st` (B's only stage when single-staged) if it is before `hi`.
@@ -317,25 +337,40 @@ SmallVector<Value> KernelEmitter::tileLoop(
     copyIfBefore(lo, m.c(0), false, true);
     commitCopies();
   }
+  // With two stages of both operands, one barrier a tile: the wait for
+  // tile x0 ends in a barrier that every warp reaches only after its work
+  // on the tile before, so the next tile's copy into that tile's stage
+  // follows it, and no barrier closes the iteration. (The copy then
+  // overlaps this tile's body instead of also the wait for it, which the
+  // body of the tile before already covered.)
+  bool oneBarrier = longWalk && stages == 2 && !singleStageB;
   auto loop = scf::ForOp::create(
       b, loc, lo, hi, m.c(keyTile), state,
       [&](OpBuilder &, Location, Value x0, ValueRange st) {
         Value next = m.add(x0, m.c(keyTile));
         curStage = m.rem(m.div(m.sub(x0, lo), m.c(keyTile)), m.c(stages));
-        // With two stages, start the next tile into the other stage, then
-        // wait for this one (at most the group just committed stays in
-        // flight). A single-staged B: tile x0's B group (committed at the
-        // end of the last iteration) may stay in flight too, until the
-        // body's awaitStagedB.
-        if (stages == 2)
-          copyIfBefore(next, m.sub(m.c(1), curStage), true, !singleStageB);
-        awaitCopies(stages == 1 ? 0 : singleStageB ? 2 : 1);
+        if (oneBarrier) {
+          awaitCopies(0);
+          copyIfBefore(next, m.sub(m.c(1), curStage), true, true);
+          commitCopies();
+        } else {
+          // With two stages, start the next tile into the other stage,
+          // then wait for this one (at most the group just committed stays
+          // in flight). A single-staged B: tile x0's B group (committed at
+          // the end of the last iteration) may stay in flight too, until
+          // the body's awaitStagedB.
+          if (stages == 2)
+            copyIfBefore(next, m.sub(m.c(1), curStage), true, !singleStageB);
+          awaitCopies(stages == 1 ? 0 : singleStageB ? 2 : 1);
+        }
         SmallVector<Value> results;
-        if (useWgmma) {
+        if (useWgmma && warpgroups == 1) {
           // A warpgroup MMA takes all four warps: every warp runs the
           // tile, and the mask gives p = 0 to rows that do not meet it.
           results = body(x0, st);
         } else {
+          // A warp (mma.sync) or warpgroup (wgmma, two a block) whose own
+          // range [wlo, whi) misses the tile keeps its state.
           Value active = m.andi(
               m.cmp(arith::CmpIPredicate::slt, x0, whi),
               m.cmp(arith::CmpIPredicate::sgt, m.add(x0, m.c(keyTile)), wlo));
@@ -346,6 +381,10 @@ SmallVector<Value> KernelEmitter::tileLoop(
           b.setInsertionPointToStart(&ifOp.getElseRegion().front());
           scf::YieldOp::create(b, loc, st);
           results.assign(ifOp.getResults().begin(), ifOp.getResults().end());
+        }
+        if (oneBarrier) {
+          scf::YieldOp::create(b, loc, results);
+          return;
         }
         // Every warp is done with this stage before it is refilled.
         gpu::BarrierOp::create(b, loc);

@@ -162,7 +162,7 @@ public:
     // Row tiles per residue class (the whole view for Identity).
     Value rows =
         v.kind == ga::ViewKind::Residue ? m.ceilDiv(n, m.c(v.stride)) : n;
-    Value per = m.ceilDiv(rows, m.c(kBlockRows));
+    Value per = m.ceilDiv(rows, m.c(rowsPerBlock()));
     Value c = m.c(0), tile = bx;
     if (v.kind == ga::ViewKind::Residue) {
       c = m.div(bx, per);
@@ -340,8 +340,10 @@ public:
   /// operand `tile`: asynchronous 16-byte copies (cp.async.cg, around L1),
   /// D/16 per thread, coalesced along each row. The caller commits them as
   /// a group.
+  /// With `ownWarpgroup`, only the calling warpgroup's threads copy (a
+  /// row operand of its own).
   void stage(Value tile, Value st, Value mem, const ga::View &v, Value c,
-             Value x0, Value last, int64_t rows);
+             Value x0, Value last, int64_t rows, bool ownWarpgroup = false);
 
   /// The original position of row min(x0 + row, last) of view `v`, as
   /// i32. Staging computes the address of every row it copies on every
@@ -490,10 +492,17 @@ public:
   /// The block-level walk over 64-wide tiles [lo, hi) of view `v`: stages
   /// rows of `memA` and `memB` into shared memory, then lets each warp whose
   /// own range [wlo, whi) meets the tile run `body`; others keep their state.
+  /// `longWalk` (the walks of a compact key view: fixed's summaries) asks
+  /// for one barrier a tile where both operands have two stages: the next
+  /// tile's copy starts after the wait for this one instead of before it.
+  /// On the H100 that was 1.5% faster for fixed at d = 128 and 2% slower
+  /// for strided at d = 64, whose short, memory-bound walks lose the
+  /// second copy in flight (session 8).
   SmallVector<Value>
-  tileLoop(Value lo, Value hi, Value wlo, Value whi, const ga::View &v,
-           Value c, Value last, Value memA, Value memB, ValueRange state,
-           function_ref<SmallVector<Value>(Value, ValueRange)> body);
+  tileLoop(Value lo, Value hi, Value wlo, Value whi, const ga::View &v, Value c,
+           Value last, Value memA, Value memB, ValueRange state,
+           function_ref<SmallVector<Value>(Value, ValueRange)> body,
+           bool longWalk = false);
 
   Value shuffleXor(Value v, int32_t offset) {
     return gpu::ShuffleOp::create(b, loc, v, offset, 32, gpu::ShuffleMode::XOR)
@@ -516,6 +525,22 @@ public:
   /// tile that the others run, so no block barrier may sit in a tile).
   Value anyThread(Value pred) {
     auto i32 = b.getI32Type();
+    if (useWgmma && warpgroups > 1) {
+      // Two warpgroups walk their tiles independently (tileLoop): each
+      // reduces over its own 128 threads at named barrier 1 + wg (a
+      // warpgroup-uniform branch, so that the ids are immediates).
+      auto ifOp =
+          scf::IfOp::create(b, loc, b.getI1Type(),
+                            m.cmp(arith::CmpIPredicate::eq, wg, m.c(0)), true);
+      OpBuilder::InsertionGuard guard(b);
+      for (int32_t i = 0; i < 2; ++i) {
+        b.setInsertionPointToStart(i == 0 ? &ifOp.getThenRegion().front()
+                                          : &ifOp.getElseRegion().front());
+        scf::YieldOp::create(
+            b, loc, ga::namedBarrierAny(b, loc, pred, 1 + i, kThreads));
+      }
+      return ifOp.getResult(0);
+    }
     if (useWgmma) {
       Value word = arith::ExtUIOp::create(b, loc, i32, pred);
       Value any = NVVM::BarrierOp::create(
@@ -625,6 +650,11 @@ public:
     for (auto &c : f)
       out.append(c.begin(), c.end());
   }
+  static SmallVector<Value> flattened(const Frags &f) {
+    SmallVector<Value> out;
+    flatten(f, out);
+    return out;
+  }
   static Frags unflatten(ValueRange v, int64_t tiles) {
     Frags f;
     for (int64_t i = 0; i < tiles; ++i)
@@ -647,8 +677,23 @@ public:
   /// Kernels end their prologue with awaitPredecessors() (sm_90 and
   /// later: griddepcontrol); without it that emits nothing.
   bool dependentLaunch = false;
+  /// Warpgroups a block (set before begin(); 2 only with wgmma, for the
+  /// query-driven kernels): each owns 64 rows of the block and its own row
+  /// operands, and the block stages every key tile once for all of them.
+  /// A 64-row block reads each key tile from L2 once per 64 query rows,
+  /// and the fixed layout's forward at d = 128 was bound by exactly that
+  /// (ncu: L2 throughput 85% of peak, tensor pipe 53%; session 8).
+  int64_t warpgroups = 1;
+  /// The forward walks with two tiles' products in flight together
+  /// (Kernels.cpp, forwardWalkPipelined; wgmma only; set before begin(),
+  /// which then stages V twice).
+  bool pipelinedForward = false;
+  int64_t threads() const { return kThreads * warpgroups; }
+  int64_t rowsPerBlock() const { return kBlockRows * warpgroups; }
   llvm::StringMap<Value> arg;
-  Value n, heads, tid, lane, warp, g, t, t0, bx, rowBase, base;
+  /// `tid` is the block's thread, `wtid` the warpgroup's (0..127), `wg`
+  /// the warpgroup and `warp` the warp within it.
+  Value n, heads, tid, wtid, wg, lane, warp, g, t, t0, bx, rowBase, base;
   Value smem[2];
   Value statMem[2]; // staged lse2 and delta, when the kernel has them
   Value rowMem[2];  // wgmma: the row operands' tiles (rowOperands())

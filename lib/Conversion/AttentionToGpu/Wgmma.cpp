@@ -211,5 +211,18 @@ void fenceProxyAsyncShared(OpBuilder &b, Location loc) {
                 "fence.proxy.async.shared::cta;", "");
 }
 
+Value namedBarrierAny(OpBuilder &b, Location loc, Value pred, int32_t id,
+                      int32_t threads) {
+  Type i32 = b.getI32Type();
+  Value word = arith::ExtUIOp::create(b, loc, i32, pred);
+  std::string text = "{\n.reg .pred p, q;\nsetp.ne.u32 p, $1, 0;\n"
+                     "bar.red.or.pred q, " +
+                     std::to_string(id) + ", " + std::to_string(threads) +
+                     ", p;\nselp.u32 $0, 1, 0, q;\n}";
+  Value any = sideEffectAsm(b, loc, i32, {word}, text, "=r,r").getRes();
+  return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, any,
+                               arith::ConstantIntOp::create(b, loc, i32, 0));
+}
+
 } // namespace gpu_attention
 } // namespace st

@@ -136,6 +136,13 @@ warpgroupStep(mlir::OpBuilder &b, mlir::Location loc, const WarpgroupStep &step,
 /// copies included) before later reads by the tensor cores' async proxy.
 void fenceProxyAsyncShared(mlir::OpBuilder &b, mlir::Location loc);
 
+/// Whether i1 `pred` holds in any of the `threads` threads that meet at
+/// named barrier `id`: bar.red.or.pred, which nvvm.barrier offers only at
+/// barrier 0 for the whole block. The id is an immediate, so that ptxas
+/// reserves only the barriers used.
+mlir::Value namedBarrierAny(mlir::OpBuilder &b, mlir::Location loc,
+                            mlir::Value pred, int32_t id, int32_t threads);
+
 } // namespace gpu_attention
 } // namespace st
 
