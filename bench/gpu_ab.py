@@ -85,13 +85,9 @@ def main():
         parser.error(str(e))
 
     import torch
-    if not torch.cuda.is_available():
-        print("gpu_ab: no CUDA device visible to PyTorch")
-        return 2
-    st_attention.load_library(args.lib)
-    ok, why = st_attention.device_available()
-    if not ok:
-        print(f"gpu_ab: {why}")
+    problem = st_attention.device_problem(torch, args.lib)
+    if problem:
+        print(f"gpu_ab: {problem}")
         return 2
     timer = Timer(torch)
     gen = torch.Generator(device="cuda").manual_seed(0)

@@ -177,13 +177,9 @@ def main():
 
     import torch
     import torch.nn.functional as F
-    if not torch.cuda.is_available():
-        print("gpu_attention: no CUDA device visible to PyTorch")
-        return 2
-    st_attention.load_library(args.lib)
-    ok, why = st_attention.device_available()
-    if not ok:
-        print(f"gpu_attention: {why}")
+    problem = st_attention.device_problem(torch, args.lib)
+    if problem:
+        print(f"gpu_attention: {problem}")
         return 2
     flex_attention = create_block_mask = None
     if not args.no_flex:

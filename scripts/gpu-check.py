@@ -251,13 +251,9 @@ def main():
         return 0 if self_test(torch.device(args.device)) else 1
     if not args.kernels:
         parser.error("give at least one kernel library directory")
-    if not torch.cuda.is_available():
-        print("gpu-check: no CUDA device visible to PyTorch; nothing checked")
-        return 2
-    st_attention.load_library(args.lib)
-    ok, why = st_attention.device_available()
-    if not ok:
-        print(f"gpu-check: {why}")
+    problem = st_attention.device_problem(torch, args.lib)
+    if problem:
+        print(f"gpu-check: {problem}; nothing checked")
         return 2
     if not self_test(torch.device(DEVICE)):
         return 1

@@ -15,11 +15,11 @@ used, and nothing is compiled against it.
 
 from . import layouts, libraries, patterns
 from ._capi import (Handle, NoDeviceError, StError, device_available,
-                    library_path, load_library)
+                    device_problem, library_path, load_library)
 
 __all__ = ["StAttention", "attention", "Handle", "StError", "NoDeviceError",
-           "device_available", "load_library", "library_path", "layouts",
-           "libraries", "patterns"]
+           "device_available", "device_problem", "load_library",
+           "library_path", "layouts", "libraries", "patterns"]
 
 _DTYPES = {"bf16": "bfloat16", "f16": "float16", "f32": "float32"}
 

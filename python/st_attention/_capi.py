@@ -95,6 +95,16 @@ def device_available(lib_path=None):
     return False, lib.st_attention_last_error().decode(errors="replace")
 
 
+def device_problem(torch, lib_path=None):
+    """Why ST's kernels cannot run on this machine (PyTorch sees no CUDA
+    device, or the runtime finds no usable driver or device), or None: what
+    a tool checks before it touches a GPU."""
+    if not torch.cuda.is_available():
+        return "no CUDA device visible to PyTorch"
+    ok, why = device_available(lib_path)
+    return None if ok else why
+
+
 class Handle:
     """One opened (layout, head_dim, dtype) entry of a kernel library, in the
     CUDA context current on this thread (or device 0's primary context)."""

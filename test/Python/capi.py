@@ -62,3 +62,21 @@ except st_attention.StError as e:
 available, why = st_attention.device_available()
 # CHECK-NEXT: device available: {{True|False}}
 print("device available:", available)
+
+# device_problem: PyTorch's view first, then the runtime's (fake torch
+# modules: this test has no torch).
+import types  # noqa: E402
+
+
+def fake_torch(visible):
+    return types.SimpleNamespace(
+        cuda=types.SimpleNamespace(is_available=lambda: visible))
+
+
+print("without a device for PyTorch:", st_attention.device_problem(
+    fake_torch(False)))
+# CHECK-NEXT: without a device for PyTorch: no CUDA device visible to PyTorch
+problem = st_attention.device_problem(fake_torch(True))
+print("with one:", problem if not available else "usable" if problem is None
+      else f"unexpected {problem}")
+# CHECK-NEXT: with one: {{no usable CUDA device: .*|usable}}
