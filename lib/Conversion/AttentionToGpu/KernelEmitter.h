@@ -389,9 +389,14 @@ public:
   void stageRowStats(Value st, const ga::View &v, Value c, Value x0,
                      Value last);
 
-  /// Row `r` of the current stage of the staged lse2 (i = 0) or delta.
-  Value rowStat(int i, Value r) {
-    return memref::LoadOp::create(b, loc, statMem[i], ValueRange{curStage, r});
+  /// Rows `r` and `r` + 1 (r even) of the current stage of the staged
+  /// lse2 (i = 0) or delta, in one 8-byte load.
+  std::array<Value, 2> rowStatPair(int i, Value r) {
+    Value pair = vector::LoadOp::create(b, loc, VectorType::get({2}, f32),
+                                        statMem[i], ValueRange{curStage, r},
+                                        false, llvm::MaybeAlign(8));
+    return {vector::ExtractOp::create(b, loc, pair, int64_t(0)),
+            vector::ExtractOp::create(b, loc, pair, int64_t(1))};
   }
 
   /// Four 8x8 matrices of the current stage of `tile` through ldmatrix:

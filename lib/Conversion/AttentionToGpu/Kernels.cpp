@@ -708,8 +708,19 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
                   }
               });
           // The staged row (lse2, delta) of score element (nt, e).
+          // The lane's columns are query rows 2t + 8 nt + {0, 1}: one
+          // 8-byte shared load gives both (ld.shared.v2; the short
+          // scoreboard was a fifth of the summary dK/dV kernel's stalls),
+          // loaded where first used, so that lse2 lives over P's loop and
+          // delta over dS's only.
+          SmallVector<std::optional<std::array<Value, 2>>> stats[2];
+          for (int i = 0; i < 2; ++i)
+            stats[i].resize(k.keyTile / 8);
           auto stat = [&](int i, int64_t nt, int e) {
-            return k.rowStat(i, m.add(m.mul(k.t, m.c(2)), m.c(nt * 8 + e % 2)));
+            if (!stats[i][nt])
+              stats[i][nt] =
+                  k.rowStatPair(i, m.add(m.mul(k.t, m.c(2)), m.c(nt * 8)));
+            return (*stats[i][nt])[e % 2];
           };
           Frags p = s;
           for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
