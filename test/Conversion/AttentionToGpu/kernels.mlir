@@ -77,10 +77,14 @@
 // CHECK-NEXT: memref.store %{{.*}}, %arg8[%{{.*}}] : memref<?xf32>
 // CHECK: gpu.func @st_attn_strided_dq3(
 // CHECK: gpu.func @st_attn_strided_dkv4(
-// p^T from the staged lse2 of the query row: one fma, no per-score scaling.
-// CHECK: %[[L2:.*]] = memref.load %{{.*}} : memref<2x64xf32, #gpu.address_space<workgroup>>
+// p^T from the staged lse2 of the query rows: one 8-byte load for the
+// lane's two rows, then one fma a score, no per-score scaling.
+// CHECK: %[[PAIR:.*]] = vector.load %{{.*}} {alignment = 8 : i64} : memref<2x64xf32, #gpu.address_space<workgroup>>, vector<2xf32>
+// CHECK-NEXT: %[[L2:.*]] = vector.extract %[[PAIR]][0] : f32 from vector<2xf32>
+// CHECK-NEXT: %[[L2B:.*]] = vector.extract %[[PAIR]][1] : f32 from vector<2xf32>
 // CHECK-NEXT: %[[X:.*]] = math.fma %{{.*}}, %{{.*}}, %[[L2]] : f32
 // CHECK-NEXT: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"(%[[X]])
+// CHECK-NEXT: math.fma %{{.*}}, %{{.*}}, %[[L2B]] : f32
 // CHECK: gpu.func @st_attn_strided_dkv5(
 // CHECK-NOT: gpu.func
 // NVVM: llvm.func @st_attn_strided_fwd0
