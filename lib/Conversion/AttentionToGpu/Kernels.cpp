@@ -308,9 +308,10 @@ ForwardState forwardWalk(KernelEmitter &k, const ga::GpuPart &part,
 /// back to back, computes tile j's softmax while the second runs, then
 /// rescales O. Tile j + 2's K and tile j + 1's V are copied into the
 /// stages that S_j and the update just finished with, so one copy group
-/// {K_j, V_{j-1}} is waited for a tile: a tile's softmax no longer leaves
-/// the tensor cores idle, which a block of one warpgroup otherwise only
-/// fills with the other blocks of its SM.
+/// {K_j, V_{j-1}} is waited for a tile. The option `pipelined-forward`;
+/// on the H100 it was slower than forwardWalk (more registers, and the
+/// block barrier at every tile still keeps a block's warps in step:
+/// docs/gpu.md, session 8).
 ForwardState forwardWalkPipelined(KernelEmitter &k, const ga::GpuPart &part,
                                   const KeyRange &kr, const BlockRows &br,
                                   const RowOperand &qf, ForwardState state) {
@@ -347,8 +348,7 @@ ForwardState forwardWalkPipelined(KernelEmitter &k, const ga::GpuPart &part,
     s = maskQueryTile(k, part, kr, br.c, br.lanes, x0, std::move(s));
     return softmaxStep(k, std::move(s), st.m, st.l);
   };
-  auto next = [&](const ForwardState &st, const SoftmaxStep &step,
-                  const Frags &acc) {
+  auto next = [&](const SoftmaxStep &step, const Frags &acc) {
     ForwardState n;
     for (int r = 0; r < 2; ++r)
       n.m[r] = step.m[r], n.l[r] = step.l[r];
@@ -372,7 +372,7 @@ ForwardState forwardWalkPipelined(KernelEmitter &k, const ga::GpuPart &part,
     k.curStage = m.c(0);
     Frags s0 = k.stepWgmma({k.scoresOperands(qf, k.smem[0])}, 0)[0];
     SoftmaxStep step0 = soft(lo, std::move(s0), state);
-    ForwardState st0 = next(state, step0, state.acc);
+    ForwardState st0 = next(step0, state.acc);
     gpu::BarrierOp::create(b, loc);
     copy(x2, m.c(0), x1, m.c(1));
     SmallVector<Value> carried = st0.flat();
@@ -398,7 +398,7 @@ ForwardState forwardWalkPipelined(KernelEmitter &k, const ga::GpuPart &part,
           SmallVector<Frags> r = k.stepWgmma({sOps, pvOps}, 1);
           SoftmaxStep step = soft(x0, r[0], st);
           Frags acc = k.stepWgmma({}, 0, {r[1]})[0];
-          ForwardState n = next(st, step, acc);
+          ForwardState n = next(step, acc);
           gpu::BarrierOp::create(b, loc);
           copy(m.add(x0, m.c(2 * kt)), cur, m.add(x0, m.c(kt)), prev);
           SmallVector<Value> out = n.flat();
