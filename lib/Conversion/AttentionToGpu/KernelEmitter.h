@@ -687,7 +687,10 @@ public:
   /// operands, and the block stages every key tile once for all of them.
   /// A 64-row block reads each key tile from L2 once per 64 query rows,
   /// and the fixed layout's forward at d = 128 was bound by exactly that
-  /// (ncu: L2 throughput 85% of peak, tensor pipe 53%; session 8).
+  /// (ncu: L2 throughput 85% of peak, tensor pipe 53%; session 8). Two
+  /// (the pass option forward-warpgroups) relieved L2 but ran slower: one
+  /// block of 210 registers holds the SM, and the block barrier at every
+  /// tile keeps its warpgroups in step (docs/gpu.md).
   int64_t warpgroups = 1;
   /// The forward walks with two tiles' products in flight together
   /// (Kernels.cpp, forwardWalkPipelined; wgmma only; set before begin(),
