@@ -203,7 +203,8 @@ struct ConvertStAttentionToGpuPass
         // The forward with a single-staged V (d = 128: 65 KiB of shared
         // memory a block) asks for 3 (170 registers; it uses 165-168).
         // Two warpgroups a block (256 threads): 2 blocks at d = 64 (128
-        // registers), 1 at d = 128.
+        // registers), 1 at d = 128. The pipelined forward (two score
+        // accumulators): 4 at d = 64 (128 registers), no hint at d = 128.
         int32_t blocks = 0;
         if (k.warpgroups == 2)
           blocks = d == 64 ? 2 : 0;

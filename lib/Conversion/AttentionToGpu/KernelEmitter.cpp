@@ -382,20 +382,18 @@ SmallVector<Value> KernelEmitter::tileLoop(
           scf::YieldOp::create(b, loc, st);
           results.assign(ifOp.getResults().begin(), ifOp.getResults().end());
         }
-        if (oneBarrier) {
-          scf::YieldOp::create(b, loc, results);
-          return;
-        }
-        // Every warp is done with this stage before it is refilled.
-        gpu::BarrierOp::create(b, loc);
-        if (stages == 1)
-          copyIfBefore(next, m.c(0), true, true);
-        // B's next tile goes into its only stage now that the products
-        // that read it are done: its own group, which the next
-        // iteration's S product overlaps.
-        if (singleStageB) {
-          copyIfBefore(next, m.c(0), false, true);
-          commitCopies();
+        if (!oneBarrier) {
+          // Every warp is done with this stage before it is refilled.
+          gpu::BarrierOp::create(b, loc);
+          if (stages == 1)
+            copyIfBefore(next, m.c(0), true, true);
+          // B's next tile goes into its only stage now that the products
+          // that read it are done: its own group, which the next
+          // iteration's S product overlaps.
+          if (singleStageB) {
+            copyIfBefore(next, m.c(0), false, true);
+            commitCopies();
+          }
         }
         scf::YieldOp::create(b, loc, results);
       });
