@@ -169,10 +169,12 @@ struct ConvertStAttentionToGpuPass
         return op.emitOpError() << "head " << h << " attends nothing";
       // Emits one staged kernel of head group h over `bufs` (then N, H),
       // driven by `view`, and appends its launch to `list`.
+      // `reversedHeads`: the kernel takes the (batch, head) pairs last
+      // first (the serpentine order below).
       auto addKernel = [&](StringRef kind,
                            ArrayRef<std::pair<StringRef, Type>> bufs,
                            bool rowStats, const ga::View &view,
-                           json::Array &list,
+                           bool reversedHeads, json::Array &list,
                            function_ref<void(KernelEmitter &)> emit) {
         KernelEmitter k(b, loc, elt, d, scale, wgmma);
         k.dependentLaunch = dependentLaunch;
@@ -217,7 +219,7 @@ struct ConvertStAttentionToGpuPass
         if (blocks)
           func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
                         b.getI32IntegerAttr(blocks));
-        k.headMapping(h, cycle);
+        k.headMapping(h, cycle, serpentineHeads && reversedHeads);
         emit(k);
         SmallVector<StringRef> args;
         for (auto &bf : bufs)
@@ -229,6 +231,17 @@ struct ConvertStAttentionToGpuPass
         if (dependentLaunch)
           (*list.back().getAsObject())["early_launch"] = true;
       };
+      // Serpentine order: the kernels of a chain alternate the order in
+      // which their blocks take the (batch, head) pairs, so that each one
+      // starts on the heads that the kernel before it touched last, whose
+      // inputs and chain rows are still in L2 (50 MB on the H100: about
+      // one head's q, k, v and o_acc at n = 65536, d = 64). The first dK/dV
+      // kernel waits for the first dQ kernel (forward order) and runs
+      // beside the second dQ kernel (reversed): it is reversed too, so
+      // that the two read the same heads' q, k, v and dout at the same
+      // time. With a delta kernel (forward order) both chains start
+      // reversed, side by side.
+      auto serpentine = [](size_t i) { return i % 2 == 1; };
       // Forward.
       auto fwd = ga::groupParts(parts, /*byKeyView=*/false);
       for (auto entry : llvm::enumerate(fwd)) {
@@ -241,13 +254,37 @@ struct ConvertStAttentionToGpuPass
         if (fwd.size() > 1)
           addChain(bufs, "o_acc");
         addKernel("fwd", bufs, /*rowStats=*/false, group.front().queryView,
-                  forward, [&](KernelEmitter &k) {
+                  serpentine(i), forward, [&](KernelEmitter &k) {
                     emitForward(k, group, first, last);
                   });
       }
-      // dQ.
-      // The backward launch of this head group's first dQ kernel.
+      // The backward launch that writes this head group's delta and lse2
+      // for the others: a delta kernel (`delta-kernel`), or else the
+      // first dQ kernel.
       int64_t firstDq = int64_t(backward.size());
+      if (deltaKernel) {
+        KernelEmitter k(b, loc, elt, d, scale);
+        k.dependentLaunch = dependentLaunch;
+        std::string kn = kernelName("delta");
+        SmallVector<std::pair<StringRef, Type>> bufs = {{"o", elt},
+                                                        {"dout", elt},
+                                                        {"lse", f32},
+                                                        {"delta", f32},
+                                                        {"lse2", f32}};
+        k.begin(module, kn, bufs);
+        k.headMapping(h, cycle);
+        emitDelta(k);
+        SmallVector<StringRef> args;
+        for (auto &bf : bufs)
+          args.push_back(bf.first);
+        args.append({"N", "H"});
+        backward.push_back(
+            launch(kn, exOp("ceildiv", ex("N"), ex(deltaRowsPerBlock(elt, d))),
+                   gridY(h, cycle), k.threads(), args));
+        if (dependentLaunch)
+          (*backward.back().getAsObject())["early_launch"] = true;
+      }
+      // dQ.
       for (auto entry : llvm::enumerate(fwd)) {
         size_t i = entry.index();
         const auto &group = entry.value();
@@ -256,14 +293,17 @@ struct ConvertStAttentionToGpuPass
         SmallVector<std::pair<StringRef, Type>> bufs = {
             {"q", elt},   {"k", elt},     {"v", elt},  {"dout", elt},
             {"lse", f32}, {"delta", f32}, {"dq", elt}};
-        // The first computes delta and lse2 for the rest (emitDq).
-        if (first)
+        // The first computes delta and lse2 for the rest (emitDq), unless
+        // the delta kernel did.
+        bool computeDelta = first && !deltaKernel;
+        if (computeDelta)
           bufs.append({{"o", elt}, {"lse2", f32}});
         if (fwd.size() > 1)
           addChain(bufs, "dq_acc");
         addKernel("dq", bufs, /*rowStats=*/false, group.front().queryView,
-                  backward, [&](KernelEmitter &k) {
-                    emitDq(k, group, first, last);
+                  serpentine(i + (deltaKernel ? 1 : 0)), backward,
+                  [&](KernelEmitter &k) {
+                    emitDq(k, group, first, last, computeDelta);
                   });
       }
       // dK, dV: covering key views first (groupParts), so the first kernel
@@ -290,7 +330,7 @@ struct ConvertStAttentionToGpuPass
         for (const auto &g : ArrayRef(bwd).drop_front(i + 1))
           later.push_back(g.front().keyView);
         addKernel("dkv", bufs, /*rowStats=*/true, group.front().keyView,
-                  backward,
+                  serpentine(i + 1), backward,
                   [&](KernelEmitter &k) { emitDkv(k, group, first, later); });
         // The dK/dV kernels run on a second stream beside the dQ kernels
         // (docs/gpu-kernel-abi.md, "stream" and "waits"): they need only

@@ -132,9 +132,16 @@ public:
                        int64_t rowOperands = 0, int64_t wgmmaKeyTile = 64);
 
   /// Computes the (batch, head) of this block for head group `first` of a
-  /// cycle of `cycle` patterns, and the base offsets.
-  void headMapping(int64_t first, int64_t cycle) {
+  /// cycle of `cycle` patterns, and the base offsets. With `reversed` the
+  /// blocks take the (batch, head) pairs last first (blockIdx.y counted
+  /// from the end): blocks start in blockIdx order, so a kernel that
+  /// follows one in the other order starts on the heads whose rows that
+  /// one touched last, still in L2 (AttentionToGpu.cpp, "serpentine").
+  void headMapping(int64_t first, int64_t cycle, bool reversed = false) {
     Value by = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
+    if (reversed)
+      by = m.sub(
+          m.sub(gpu::GridDimOp::create(b, loc, gpu::Dimension::y), m.c(1)), by);
     Value bh = by;
     if (cycle != 1) {
       Value cnt = m.ceilDiv(m.sub(heads, m.c(first)), m.c(cycle));
@@ -723,9 +730,17 @@ public:
 /// and `last` say whether it starts or ends the f32 chain through o_acc.
 void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
                  bool last);
-/// dQ for one group of parts sharing a query view.
+/// dQ for one group of parts sharing a query view. With `computeDelta`
+/// (the first dQ kernel of a head group without a delta kernel) it also
+/// computes delta = rowsum(dO * O) and lse2 for its rows and stores them.
 void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
-            bool last);
+            bool last, bool computeDelta);
+/// Rows a block of the delta kernel takes (emitDelta): 128 threads, a row
+/// per deltaLanes(elt, d) lanes.
+int64_t deltaRowsPerBlock(Type elt, int64_t d);
+/// delta = rowsum(dO * O) and lse2 = min(-lse log2 e, 1e30) of every row
+/// (not staged: begin() with staged = false).
+void emitDelta(KernelEmitter &k);
 /// dK and dV for one group of parts sharing a key view, followed in the
 /// chain by kernels over the key views `later` (none: it ends the chain).
 /// A key row that no later view holds ends here: it is stored as the final
