@@ -15,10 +15,8 @@
 # ST_GPU_WGMMA_KEY_TILE (64 or 128) sets the warpgroup-MMA kernels' key tile;
 # ST_GPU_FORWARD_WARPGROUPS (1 or 2) their forward's warpgroups a block;
 # ST_GPU_PIPELINED_FORWARD=1 overlaps their forward's softmax with products.
-# ST_GPU_SERPENTINE (0 or 1) sets serpentine-heads: the kernels of a chain
-# alternate the order of their (batch, head) pairs.
-# ST_GPU_DELTA_KERNEL (0 or 1) sets delta-kernel: the backward starts with a
-# delta kernel, so that the dQ and dK/dV chains start together.
+# ST_GPU_SERPENTINE=0 turns serpentine-heads off (on by default: the kernels
+# of a chain alternate the order of their (batch, head) pairs).
 # ST_GPU_CUBIN=1 also assembles each module to a cubin for ST_GPU_CHIP and
 # points the manifest at it (no JIT compilation when the library loads).
 set -euo pipefail
@@ -72,9 +70,6 @@ if [ -n "${ST_GPU_WGMMA_KEY_TILE:-}" ]; then
 fi
 if [ "${ST_GPU_PIPELINED_FORWARD:-0}" = 1 ]; then
   pipeline+=" pipelined-forward=1"
-fi
-if [ -n "${ST_GPU_DELTA_KERNEL:-}" ]; then
-  pipeline+=" delta-kernel=$ST_GPU_DELTA_KERNEL"
 fi
 if [ -n "${ST_GPU_SERPENTINE:-}" ]; then
   pipeline+=" serpentine-heads=$ST_GPU_SERPENTINE"

@@ -212,13 +212,8 @@ def ConvertStAttentionToGpu
            "The warpgroup-MMA forward kernels keep two tiles' products in "
            "flight (S of tile j with the P V update of tile j - 1) and "
            "compute a tile's softmax while the update runs">,
-    Option<"deltaKernel", "delta-kernel", "bool", /*default=*/"false",
-           "The backward starts with a kernel that computes delta = "
-           "rowsum(dO * O) and lse2 for every row, so that the dQ and dK/dV "
-           "chains start together (else the first dQ kernel computes them "
-           "and the dK/dV chain waits for it)">,
     Option<"serpentineHeads", "serpentine-heads", "bool",
-           /*default=*/"false",
+           /*default=*/"true",
            "The kernels of a chain alternate the order of their blocks' "
            "(batch, head) pairs, so that each starts on the heads that "
            "the one before it touched last (still in L2)">,

@@ -102,16 +102,11 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::desc("The warpgroup-MMA forward kernels overlap a tile's "
                      "softmax with the previous tile's update"),
       llvm::cl::init(false)};
-  PassOptions::Option<bool> deltaKernel{
-      *this, "delta-kernel",
-      llvm::cl::desc("The backward starts with a delta kernel, so that the "
-                     "dQ and dK/dV chains start together"),
-      llvm::cl::init(false)};
   PassOptions::Option<bool> serpentineHeads{
       *this, "serpentine-heads",
       llvm::cl::desc("The kernels of a chain alternate the order of their "
                      "(batch, head) pairs (L2 reuse between them)"),
-      llvm::cl::init(false)};
+      llvm::cl::init(true)};
   PassOptions::Option<std::string> prefix{
       *this, "prefix", llvm::cl::desc("Prefix of the kernel modules"),
       llvm::cl::init("st_attn_")};

@@ -239,8 +239,9 @@ struct ConvertStAttentionToGpuPass
       // kernel waits for the first dQ kernel (forward order) and runs
       // beside the second dQ kernel (reversed): it is reversed too, so
       // that the two read the same heads' q, k, v and dout at the same
-      // time. With a delta kernel (forward order) both chains start
-      // reversed, side by side.
+      // time. (A delta kernel ahead of both chains, so that they start
+      // together in the same order, made strided d = 64 4.8% slower on
+      // the H100: docs/performance.md, session 9.)
       auto serpentine = [](size_t i) { return i % 2 == 1; };
       // Forward.
       auto fwd = ga::groupParts(parts, /*byKeyView=*/false);
@@ -258,33 +259,9 @@ struct ConvertStAttentionToGpuPass
                     emitForward(k, group, first, last);
                   });
       }
-      // The backward launch that writes this head group's delta and lse2
-      // for the others: a delta kernel (`delta-kernel`), or else the
-      // first dQ kernel.
-      int64_t firstDq = int64_t(backward.size());
-      if (deltaKernel) {
-        KernelEmitter k(b, loc, elt, d, scale);
-        k.dependentLaunch = dependentLaunch;
-        std::string kn = kernelName("delta");
-        SmallVector<std::pair<StringRef, Type>> bufs = {{"o", elt},
-                                                        {"dout", elt},
-                                                        {"lse", f32},
-                                                        {"delta", f32},
-                                                        {"lse2", f32}};
-        k.begin(module, kn, bufs);
-        k.headMapping(h, cycle);
-        emitDelta(k);
-        SmallVector<StringRef> args;
-        for (auto &bf : bufs)
-          args.push_back(bf.first);
-        args.append({"N", "H"});
-        backward.push_back(
-            launch(kn, exOp("ceildiv", ex("N"), ex(deltaRowsPerBlock(elt, d))),
-                   gridY(h, cycle), k.threads(), args));
-        if (dependentLaunch)
-          (*backward.back().getAsObject())["early_launch"] = true;
-      }
       // dQ.
+      // The backward launch of this head group's first dQ kernel.
+      int64_t firstDq = int64_t(backward.size());
       for (auto entry : llvm::enumerate(fwd)) {
         size_t i = entry.index();
         const auto &group = entry.value();
@@ -293,18 +270,14 @@ struct ConvertStAttentionToGpuPass
         SmallVector<std::pair<StringRef, Type>> bufs = {
             {"q", elt},   {"k", elt},     {"v", elt},  {"dout", elt},
             {"lse", f32}, {"delta", f32}, {"dq", elt}};
-        // The first computes delta and lse2 for the rest (emitDq), unless
-        // the delta kernel did.
-        bool computeDelta = first && !deltaKernel;
-        if (computeDelta)
+        // The first computes delta and lse2 for the rest (emitDq).
+        if (first)
           bufs.append({{"o", elt}, {"lse2", f32}});
         if (fwd.size() > 1)
           addChain(bufs, "dq_acc");
         addKernel("dq", bufs, /*rowStats=*/false, group.front().queryView,
-                  serpentine(i + (deltaKernel ? 1 : 0)), backward,
-                  [&](KernelEmitter &k) {
-                    emitDq(k, group, first, last, computeDelta);
-                  });
+                  serpentine(i), backward,
+                  [&](KernelEmitter &k) { emitDq(k, group, first, last); });
       }
       // dK, dV: covering key views first (groupParts), so the first kernel
       // starts every row's chain and no scratch needs zeroing. Every layout

@@ -730,17 +730,9 @@ public:
 /// and `last` say whether it starts or ends the f32 chain through o_acc.
 void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
                  bool last);
-/// dQ for one group of parts sharing a query view. With `computeDelta`
-/// (the first dQ kernel of a head group without a delta kernel) it also
-/// computes delta = rowsum(dO * O) and lse2 for its rows and stores them.
+/// dQ for one group of parts sharing a query view.
 void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
-            bool last, bool computeDelta);
-/// Rows a block of the delta kernel takes (emitDelta): 128 threads, a row
-/// per deltaLanes(elt, d) lanes.
-int64_t deltaRowsPerBlock(Type elt, int64_t d);
-/// delta = rowsum(dO * O) and lse2 = min(-lse log2 e, 1e30) of every row
-/// (not staged: begin() with staged = false).
-void emitDelta(KernelEmitter &k);
+            bool last);
 /// dK and dV for one group of parts sharing a key view, followed in the
 /// chain by kernels over the key views `later` (none: it ends the chain).
 /// A key row that no later view holds ends here: it is stored as the final

@@ -550,7 +550,7 @@ static Value rowDot(KernelEmitter &k, StringRef x, StringRef y, Value orig) {
 
 /// dQ for one group of parts sharing a query view.
 void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
-            bool last, bool computeDelta) {
+            bool last) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
   IndexMath &m = k.m;
@@ -565,14 +565,14 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   for (int r = 0; r < 2; ++r) {
     Value idx = m.add(k.rowBase, rows.orig[r]);
     minusLse2[r] = minusLog2Lse(k, k.load(k.arg["lse"], idx));
-    delta[r] = computeDelta ? rowDot(k, "o", "dout", rows.orig[r])
-                            : k.load(k.arg["delta"], idx);
+    delta[r] = first ? rowDot(k, "o", "dout", rows.orig[r])
+                     : k.load(k.arg["delta"], idx);
   }
   // The first dQ kernel of a head group computes delta = rowsum(dO * O)
   // for its rows (every row is in its view) and stores it, with lse2, for
-  // the later dQ and the dK/dV kernels, unless a delta kernel ran first
-  // (AttentionToGpu.cpp, "delta-kernel").
-  if (computeDelta)
+  // the later dQ and the dK/dV kernels: no separate delta kernel and its
+  // second pass over dO.
+  if (first)
     for (int r = 0; r < 2; ++r) {
       auto ifOp = scf::IfOp::create(b, loc, m.andi(k.t0, rows.valid[r]), false);
       OpBuilder::InsertionGuard guard(b);
@@ -621,61 +621,6 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
     k.storeRows(acc, rows, factor, k.arg["dq"]);
   else
     k.storeChain(acc, rows, one, "dq_acc");
-}
-
-/// Lanes that share a row in the delta kernel: one 16-byte chunk of O and
-/// dO each (coalesced along the row), at most a warp.
-static int64_t deltaLanes(Type elt, int64_t d) {
-  int64_t chunk = 16 / (elt.getIntOrFloatBitWidth() / 8);
-  return std::min<int64_t>(32, d / chunk);
-}
-
-int64_t deltaRowsPerBlock(Type elt, int64_t d) {
-  return kThreads / deltaLanes(elt, d);
-}
-
-void emitDelta(KernelEmitter &k) {
-  OpBuilder &b = k.b;
-  Location loc = k.loc;
-  IndexMath &m = k.m;
-  int64_t chunk = 16 / (k.elt.getIntOrFloatBitWidth() / 8);
-  int64_t lanes = deltaLanes(k.elt, k.d);
-  Value row = m.add(m.mul(k.bx, m.c(deltaRowsPerBlock(k.elt, k.d))),
-                    m.div(k.tid, m.c(lanes)));
-  Value part = m.rem(k.tid, m.c(lanes));
-  // A row past N reads row N - 1, so that every lane takes part in the
-  // shuffles; only real rows are stored.
-  Value live = m.cmp(arith::CmpIPredicate::slt, row, k.n);
-  Value off = m.add(
-      k.base, m.mul(m.min(row, m.max(m.sub(k.n, m.c(1)), m.c(0))), m.c(k.d)));
-  auto vecType = VectorType::get({chunk}, k.elt);
-  auto wideType = VectorType::get({chunk}, k.f32);
-  Value sum = k.f(0);
-  for (int64_t j = 0; j < k.d / chunk / lanes; ++j) {
-    Value idx = m.add(off, m.mul(m.add(part, m.c(j * lanes)), m.c(chunk)));
-    auto load = [&](StringRef name) -> Value {
-      Value v =
-          vector::LoadOp::create(b, loc, vecType, k.arg[name], ValueRange{idx},
-                                 false, llvm::MaybeAlign(16));
-      return k.elt == k.f32 ? v : arith::ExtFOp::create(b, loc, wideType, v);
-    };
-    Value prod = arith::MulFOp::create(b, loc, load("o"), load("dout"));
-    sum = k.fadd(sum, vector::ReductionOp::create(
-                          b, loc, vector::CombiningKind::ADD, prod));
-  }
-  for (int64_t shift = lanes / 2; shift >= 1; shift /= 2)
-    sum = k.fadd(sum, k.shuffleXor(sum, int32_t(shift)));
-  k.awaitPredecessors(); // nothing else is read or written before
-  auto ifOp = scf::IfOp::create(
-      b, loc, m.andi(live, m.cmp(arith::CmpIPredicate::eq, part, m.c(0))),
-      false);
-  b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-  Value idx = m.add(k.rowBase, row);
-  memref::StoreOp::create(b, loc, sum, k.arg["delta"], idx);
-  memref::StoreOp::create(b, loc, minusLog2Lse(k, k.load(k.arg["lse"], idx)),
-                          k.arg["lse2"], idx);
-  b.setInsertionPointAfter(ifOp);
-  k.releaseDependents();
 }
 
 /// dK and dV for one group of parts sharing a key view: each warp owns 16

@@ -58,7 +58,7 @@
 // CHECK: %[[PER:.*]] = arith.ceildivsi %{{.*}}, %c64{{.*}} : index
 // CHECK: %[[RES:.*]] = arith.floordivsi %block_id_x, %[[PER]] : index
 // CHECK: %[[T:.*]] = arith.remsi %block_id_x, %[[PER]] : index
-// CHECK: %[[LAST:.*]] = arith.subi %[[PER]], %c1 : index
+// CHECK: %[[LAST:.*]] = arith.subi %[[PER]], %c1{{(_[0-9]+)?}} : index
 // CHECK-NEXT: %[[TILE:.*]] = arith.subi %[[LAST]], %[[T]] : index
 // CHECK: %[[SCALE:.*]] = memref.load %arg6[%{{.*}}] : memref<?xf32>
 // CHECK: vector.load %arg5[%{{.*}}] {alignment = 4 : i64} : memref<?xf16>, vector<2xf16>
