@@ -603,6 +603,27 @@ public:
                              m.add(m.c(tile * 8 + e), m.mul(t, m.c(2)))));
   }
 
+  /// Within each quad of lanes (t = 0..3): element e of lane t becomes
+  /// element t of lane e (a 4 x 4 transpose of 32-bit values, four
+  /// shuffles).
+  std::array<Value, 4> quadTranspose(std::array<Value, 4> v);
+  /// Index of this lane's 16-byte chunk of group `group` (fragment column
+  /// tiles 4 group .. 4 group + 3) of row `orig` of a 16-bit [.., N, D]
+  /// tensor: chunk 4 group + t, i.e. columns 8 (4 group + t) .. + 7.
+  Value chunkIndex(Value orig, int64_t group);
+  /// Stores the lane's pairs (one a fragment column tile, 16-bit elements)
+  /// of row `orig`, if `valid`, as 16-byte chunks: the quad's pairs of
+  /// four column tiles are transposed (quadTranspose), so that lane t
+  /// writes tile 4 j + t whole. A warp's store then writes 64 contiguous
+  /// bytes of each of its 8 rows, whole 32-byte sectors, where a pair
+  /// each wrote 16 bytes a row, half sectors; the strided layout's
+  /// kernels are bound by L2 throughput (ncu: 79-92% of peak, session 9).
+  /// Every lane must call it.
+  void storeChunks(ArrayRef<Value> pairs, Value valid, Value orig, Value mem);
+  /// The inverse: the lane's pairs (one a fragment column tile) of row
+  /// `orig` of 16-bit `mem`, read as 16-byte chunks.
+  SmallVector<Value> loadChunks(Value orig, Value mem);
+
   /// Stores accumulator fragments (rows `rows`), scaled per row by
   /// `factor[k]`, to `mem` (converting to its element type), valid rows only.
   void storeRows(const Frags &acc, const LaneRows &rows, Value factor[2],

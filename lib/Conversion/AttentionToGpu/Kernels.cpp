@@ -523,29 +523,53 @@ static Value minusLog2Lse(KernelEmitter &k, Value lse) {
                                    k.f(kHugeLse));
 }
 
-/// sum_d x[row] * y[row] over the [.., N, D] tensors `x` and `y` at
-/// original row `orig`: each lane of the row's quad takes its accumulator
-/// columns (2t, 2t + 1 of every 8), then the quad sums by shuffles. Every
-/// lane must call it.
-static Value rowDot(KernelEmitter &k, StringRef x, StringRef y, Value orig) {
+/// sum_d x[row] * y[row] over the [.., N, D] tensors `x` and `y` for the
+/// lane's two fragment rows (rows g and g + 8 of the warp's 16 from `r0`
+/// in view `v`, class `c`, of length `len`). The rows are read coalesced:
+/// two lanes a row (row r0 + lane / 2), each taking every other 16-byte
+/// chunk, so that a warp's load covers a whole 32-byte sector of each of
+/// its 16 rows; the pair sums by a shuffle and the fragment lanes fetch
+/// their rows' sums from lanes 2g and 2g + 16. Reading the fragment
+/// columns instead (4 bytes a lane, 16 of each sector's 32 bytes a load)
+/// left the first dQ kernel of the strided layout bound by L2 throughput
+/// (ncu: 91.5% of peak, DRAM 78%; session 9). Every lane must call it.
+static std::array<Value, 2> rowDots(KernelEmitter &k, StringRef x, StringRef y,
+                                    const ga::View &v, Value c, Value r0,
+                                    Value len) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
-  auto pairType = VectorType::get({2}, k.elt);
-  auto widePair = VectorType::get({2}, k.f32);
+  IndexMath &m = k.m;
+  int64_t chunk = 16 / (k.elt.getIntOrFloatBitWidth() / 8);
+  int64_t chunksPerRow = k.d / chunk;
+  assert(chunksPerRow % 2 == 0 && "two lanes a row");
+  Value last = m.max(m.sub(len, m.c(1)), m.c(0));
+  Value row = m.min(m.add(r0, m.div(k.lane, m.c(2))), last);
+  Value half = m.rem(k.lane, m.c(2));
+  Value off = m.add(k.base, m.mul(k.toOriginal(v, c, row), m.c(k.d)));
+  auto vecType = VectorType::get({chunk}, k.elt);
+  auto wideType = VectorType::get({chunk}, k.f32);
   Value sum = k.f(0);
-  for (int64_t dt = 0; dt < k.d / 8; ++dt) {
-    Value idx = k.fragIndex(orig, dt, 0);
-    auto pair = [&](StringRef name) -> Value {
-      Value v = vector::LoadOp::create(
-          b, loc, pairType, k.arg[name], ValueRange{idx}, false,
-          llvm::MaybeAlign(k.elt == k.f32 ? 8 : 4));
-      return k.elt == k.f32 ? v : arith::ExtFOp::create(b, loc, widePair, v);
+  for (int64_t j = 0; j < chunksPerRow / 2; ++j) {
+    Value idx = m.add(off, m.mul(m.add(m.c(2 * j), half), m.c(chunk)));
+    auto load = [&](StringRef name) -> Value {
+      Value e =
+          vector::LoadOp::create(b, loc, vecType, k.arg[name], ValueRange{idx},
+                                 false, llvm::MaybeAlign(16));
+      return k.elt == k.f32 ? e : arith::ExtFOp::create(b, loc, wideType, e);
     };
-    Value prod = arith::MulFOp::create(b, loc, pair(x), pair(y));
+    Value prod = arith::MulFOp::create(b, loc, load(x), load(y));
     sum = k.fadd(sum, vector::ReductionOp::create(
                           b, loc, vector::CombiningKind::ADD, prod));
   }
-  return k.rowReduce(sum, false);
+  sum = k.fadd(sum, k.shuffleXor(sum, 1));
+  Value src = k.narrow(m.mul(k.g, m.c(2)));
+  std::array<Value, 2> out;
+  for (int r = 0; r < 2; ++r)
+    out[r] = gpu::ShuffleOp::create(
+                 b, loc, sum, arith::AddIOp::create(b, loc, src, k.i32(16 * r)),
+                 k.i32(32), gpu::ShuffleMode::IDX)
+                 .getShuffleResult();
+  return out;
 }
 
 /// dQ for one group of parts sharing a query view.
@@ -562,11 +586,13 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   k.awaitPredecessors(); // delta, lse2 and dq_acc come from earlier kernels
   const RowOperand &qf = ops[0], &dof = ops[1];
   Value minusLse2[2], delta[2];
+  std::array<Value, 2> dots;
+  if (first)
+    dots = rowDots(k, "o", "dout", qv, c, br.r0, qlen);
   for (int r = 0; r < 2; ++r) {
     Value idx = m.add(k.rowBase, rows.orig[r]);
     minusLse2[r] = minusLog2Lse(k, k.load(k.arg["lse"], idx));
-    delta[r] = first ? rowDot(k, "o", "dout", rows.orig[r])
-                     : k.load(k.arg["delta"], idx);
+    delta[r] = first ? dots[r] : k.load(k.arg["delta"], idx);
   }
   // The first dQ kernel of a head group computes delta = rowsum(dO * O)
   // for its rows (every row is in its view) and stores it, with lse2, for

@@ -50,7 +50,12 @@
 // CHECK: gpu.shuffle xor
 // CHECK: arith.divf
 // CHECK: arith.truncf %{{.*}} : f32 to f16
-// CHECK: vector.store %{{.*}}, %arg5[%{{.*}}] {alignment = 4 : i64} : memref<?xf16>, vector<2xf16>
+// written as 16-byte chunks: the quad's pairs of four column tiles are
+// transposed (exchanges with lanes t ^ 2, then t ^ 1), so that each lane
+// stores one tile whole.
+// CHECK: gpu.shuffle  xor %{{.*}}, %c2_i32
+// CHECK: gpu.shuffle  xor %{{.*}}, %c1_i32
+// CHECK: vector.store %{{.*}}, %arg5[%{{.*}}] {alignment = 16 : i64} : memref<?xf16>, vector<8xf16>
 // CHECK: memref.store %{{.*}}, %arg6[%{{.*}}] : memref<?xf32>
 // CHECK: gpu.func @st_attn_strided_fwd1(
 // A residue class's row tiles are adjacent block indices, the last ones
@@ -61,17 +66,22 @@
 // CHECK: %[[LAST:.*]] = arith.subi %[[PER]], %c1{{(_[0-9]+)?}} : index
 // CHECK-NEXT: %[[TILE:.*]] = arith.subi %[[LAST]], %[[T]] : index
 // CHECK: %[[SCALE:.*]] = memref.load %arg6[%{{.*}}] : memref<?xf32>
-// CHECK: vector.load %arg5[%{{.*}}] {alignment = 4 : i64} : memref<?xf16>, vector<2xf16>
-// CHECK-NEXT: arith.extf %{{.*}} : vector<2xf16> to vector<2xf32>
-// CHECK: gpu.func @st_attn_strided_dq2(
-// delta of the lane's two rows: its column pairs of o (%arg7) and dout
-// (%arg3), summed over the row's quad; then delta and lse2 are stored from
-// lane t = 0 of valid rows.
-// CHECK: %[[OP:.*]] = vector.load %arg7[%[[PIDX:.*]]] {alignment = 4 : i64} : memref<?xbf16>, vector<2xbf16>
-// CHECK: %[[DP:.*]] = vector.load %arg3[%[[PIDX]]] {alignment = 4 : i64} : memref<?xbf16>, vector<2xbf16>
-// CHECK: vector.reduction <add>
-// CHECK: gpu.shuffle  xor %{{.*}}, %c1_i32
+// CHECK: vector.load %arg5[%{{.*}}] {alignment = 16 : i64} : memref<?xf16>, vector<8xf16>
 // CHECK: gpu.shuffle  xor %{{.*}}, %c2_i32
+// CHECK: gpu.shuffle  xor %{{.*}}, %c1_i32
+// CHECK: arith.extf %{{.*}} : vector<2xf16> to vector<2xf32>
+// CHECK: gpu.func @st_attn_strided_dq2(
+// delta of the lane's two rows, read coalesced: two lanes a row, each
+// every other 16-byte chunk of o (%arg7) and dout (%arg3) (4 of the 8 at
+// d = 64), the pair summed by a shuffle, and each fragment lane fetches
+// its rows' sums from lanes 2g and 2g + 16; then delta and lse2 are stored
+// from lane t = 0 of valid rows.
+// CHECK-COUNT-4: vector.load %arg7[%{{.*}}] {alignment = 16 : i64} : memref<?xbf16>, vector<8xbf16>
+// CHECK-NOT: vector.load %arg7
+// CHECK: %[[PAIR:.*]], %{{.*}} = gpu.shuffle  xor %{{.*}}, %c1_i32
+// CHECK: %[[SUM:.*]] = arith.addf %{{.*}}, %[[PAIR]] : f32
+// CHECK: %[[D0:.*]], %{{.*}} = gpu.shuffle  idx %[[SUM]]
+// CHECK: %[[D1:.*]], %{{.*}} = gpu.shuffle  idx %[[SUM]]
 // CHECK: scf.if
 // CHECK: memref.store %{{.*}}, %arg5[%{{.*}}] : memref<?xf32>
 // CHECK-NEXT: memref.store %{{.*}}, %arg8[%{{.*}}] : memref<?xf32>
@@ -131,11 +141,11 @@ func.func @strided(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>,
 // CHECK: %[[NOT:.*]] = arith.xori %[[HELD]], %true{{.*}} : i1
 // CHECK-NEXT: %[[END:.*]] = arith.andi %{{.*}}, %[[NOT]] : i1
 // CHECK: scf.if %[[END]] {
-// CHECK: vector.store %{{.*}}, %arg6[%{{.*}}] {alignment = 4 : i64} : memref<?xf16>, vector<2xf16>
+// CHECK: vector.store %{{.*}}, %arg6[%{{.*}}] {alignment = 16 : i64} : memref<?xf16>, vector<8xf16>
 // CHECK: scf.if %[[END]] {
-// CHECK: vector.store %{{.*}}, %arg7[%{{.*}}] {alignment = 4 : i64} : memref<?xf16>, vector<2xf16>
+// CHECK: vector.store %{{.*}}, %arg7[%{{.*}}] {alignment = 16 : i64} : memref<?xf16>, vector<8xf16>
 // CHECK: scf.if %[[ON]] {
-// CHECK: vector.store %{{.*}}, %arg8[%{{.*}}] {alignment = 4 : i64} : memref<?xf16>, vector<2xf16>
+// CHECK: vector.store %{{.*}}, %arg8[%{{.*}}] {alignment = 16 : i64} : memref<?xf16>, vector<8xf16>
 // CHECK: memref.store %{{.*}}, %arg9[%{{.*}}] : memref<?xf32>
 // CHECK: gpu.func @st_attn_fixed_dkv3(
 // CHECK-NOT: gpu.func @st_attn_fixed_zero
