@@ -17,6 +17,8 @@
 # ST_GPU_PIPELINED_FORWARD=1 overlaps their forward's softmax with products.
 # ST_GPU_SERPENTINE=0 turns serpentine-heads off (on by default: the kernels
 # of a chain alternate the order of their (batch, head) pairs).
+# ST_GPU_CLASS_STATS=0 turns class-stats off (on by default: the strided
+# column dK/dV kernels stage lse2 and delta from class-major copies).
 # ST_GPU_CUBIN=1 also assembles each module to a cubin for ST_GPU_CHIP and
 # points the manifest at it (no JIT compilation when the library loads).
 set -euo pipefail
@@ -70,6 +72,9 @@ if [ -n "${ST_GPU_WGMMA_KEY_TILE:-}" ]; then
 fi
 if [ "${ST_GPU_PIPELINED_FORWARD:-0}" = 1 ]; then
   pipeline+=" pipelined-forward=1"
+fi
+if [ -n "${ST_GPU_CLASS_STATS:-}" ]; then
+  pipeline+=" class-stats=$ST_GPU_CLASS_STATS"
 fi
 if [ -n "${ST_GPU_SERPENTINE:-}" ]; then
   pipeline+=" serpentine-heads=$ST_GPU_SERPENTINE"

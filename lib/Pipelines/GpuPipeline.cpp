@@ -30,6 +30,7 @@ void mlir::st::buildGpuKernelsPipeline(OpPassManager &pm,
   lower.forwardWarpgroups = options.forwardWarpgroups;
   lower.pipelinedForward = options.pipelinedForward;
   lower.serpentineHeads = options.serpentineHeads;
+  lower.classStats = options.classStats;
   // Warpgroup MMA exists only in the architecture-specific sm_90a target:
   // there at the listed head dims, by default 64 and 128 (the kernels that
   // passed the whole gpu-check on the H200 and were measured; d = 32 passed

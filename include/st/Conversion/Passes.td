@@ -212,6 +212,11 @@ def ConvertStAttentionToGpu
            "The warpgroup-MMA forward kernels keep two tiles' products in "
            "flight (S of tile j with the P V update of tile j - 1) and "
            "compute a tile's softmax while the update runs">,
+    Option<"classStats", "class-stats", "bool", /*default=*/"true",
+           "Where the query rows are walked in residue classes of one "
+           "stride (strided columns), the dK/dV kernels stage lse2 and "
+           "delta from class-major copies that the dQ kernel over that "
+           "view writes (contiguous rows instead of one sector a row)">,
     Option<"serpentineHeads", "serpentine-heads", "bool",
            /*default=*/"true",
            "The kernels of a chain alternate the order of their blocks' "

@@ -102,6 +102,11 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::desc("The warpgroup-MMA forward kernels overlap a tile's "
                      "softmax with the previous tile's update"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> classStats{
+      *this, "class-stats",
+      llvm::cl::desc("Class-major copies of lse2 and delta for the dK/dV "
+                     "kernels over a residue view"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> serpentineHeads{
       *this, "serpentine-heads",
       llvm::cl::desc("The kernels of a chain alternate the order of their "

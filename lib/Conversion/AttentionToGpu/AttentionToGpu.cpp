@@ -35,6 +35,7 @@
 #include "KernelEmitter.h"
 
 #include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/SetVector.h"
 #include "llvm/Support/JSON.h"
 
 namespace mlir {
@@ -163,6 +164,29 @@ struct ConvertStAttentionToGpuPass
       return (name + "_" + what + std::to_string(counter++)).str();
     };
 
+    // Class-major statistics: where the layout (one pattern for every
+    // head) walks its query rows in residue classes of one stride L (the
+    // strided columns), the dQ kernel over that view also stores its
+    // rows' lse2 and delta with a class's rows adjacent ([B * H, L,
+    // ceil(N / L)]: `lse2_c`, `delta_c`), and the dK/dV kernels over it
+    // stage them from there: 256 contiguous bytes a statistic a tile
+    // instead of 64 rows L apart, a 32-byte sector each
+    // (KernelEmitter::classStatsStride).
+    int64_t classStride = 0;
+    if (cycle == 1 && classStats) {
+      llvm::SmallSetVector<int64_t, 2> strides;
+      for (const ga::GpuPart &p : ga::gpuParts(layout.forHead(0)))
+        if (p.queryView.kind == ga::ViewKind::Residue)
+          strides.insert(p.queryView.stride);
+      if (strides.size() == 1)
+        classStride = strides.front();
+    }
+    auto byClass = [&](ArrayRef<ga::GpuPart> group) {
+      return classStride && llvm::any_of(group, [&](const ga::GpuPart &p) {
+               return p.queryView.kind == ga::ViewKind::Residue;
+             });
+    };
+
     for (int64_t h = 0; h < cycle; ++h) {
       std::vector<ga::GpuPart> parts = ga::gpuParts(layout.forHead(h));
       if (parts.empty())
@@ -178,6 +202,7 @@ struct ConvertStAttentionToGpuPass
                            function_ref<void(KernelEmitter &)> emit) {
         KernelEmitter k(b, loc, elt, d, scale, wgmma);
         k.dependentLaunch = dependentLaunch;
+        k.classStatsStride = classStride;
         if (kind == "fwd" && k.useWgmma) {
           k.warpgroups = forwardWarpgroups;
           k.pipelinedForward = pipelinedForward;
@@ -260,8 +285,9 @@ struct ConvertStAttentionToGpuPass
                   });
       }
       // dQ.
-      // The backward launch of this head group's first dQ kernel.
-      int64_t firstDq = int64_t(backward.size());
+      // The backward launch of this head group's first dQ kernel, and of
+      // the one that writes the class-major statistics.
+      int64_t firstDq = int64_t(backward.size()), classWriter = -1;
       for (auto entry : llvm::enumerate(fwd)) {
         size_t i = entry.index();
         const auto &group = entry.value();
@@ -275,6 +301,10 @@ struct ConvertStAttentionToGpuPass
           bufs.append({{"o", elt}, {"lse2", f32}});
         if (fwd.size() > 1)
           addChain(bufs, "dq_acc");
+        if (byClass(group)) {
+          bufs.append({{"lse2_c", f32}, {"delta_c", f32}});
+          classWriter = int64_t(backward.size());
+        }
         addKernel("dq", bufs, /*rowStats=*/false, group.front().queryView,
                   serpentine(i), backward,
                   [&](KernelEmitter &k) { emitDq(k, group, first, last); });
@@ -299,6 +329,9 @@ struct ConvertStAttentionToGpuPass
           addChain(bufs, "dk_acc");
           addChain(bufs, "dv_acc");
         }
+        bool readsClassStats = byClass(group);
+        if (readsClassStats)
+          bufs.append({{"lse2_c", f32}, {"delta_c", f32}});
         SmallVector<ga::View> later;
         for (const auto &g : ArrayRef(bwd).drop_front(i + 1))
           later.push_back(g.front().keyView);
@@ -312,13 +345,29 @@ struct ConvertStAttentionToGpuPass
         // kernel's tail with the other's blocks.
         json::Object &dkv = *backward.back().getAsObject();
         dkv["stream"] = 1;
+        json::Array waits;
         if (first)
-          dkv["waits"] = json::Array{firstDq};
+          waits.push_back(firstDq);
+        if (readsClassStats) {
+          assert(classWriter >= 0 && "a residue view's dQ kernel writes them");
+          waits.push_back(classWriter);
+        }
+        if (!waits.empty())
+          dkv["waits"] = std::move(waits);
       }
     }
     json::Value rowsF32 = exOp("mul", exOp("mul", ex("BH"), ex("N")), ex(4));
     scratch.push_back(json::Object{{"name", "delta"}, {"bytes", rowsF32}});
     scratch.push_back(json::Object{{"name", "lse2"}, {"bytes", rowsF32}});
+    if (classStride) {
+      json::Value classF32 =
+          exOp("mul",
+               exOp("mul", exOp("mul", ex("BH"), ex(classStride)),
+                    exOp("ceildiv", ex("N"), ex(classStride))),
+               ex(4));
+      scratch.push_back(json::Object{{"name", "delta_c"}, {"bytes", classF32}});
+      scratch.push_back(json::Object{{"name", "lse2_c"}, {"bytes", classF32}});
+    }
     // A chain buffer [B, H, N, D] of chainType() and, scaled, its row
     // scales (KernelEmitter::storeChain).
     int64_t chainBytes = chainType.getIntOrFloatBitWidth() / 8;

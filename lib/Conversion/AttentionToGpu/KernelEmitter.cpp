@@ -301,11 +301,17 @@ void KernelEmitter::stageRowStats(Value st, const ga::View &v, Value c,
       b, loc, m.cmp(arith::CmpIPredicate::slt, tid, m.c(keyTile)), false);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-  Value idx = m.add(rowBase, widen(originalRow32(v, c, x0, tid, last)));
-  for (int i = 0; i < 2; ++i)
-    nvgpu::DeviceAsyncCopyOp::create(
-        b, loc, statMem[i], ValueRange{st, tid}, arg[i == 0 ? "lse2" : "delta"],
-        ValueRange{idx}, b.getIndexAttr(1), Value(), UnitAttr());
+  bool byClass = usesClassStats(v);
+  Value idx = byClass
+                  ? classStatIndex(c, m.min(m.add(x0, tid), last))
+                  : m.add(rowBase, widen(originalRow32(v, c, x0, tid, last)));
+  for (int i = 0; i < 2; ++i) {
+    StringRef name =
+        byClass ? (i == 0 ? "lse2_c" : "delta_c") : (i == 0 ? "lse2" : "delta");
+    nvgpu::DeviceAsyncCopyOp::create(b, loc, statMem[i], ValueRange{st, tid},
+                                     arg[name], ValueRange{idx},
+                                     b.getIndexAttr(1), Value(), UnitAttr());
+  }
 }
 
 SmallVector<Value> KernelEmitter::tileLoop(

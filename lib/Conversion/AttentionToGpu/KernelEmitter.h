@@ -148,6 +148,7 @@ public:
       Value h = m.add(m.c(first), m.mul(m.rem(by, cnt), m.c(cycle)));
       bh = m.add(m.mul(m.div(by, cnt), heads), h);
     }
+    headIndex = bh;
     rowBase = m.mul(bh, n);
     base = m.mul(rowBase, m.c(d));
   }
@@ -395,6 +396,20 @@ public:
   /// 4-byte cp.async per row and statistic.
   void stageRowStats(Value st, const ga::View &v, Value c, Value x0,
                      Value last);
+
+  /// Whether the row statistics of view `v`'s rows are the class-major
+  /// copies `lse2_c` and `delta_c` (classStatsStride).
+  bool usesClassStats(const ga::View &v) const {
+    return classStatsStride && v.kind == ga::ViewKind::Residue &&
+           v.stride == classStatsStride;
+  }
+  /// Index of row `x` of residue class `c` in the class-major statistics:
+  /// [B * H, L, ceil(N / L)] for stride L.
+  Value classStatIndex(Value c, Value x) {
+    Value per = m.ceilDiv(n, m.c(classStatsStride));
+    return m.add(m.mul(m.add(m.mul(headIndex, m.c(classStatsStride)), c), per),
+                 x);
+  }
 
   /// Rows `r` and `r` + 1 (r even) of the current stage of the staged
   /// lse2 (i = 0) or delta, in one 8-byte load.
@@ -720,6 +735,13 @@ public:
   /// block of 210 registers holds the SM, and the block barrier at every
   /// tile keeps its warpgroups in step (docs/gpu.md).
   int64_t warpgroups = 1;
+  /// The residue stride whose rows' lse2 and delta have class-major copies
+  /// (`lse2_c`, `delta_c`: a class's rows adjacent), 0 for none. The
+  /// dK/dV kernels over a residue view stage the statistics of 64 rows of
+  /// a class a tile: 4 bytes a row in position order, L rows apart, is a
+  /// 32-byte sector a row and a fifth of the column dK/dV kernel's L2
+  /// requests at d = 64 (AttentionToGpu.cpp, "class-major statistics").
+  int64_t classStatsStride = 0;
   /// The forward walks with two tiles' products in flight together
   /// (Kernels.cpp, forwardWalkPipelined; wgmma only; set before begin(),
   /// which then stages V twice).
@@ -730,6 +752,7 @@ public:
   /// `tid` is the block's thread, `wtid` the warpgroup's (0..127), `wg`
   /// the warpgroup and `warp` the warp within it.
   Value n, heads, tid, wtid, wg, lane, warp, g, t, t0, bx, rowBase, base;
+  Value headIndex; // the block's batch * H + head (headMapping)
   Value smem[2];
   Value statMem[2]; // staged lse2 and delta, when the kernel has them
   Value rowMem[2];  // wgmma: the row operands' tiles (rowOperands())

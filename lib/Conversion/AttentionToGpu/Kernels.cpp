@@ -607,6 +607,17 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
       memref::StoreOp::create(b, loc, delta[r], k.arg["delta"], idx);
       memref::StoreOp::create(b, loc, minusLse2[r], k.arg["lse2"], idx);
     }
+  // A kernel over the residue view whose statistics have class-major
+  // copies writes them (its rows are a class's, adjacent there).
+  if (k.usesClassStats(qv))
+    for (int r = 0; r < 2; ++r) {
+      auto ifOp = scf::IfOp::create(b, loc, m.andi(k.t0, rows.valid[r]), false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+      Value idx = k.classStatIndex(c, rows.view[r]);
+      memref::StoreOp::create(b, loc, delta[r], k.arg["delta_c"], idx);
+      memref::StoreOp::create(b, loc, minusLse2[r], k.arg["lse2_c"], idx);
+    }
   int64_t dTiles = k.d / 8;
   SmallVector<Value> state;
   KernelEmitter::flatten(first ? k.zeros(dTiles) : k.loadChain(rows, "dq_acc"),
