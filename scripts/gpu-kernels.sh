@@ -15,6 +15,8 @@
 # ST_GPU_WGMMA_KEY_TILE (64 or 128) sets the warpgroup-MMA kernels' key tile;
 # ST_GPU_FORWARD_WARPGROUPS (1 or 2) their forward's warpgroups a block;
 # ST_GPU_PIPELINED_FORWARD=1 overlaps their forward's softmax with products.
+# ST_GPU_FORWARD_PRODUCER=1 (with ST_GPU_FORWARD_WARPGROUPS=2) adds a producer
+# warpgroup and mbarrier-tracked stages to their forward (not yet run on a GPU).
 # ST_GPU_SERPENTINE=0 turns serpentine-heads off (on by default: the kernels
 # of a chain alternate the order of their (batch, head) pairs).
 # ST_GPU_CLASS_STATS=0 turns class-stats off (on by default: the strided
@@ -78,6 +80,9 @@ if [ -n "${ST_GPU_CLASS_STATS:-}" ]; then
 fi
 if [ -n "${ST_GPU_SERPENTINE:-}" ]; then
   pipeline+=" serpentine-heads=$ST_GPU_SERPENTINE"
+fi
+if [ "${ST_GPU_FORWARD_PRODUCER:-0}" = 1 ]; then
+  pipeline+=" forward-producer=1"
 fi
 if [ -n "${ST_GPU_FORWARD_WARPGROUPS:-}" ]; then
   pipeline+=" forward-warpgroups=$ST_GPU_FORWARD_WARPGROUPS"

@@ -29,6 +29,7 @@ void mlir::st::buildGpuKernelsPipeline(OpPassManager &pm,
   lower.wgmmaKeyTile = options.wgmmaKeyTile;
   lower.forwardWarpgroups = options.forwardWarpgroups;
   lower.pipelinedForward = options.pipelinedForward;
+  lower.forwardProducer = options.forwardProducer;
   lower.serpentineHeads = options.serpentineHeads;
   lower.classStats = options.classStats;
   // Warpgroup MMA exists only in the architecture-specific sm_90a target:

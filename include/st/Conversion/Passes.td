@@ -207,6 +207,11 @@ def ConvertStAttentionToGpu
            "Warpgroups a block of the warpgroup-MMA forward kernels, 1 or "
            "2: two take 128 query rows and stage each key tile once for "
            "both (half the L2 traffic of the key tiles)">,
+    Option<"forwardProducer", "forward-producer", "bool", /*default=*/"false",
+           "With forward-warpgroups=2: a third warpgroup copies the key "
+           "tiles into mbarrier-tracked stages, so the two consumer "
+           "warpgroups never meet at a block barrier (not yet checked on a "
+           "GPU)">,
     Option<"pipelinedForward", "pipelined-forward", "bool",
            /*default=*/"false",
            "The warpgroup-MMA forward kernels keep two tiles' products in "

@@ -97,6 +97,11 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::desc("Warpgroups a block of the warpgroup-MMA forward "
                      "kernels (1 or 2)"),
       llvm::cl::init(1)};
+  PassOptions::Option<bool> forwardProducer{
+      *this, "forward-producer",
+      llvm::cl::desc("With forward-warpgroups=2: a producer warpgroup and "
+                     "mbarrier-tracked stages"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> pipelinedForward{
       *this, "pipelined-forward",
       llvm::cl::desc("The warpgroup-MMA forward kernels overlap a tile's "

@@ -139,6 +139,9 @@ struct ConvertStAttentionToGpuPass
     if (forwardWarpgroups != 1 && forwardWarpgroups != 2)
       return op.emitOpError() << "forward-warpgroups must be 1 or 2 (got "
                               << int64_t(forwardWarpgroups) << ")";
+    if (forwardProducer && (forwardWarpgroups != 2 || pipelinedForward))
+      return op.emitOpError() << "forward-producer takes forward-warpgroups=2 "
+                                 "and the unpipelined forward";
 
     OpBuilder b(op->getParentOfType<ModuleOp>().getBodyRegion());
     b.setInsertionPointToEnd(op->getParentOfType<ModuleOp>().getBody());
@@ -206,6 +209,7 @@ struct ConvertStAttentionToGpuPass
         if (kind == "fwd" && k.useWgmma) {
           k.warpgroups = forwardWarpgroups;
           k.pipelinedForward = pipelinedForward;
+          k.producerWarpgroup = forwardProducer;
         }
         std::string kn = kernelName(kind);
         // One row operand (wgmma) per score product: Q for the forward,
@@ -233,7 +237,9 @@ struct ConvertStAttentionToGpuPass
         // registers), 1 at d = 128. The pipelined forward (two score
         // accumulators): 4 at d = 64 (128 registers), no hint at d = 128.
         int32_t blocks = 0;
-        if (k.warpgroups == 2)
+        if (k.producerWarpgroup)
+          blocks = 1;
+        else if (k.warpgroups == 2)
           blocks = d == 64 ? 2 : 0;
         else if (k.pipelinedForward)
           blocks = d == 64 ? 4 : 0;

@@ -53,6 +53,10 @@ gpu::GPUFuncOp KernelEmitter::begin(gpu::GPUModuleOp module, StringRef name,
   while (bytes(keyTile, 1, 1) > budget)
     keyTile /= 2;
   stages = bytes(keyTile, 2, 2) <= budget ? 2 : 1;
+  // With a producer the block holds the SM alone (one block of 384
+  // threads): four stages where they fit in 200 KiB.
+  if (producerWarpgroup && bytes(keyTile, 4, 4) <= 200 * 1024)
+    stages = 4;
   // The wgmma forward at d >= 128 stages V once (singleStageB): 65 KiB a
   // block at d = 128 instead of 81, so three blocks share an SM (its 168
   // registers allow three) where two stages of both held it to two.
@@ -83,10 +87,14 @@ gpu::GPUFuncOp KernelEmitter::begin(gpu::GPUModuleOp module, StringRef name,
                                       MemRefLayoutAttrInterface(), ws);
       tiles.append({statType, statType});
     }
+    if (producerWarpgroup)
+      tiles.push_back(MemRefType::get({2 * stages}, b.getI64Type(),
+                                      MemRefLayoutAttrInterface(), ws));
     // wgmma tiles are 1024-byte aligned (the 128-byte swizzle's atoms):
     // dynamic shared memory with room to align its start.
     if (useWgmma)
-      dynamicSharedBytes = bytes(keyTile, stages, stagesB) + 1024;
+      dynamicSharedBytes = bytes(keyTile, stages, stagesB) + 1024 +
+                           (producerWarpgroup ? 16 * stages : 0);
     else
       shared.assign(tiles.begin(), tiles.end());
   }
@@ -133,6 +141,8 @@ gpu::GPUFuncOp KernelEmitter::begin(gpu::GPUModuleOp module, StringRef name,
     statMem[0] = tileValues[rowOperands + 2];
     statMem[1] = tileValues[rowOperands + 3];
   }
+  if (producerWarpgroup)
+    stageBarriers = tileValues.back();
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
   func.setKnownBlockSizeAttr(
       b.getDenseI32ArrayAttr({int32_t(threads()), 1, 1}));
@@ -314,11 +324,109 @@ void KernelEmitter::stageRowStats(Value st, const ga::View &v, Value c,
   }
 }
 
+Value KernelEmitter::stageBarrier(bool empty, Value s) {
+  Value at = m.mul(m.add(s, m.c(empty ? stages : 0)), m.c(8));
+  return arith::TruncIOp::create(b, loc, b.getI32Type(),
+                                 sharedAddress(stageBarriers, at));
+}
+
+void KernelEmitter::initStageBarriers() {
+  auto ifOp = scf::IfOp::create(
+      b, loc, m.cmp(arith::CmpIPredicate::eq, tid, m.c(0)), false);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    for (int64_t s = 0; s < stages; ++s) {
+      ga::mbarrierInit(b, loc, stageBarrier(false, m.c(s)), kThreads);
+      ga::mbarrierInit(b, loc, stageBarrier(true, m.c(s)),
+                       kThreads * warpgroups);
+    }
+  }
+  gpu::BarrierOp::create(b, loc);
+}
+
+/// The stage and phase parity (i32) of the tile walked `j`-th.
+static std::pair<Value, Value> stageAndParity(KernelEmitter &k, Value j) {
+  IndexMath &m = k.m;
+  Value s = m.rem(j, m.c(k.stages));
+  Value parity = m.rem(m.div(j, m.c(k.stages)), m.c(2));
+  return {s, k.narrow(parity)};
+}
+
+void KernelEmitter::producerWalk(Value lo, Value hi, const ga::View &v, Value c,
+                                 Value last, Value memA, Value memB) {
+  hi = m.max(lo, hi);
+  auto loop = scf::ForOp::create(
+      b, loc, lo, hi, m.c(keyTile), ValueRange{tileCount},
+      [&](OpBuilder &, Location, Value x0, ValueRange it) {
+        auto [s, parity] = stageAndParity(*this, it[0]);
+        // Round r of a stage waits for round r - 1's consumers (parity
+        // r - 1; a fresh barrier counts that phase as complete).
+        ga::mbarrierWait(b, loc, stageBarrier(true, s),
+                         arith::XOrIOp::create(b, loc, parity, i32(1)));
+        stage(smem[0], s, memA, v, c, x0, last, keyTile, /*ownWarpgroup=*/true);
+        stage(smem[1], s, memB, v, c, x0, last, keyTile, /*ownWarpgroup=*/true);
+        ga::mbarrierArriveCopies(b, loc, stageBarrier(false, s));
+        scf::YieldOp::create(b, loc, ValueRange{m.add(it[0], m.c(1))});
+      });
+  tileCount = loop.getResult(0);
+}
+
+void KernelEmitter::awaitRowOperands() {
+  nvgpu::DeviceAsyncWaitOp::create(b, loc, commitCopies(),
+                                   b.getI32IntegerAttr(0));
+  ga::fenceProxyAsyncShared(b, loc);
+  auto ifOp = scf::IfOp::create(
+      b, loc, m.cmp(arith::CmpIPredicate::eq, wg, m.c(0)), true);
+  OpBuilder::InsertionGuard guard(b);
+  for (int32_t i = 0; i < 2; ++i) {
+    b.setInsertionPointToStart(i == 0 ? &ifOp.getThenRegion().front()
+                                      : &ifOp.getElseRegion().front());
+    ga::namedBarrierSync(b, loc, 3 + i, kThreads);
+  }
+}
+
 SmallVector<Value> KernelEmitter::tileLoop(
     Value lo, Value hi, Value wlo, Value whi, const ga::View &v, Value c,
     Value last, Value memA, Value memB, ValueRange state,
     function_ref<SmallVector<Value>(Value, ValueRange)> body, bool longWalk) {
   hi = m.max(lo, hi);
+  if (producerWarpgroup) {
+    // A consumer warpgroup: every tile of the block's walk waits for its
+    // stage to be full, runs `body` if the warpgroup's keys meet it, and
+    // marks the stage empty once its products have completed (body waits
+    // for them). A warpgroup that skips a tile still waits for it: an
+    // arrival on the empty barrier before the stage is full could count
+    // towards the round before.
+    SmallVector<Value> init(state.begin(), state.end());
+    init.push_back(tileCount);
+    auto loop = scf::ForOp::create(
+        b, loc, lo, hi, m.c(keyTile), init,
+        [&](OpBuilder &, Location, Value x0, ValueRange it) {
+          ValueRange st = it.drop_back();
+          auto [s, parity] = stageAndParity(*this, it.back());
+          ga::mbarrierWait(b, loc, stageBarrier(false, s), parity);
+          ga::fenceProxyAsyncShared(b, loc);
+          curStage = s;
+          Value active = m.andi(
+              m.cmp(arith::CmpIPredicate::slt, x0, whi),
+              m.cmp(arith::CmpIPredicate::sgt, m.add(x0, m.c(keyTile)), wlo));
+          auto ifOp = scf::IfOp::create(b, loc, TypeRange(st), active, true);
+          {
+            OpBuilder::InsertionGuard guard(b);
+            b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+            scf::YieldOp::create(b, loc, body(x0, st));
+            b.setInsertionPointToStart(&ifOp.getElseRegion().front());
+            scf::YieldOp::create(b, loc, st);
+          }
+          ga::mbarrierArrive(b, loc, stageBarrier(true, s));
+          SmallVector<Value> results(ifOp.getResults());
+          results.push_back(m.add(it.back(), m.c(1)));
+          scf::YieldOp::create(b, loc, results);
+        });
+    tileCount = loop.getResults().back();
+    return SmallVector<Value>(loop.getResults().drop_back());
+  }
   // Copies operand A (`withA`) and B (`withB`) of the tile at `x0` into
   // stage `st` (B's only stage when single-staged) if it is before `hi`.
   auto copyIfBefore = [&](Value x0, Value st, bool withA, bool withB) {

@@ -746,7 +746,34 @@ public:
   /// (Kernels.cpp, forwardWalkPipelined; wgmma only; set before begin(),
   /// which then stages V twice).
   bool pipelinedForward = false;
-  int64_t threads() const { return kThreads * warpgroups; }
+  /// A third warpgroup that only copies the key tiles (set before begin();
+  /// with two warpgroups, the forward): the stages are tracked by
+  /// mbarriers (a full and an empty barrier each) instead of block
+  /// barriers, so the two consumer warpgroups never meet
+  /// (FlashAttention-3's producer; docs/gpu.md, "Not yet").
+  bool producerWarpgroup = false;
+  /// With producerWarpgroup: the stage barriers ([2 * stages] i64: full,
+  /// then empty) and the tiles walked so far (it sets the stage and
+  /// phase of the next tile, across a kernel's walks).
+  Value stageBarriers, tileCount;
+  /// The 32-bit shared address of stage `s`'s full (`empty` false) or
+  /// empty barrier.
+  Value stageBarrier(bool empty, Value s);
+  /// Thread 0 initialises the stage barriers (full: the producer's 128
+  /// threads' copies; empty: the consumers' 256 threads), then the block
+  /// meets.
+  void initStageBarriers();
+  /// The producer's walk over tiles [lo, hi) of view `v`: waits for a
+  /// stage to be empty, copies the tile's A and B rows into it, and lets
+  /// the stage's full barrier track the copies.
+  void producerWalk(Value lo, Value hi, const ga::View &v, Value c, Value last,
+                    Value memA, Value memB);
+  /// A consumer warpgroup waits for its own row operands' copies (named
+  /// barrier 3 + wg), which no block barrier completes with a producer.
+  void awaitRowOperands();
+  int64_t threads() const {
+    return kThreads * (warpgroups + (producerWarpgroup ? 1 : 0));
+  }
   int64_t rowsPerBlock() const { return kBlockRows * warpgroups; }
   llvm::StringMap<Value> arg;
   /// `tid` is the block's thread, `wtid` the warpgroup's (0..127), `wg`

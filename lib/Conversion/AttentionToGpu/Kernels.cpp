@@ -434,8 +434,35 @@ void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   BlockRows br = blockRows(k, qv, /*queryDriven=*/true);
   Value c = br.c, qlen = br.len, row0 = br.row0;
   LaneRows rows = br.lanes;
+  // With a producer warpgroup (wg 2) the block splits: it copies every
+  // key tile of the walks, the two consumer warpgroups run the rest. The
+  // producer gives registers back so that the consumers can hold 232.
+  if (k.producerWarpgroup) {
+    k.initStageBarriers();
+    k.tileCount = m.c(0);
+    auto role = scf::IfOp::create(
+        b, loc, m.cmp(arith::CmpIPredicate::eq, k.wg, m.c(2)), true);
+    // The rest of the kernel is the consumers' (the else region).
+    b.setInsertionPointToStart(&role.getThenRegion().front());
+    NVVM::SetMaxRegisterOp::create(b, loc, 40,
+                                   NVVM::SetMaxRegisterAction::decrease);
+    for (const ga::GpuPart &part : parts) {
+      KeyRange kr = keyRange(k, part, br);
+      k.producerWalk(kr.lo, kr.hi, part.keyView, c, kr.lastKey, k.arg["k"],
+                     k.arg["v"]);
+    }
+    // The consumers wait for every copy; nothing is left in flight.
+    nvgpu::DeviceAsyncWaitOp::create(b, loc, k.commitCopies(),
+                                     b.getI32IntegerAttr(0));
+    b.setInsertionPointToStart(&role.getElseRegion().front());
+    NVVM::SetMaxRegisterOp::create(b, loc, 232,
+                                   NVVM::SetMaxRegisterAction::increase);
+    k.tileCount = m.c(0);
+  }
   RowOperand qf = k.rowOperands({"q"}, rows, qv, c, row0, qlen)[0];
   k.awaitPredecessors(); // lse and o_acc come from the previous kernel
+  if (k.producerWarpgroup)
+    k.awaitRowOperands();
   int64_t dTiles = k.d / 8;
 
   // State: m (log2 units) and lane-partial l for both rows, then acc.

@@ -211,6 +211,39 @@ void fenceProxyAsyncShared(OpBuilder &b, Location loc) {
                 "fence.proxy.async.shared::cta;", "");
 }
 
+void mbarrierInit(OpBuilder &b, Location loc, Value bar, int32_t count) {
+  Value n = arith::ConstantIntOp::create(b, loc, b.getI32Type(), count);
+  sideEffectAsm(b, loc, Type(), {bar, n},
+                "mbarrier.init.shared::cta.b64 [$0], $1;", "r,r");
+}
+
+void mbarrierArrive(OpBuilder &b, Location loc, Value bar) {
+  sideEffectAsm(b, loc, Type(), {bar},
+                "mbarrier.arrive.shared::cta.b64 _, [$0];", "r");
+}
+
+void mbarrierArriveCopies(OpBuilder &b, Location loc, Value bar) {
+  sideEffectAsm(b, loc, Type(), {bar},
+                "cp.async.mbarrier.arrive.noinc.shared::cta.b64 [$0];", "r");
+}
+
+void mbarrierWait(OpBuilder &b, Location loc, Value bar, Value parity) {
+  // ${:uid} makes the label unique for every copy of the asm that LLVM
+  // emits.
+  sideEffectAsm(b, loc, Type(), {bar, parity},
+                "{\n.reg .pred done;\nwait_${:uid}:\n"
+                "mbarrier.try_wait.parity.shared::cta.b64 done, [$0], $1;\n"
+                "@!done bra wait_${:uid};\n}",
+                "r,r");
+}
+
+void namedBarrierSync(OpBuilder &b, Location loc, int32_t id, int32_t threads) {
+  sideEffectAsm(b, loc, Type(), ValueRange(),
+                "bar.sync " + std::to_string(id) + ", " +
+                    std::to_string(threads) + ";",
+                "");
+}
+
 Value namedBarrierAny(OpBuilder &b, Location loc, Value pred, int32_t id,
                       int32_t threads) {
   Type i32 = b.getI32Type();

@@ -143,6 +143,23 @@ void fenceProxyAsyncShared(mlir::OpBuilder &b, mlir::Location loc);
 mlir::Value namedBarrierAny(mlir::OpBuilder &b, mlir::Location loc,
                             mlir::Value pred, int32_t id, int32_t threads);
 
+/// Stage barriers (mbarrier objects in shared memory, addressed by their
+/// 32-bit shared-state-space address `bar`): initialise with an expected
+/// arrival count; arrive; make the barrier track this thread's cp.async
+/// copies without counting an arrival of its own (.noinc: the completion
+/// of the copies is the arrival); wait until the phase of parity `parity`
+/// (i32, 0 or 1) has completed (a try_wait loop, acquire at CTA scope).
+void mbarrierInit(mlir::OpBuilder &b, mlir::Location loc, mlir::Value bar,
+                  int32_t count);
+void mbarrierArrive(mlir::OpBuilder &b, mlir::Location loc, mlir::Value bar);
+void mbarrierArriveCopies(mlir::OpBuilder &b, mlir::Location loc,
+                          mlir::Value bar);
+void mbarrierWait(mlir::OpBuilder &b, mlir::Location loc, mlir::Value bar,
+                  mlir::Value parity);
+/// bar.sync at named barrier `id` for `threads` threads.
+void namedBarrierSync(mlir::OpBuilder &b, mlir::Location loc, int32_t id,
+                      int32_t threads);
+
 } // namespace gpu_attention
 } // namespace st
 
