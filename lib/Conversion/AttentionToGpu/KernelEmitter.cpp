@@ -386,6 +386,21 @@ void KernelEmitter::awaitRowOperands() {
   }
 }
 
+SmallVector<Value> KernelEmitter::ifMeets(
+    Value x0, Value wlo, Value whi, ValueRange state,
+    function_ref<SmallVector<Value>(Value, ValueRange)> body) {
+  Value active =
+      m.andi(m.cmp(arith::CmpIPredicate::slt, x0, whi),
+             m.cmp(arith::CmpIPredicate::sgt, m.add(x0, m.c(keyTile)), wlo));
+  auto ifOp = scf::IfOp::create(b, loc, TypeRange(state), active, true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+  scf::YieldOp::create(b, loc, body(x0, state));
+  b.setInsertionPointToStart(&ifOp.getElseRegion().front());
+  scf::YieldOp::create(b, loc, state);
+  return SmallVector<Value>(ifOp.getResults());
+}
+
 SmallVector<Value> KernelEmitter::tileLoop(
     Value lo, Value hi, Value wlo, Value whi, const ga::View &v, Value c,
     Value last, Value memA, Value memB, ValueRange state,
@@ -408,19 +423,8 @@ SmallVector<Value> KernelEmitter::tileLoop(
           ga::mbarrierWait(b, loc, stageBarrier(false, s), parity);
           ga::fenceProxyAsyncShared(b, loc);
           curStage = s;
-          Value active = m.andi(
-              m.cmp(arith::CmpIPredicate::slt, x0, whi),
-              m.cmp(arith::CmpIPredicate::sgt, m.add(x0, m.c(keyTile)), wlo));
-          auto ifOp = scf::IfOp::create(b, loc, TypeRange(st), active, true);
-          {
-            OpBuilder::InsertionGuard guard(b);
-            b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-            scf::YieldOp::create(b, loc, body(x0, st));
-            b.setInsertionPointToStart(&ifOp.getElseRegion().front());
-            scf::YieldOp::create(b, loc, st);
-          }
+          SmallVector<Value> results = ifMeets(x0, wlo, whi, st, body);
           ga::mbarrierArrive(b, loc, stageBarrier(true, s));
-          SmallVector<Value> results(ifOp.getResults());
           results.push_back(m.add(it.back(), m.c(1)));
           scf::YieldOp::create(b, loc, results);
         });
@@ -485,16 +489,7 @@ SmallVector<Value> KernelEmitter::tileLoop(
         } else {
           // A warp (mma.sync) or warpgroup (wgmma, two a block) whose own
           // range [wlo, whi) misses the tile keeps its state.
-          Value active = m.andi(
-              m.cmp(arith::CmpIPredicate::slt, x0, whi),
-              m.cmp(arith::CmpIPredicate::sgt, m.add(x0, m.c(keyTile)), wlo));
-          auto ifOp = scf::IfOp::create(b, loc, TypeRange(st), active, true);
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-          scf::YieldOp::create(b, loc, body(x0, st));
-          b.setInsertionPointToStart(&ifOp.getElseRegion().front());
-          scf::YieldOp::create(b, loc, st);
-          results.assign(ifOp.getResults().begin(), ifOp.getResults().end());
+          results = ifMeets(x0, wlo, whi, st, body);
         }
         if (!oneBarrier) {
           // Every warp is done with this stage before it is refilled.

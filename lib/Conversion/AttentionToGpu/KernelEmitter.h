@@ -516,6 +516,13 @@ public:
   /// 2t + 1) through index shuffles within each quad of lanes.
   void accumulateSharedTf32(Frags &acc, const Frags &p, Value tile);
 
+  /// `body` at the tile at x0 where the unit's key range [wlo, whi) meets
+  /// it (a warp with mma.sync, a warpgroup with two a block), else
+  /// `state` unchanged.
+  SmallVector<Value>
+  ifMeets(Value x0, Value wlo, Value whi, ValueRange state,
+          function_ref<SmallVector<Value>(Value, ValueRange)> body);
+
   /// The block-level walk over 64-wide tiles [lo, hi) of view `v`: stages
   /// rows of `memA` and `memB` into shared memory, then lets each warp whose
   /// own range [wlo, whi) meets the tile run `body`; others keep their state.
