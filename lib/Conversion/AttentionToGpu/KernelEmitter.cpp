@@ -376,14 +376,10 @@ void KernelEmitter::awaitRowOperands() {
   nvgpu::DeviceAsyncWaitOp::create(b, loc, commitCopies(),
                                    b.getI32IntegerAttr(0));
   ga::fenceProxyAsyncShared(b, loc);
-  auto ifOp = scf::IfOp::create(
-      b, loc, m.cmp(arith::CmpIPredicate::eq, wg, m.c(0)), true);
-  OpBuilder::InsertionGuard guard(b);
-  for (int32_t i = 0; i < 2; ++i) {
-    b.setInsertionPointToStart(i == 0 ? &ifOp.getThenRegion().front()
-                                      : &ifOp.getElseRegion().front());
-    ga::namedBarrierSync(b, loc, 3 + i, kThreads);
-  }
+  byWarpgroup(Type(), [&](int32_t w) {
+    ga::namedBarrierSync(b, loc, 3 + w, kThreads);
+    return Value();
+  });
 }
 
 SmallVector<Value> KernelEmitter::ifMeets(

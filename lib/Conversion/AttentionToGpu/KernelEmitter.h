@@ -561,19 +561,10 @@ public:
     auto i32 = b.getI32Type();
     if (useWgmma && warpgroups > 1) {
       // Two warpgroups walk their tiles independently (tileLoop): each
-      // reduces over its own 128 threads at named barrier 1 + wg (a
-      // warpgroup-uniform branch, so that the ids are immediates).
-      auto ifOp =
-          scf::IfOp::create(b, loc, b.getI1Type(),
-                            m.cmp(arith::CmpIPredicate::eq, wg, m.c(0)), true);
-      OpBuilder::InsertionGuard guard(b);
-      for (int32_t i = 0; i < 2; ++i) {
-        b.setInsertionPointToStart(i == 0 ? &ifOp.getThenRegion().front()
-                                          : &ifOp.getElseRegion().front());
-        scf::YieldOp::create(
-            b, loc, ga::namedBarrierAny(b, loc, pred, 1 + i, kThreads));
-      }
-      return ifOp.getResult(0);
+      // reduces over its own 128 threads at named barrier 1 + wg.
+      return byWarpgroup(b.getI1Type(), [&](int32_t w) {
+        return ga::namedBarrierAny(b, loc, pred, 1 + w, kThreads);
+      });
     }
     if (useWgmma) {
       Value word = arith::ExtUIOp::create(b, loc, i32, pred);
@@ -590,6 +581,26 @@ public:
     return NVVM::VoteSyncOp::create(
         b, loc, b.getI1Type(), arith::ConstantIntOp::create(b, loc, i32, -1),
         pred, NVVM::VoteSyncKind::any);
+  }
+
+  /// `emit(w)` for this thread's warpgroup w (0 or 1) in a branch on wg,
+  /// so that w is an immediate (a named barrier's id), with the value it
+  /// returns as the result (null `type`: none). The branch is uniform over
+  /// each warpgroup.
+  Value byWarpgroup(Type type, function_ref<Value(int32_t)> emit) {
+    auto ifOp = scf::IfOp::create(b, loc, type ? TypeRange(type) : TypeRange(),
+                                  m.cmp(arith::CmpIPredicate::eq, wg, m.c(0)),
+                                  true);
+    OpBuilder::InsertionGuard guard(b);
+    for (int32_t w = 0; w < 2; ++w) {
+      Block &block = w == 0 ? ifOp.getThenRegion().front()
+                            : ifOp.getElseRegion().front();
+      b.setInsertionPointToStart(&block);
+      Value v = emit(w);
+      if (type)
+        scf::YieldOp::create(b, loc, v);
+    }
+    return type ? ifOp.getResult(0) : Value();
   }
 
   Value select(Value c, Value x, Value y) {

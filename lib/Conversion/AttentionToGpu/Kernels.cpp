@@ -277,6 +277,17 @@ struct ForwardState {
   }
 };
 
+/// The rows' state after softmax step `step`: its reference max and sums,
+/// and `acc` rescaled (before the step's P V is added).
+ForwardState afterSoftmax(KernelEmitter &k, const SoftmaxStep &step,
+                          const Frags &acc) {
+  ForwardState n;
+  for (int r = 0; r < 2; ++r)
+    n.m[r] = step.m[r], n.l[r] = step.l[r];
+  n.acc = rescale(k, acc, step);
+  return n;
+}
+
 /// One part's walk, a tile at a time: S = Q K^T, softmax, O += P V.
 ForwardState forwardWalk(KernelEmitter &k, const ga::GpuPart &part,
                          const KeyRange &kr, const BlockRows &br,
@@ -290,13 +301,11 @@ ForwardState forwardWalk(KernelEmitter &k, const ga::GpuPart &part,
         Frags scores = k.scoresShared(qf, k.smem[0]);
         scores = maskQueryTile(k, part, kr, br.c, br.lanes, kt, scores);
         SoftmaxStep step = softmaxStep(k, std::move(scores), s.m, s.l);
-        s.acc = rescale(k, s.acc, step);
+        ForwardState n = afterSoftmax(k, step, s.acc);
         // acc += P . V (V single-staged at d >= 128: wait for it here).
         k.awaitStagedB();
-        k.accumulateShared(s.acc, step.p, k.smem[1]);
-        for (int r = 0; r < 2; ++r)
-          s.m[r] = step.m[r], s.l[r] = step.l[r];
-        return s.flat();
+        k.accumulateShared(n.acc, step.p, k.smem[1]);
+        return n.flat();
       },
       longWalk(part));
   return ForwardState::of(out, dTiles);
@@ -348,13 +357,6 @@ ForwardState forwardWalkPipelined(KernelEmitter &k, const ga::GpuPart &part,
     s = maskQueryTile(k, part, kr, br.c, br.lanes, x0, std::move(s));
     return softmaxStep(k, std::move(s), st.m, st.l);
   };
-  auto next = [&](const SoftmaxStep &step, const Frags &acc) {
-    ForwardState n;
-    for (int r = 0; r < 2; ++r)
-      n.m[r] = step.m[r], n.l[r] = step.l[r];
-    n.acc = rescale(k, acc, step);
-    return n;
-  };
   SmallVector<Value> init = state.flat();
   auto walk = scf::IfOp::create(b, loc, TypeRange(ValueRange(init)),
                                 m.cmp(arith::CmpIPredicate::slt, lo, hi), true);
@@ -372,7 +374,7 @@ ForwardState forwardWalkPipelined(KernelEmitter &k, const ga::GpuPart &part,
     k.curStage = m.c(0);
     Frags s0 = k.stepWgmma({k.scoresOperands(qf, k.smem[0])}, 0)[0];
     SoftmaxStep step0 = soft(lo, std::move(s0), state);
-    ForwardState st0 = next(step0, state.acc);
+    ForwardState st0 = afterSoftmax(k, step0, state.acc);
     gpu::BarrierOp::create(b, loc);
     copy(x2, m.c(0), x1, m.c(1));
     SmallVector<Value> carried = st0.flat();
@@ -398,7 +400,7 @@ ForwardState forwardWalkPipelined(KernelEmitter &k, const ga::GpuPart &part,
           SmallVector<Frags> r = k.stepWgmma({sOps, pvOps}, 1);
           SoftmaxStep step = soft(x0, r[0], st);
           Frags acc = k.stepWgmma({}, 0, {r[1]})[0];
-          ForwardState n = next(step, acc);
+          ForwardState n = afterSoftmax(k, step, acc);
           gpu::BarrierOp::create(b, loc);
           copy(m.add(x0, m.c(2 * kt)), cur, m.add(x0, m.c(kt)), prev);
           SmallVector<Value> out = n.flat();
@@ -439,7 +441,9 @@ void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   // producer gives registers back so that the consumers can hold 232.
   if (k.producerWarpgroup) {
     k.initStageBarriers();
-    k.tileCount = m.c(0);
+    // Both sides count the walks' tiles from here (stage and phase).
+    Value noTiles = m.c(0);
+    k.tileCount = noTiles;
     auto role = scf::IfOp::create(
         b, loc, m.cmp(arith::CmpIPredicate::eq, k.wg, m.c(2)), true);
     // The rest of the kernel is the consumers' (the else region).
@@ -457,7 +461,7 @@ void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
     b.setInsertionPointToStart(&role.getElseRegion().front());
     NVVM::SetMaxRegisterOp::create(b, loc, 232,
                                    NVVM::SetMaxRegisterAction::increase);
-    k.tileCount = m.c(0);
+    k.tileCount = noTiles;
   }
   RowOperand qf = k.rowOperands({"q"}, rows, qv, c, row0, qlen)[0];
   k.awaitPredecessors(); // lse and o_acc come from the previous kernel
@@ -621,30 +625,31 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
     minusLse2[r] = minusLog2Lse(k, k.load(k.arg["lse"], idx));
     delta[r] = first ? dots[r] : k.load(k.arg["delta"], idx);
   }
+  // Stores each valid row's delta and lse2 (from lane t = 0) into
+  // `deltaBuf` and `lse2Buf` at index(r).
+  auto storeStats = [&](StringRef deltaBuf, StringRef lse2Buf,
+                        function_ref<Value(int)> index) {
+    for (int r = 0; r < 2; ++r) {
+      auto ifOp = scf::IfOp::create(b, loc, m.andi(k.t0, rows.valid[r]), false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+      Value idx = index(r);
+      memref::StoreOp::create(b, loc, delta[r], k.arg[deltaBuf], idx);
+      memref::StoreOp::create(b, loc, minusLse2[r], k.arg[lse2Buf], idx);
+    }
+  };
   // The first dQ kernel of a head group computes delta = rowsum(dO * O)
   // for its rows (every row is in its view) and stores it, with lse2, for
   // the later dQ and the dK/dV kernels: no separate delta kernel and its
   // second pass over dO.
   if (first)
-    for (int r = 0; r < 2; ++r) {
-      auto ifOp = scf::IfOp::create(b, loc, m.andi(k.t0, rows.valid[r]), false);
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-      Value idx = m.add(k.rowBase, rows.orig[r]);
-      memref::StoreOp::create(b, loc, delta[r], k.arg["delta"], idx);
-      memref::StoreOp::create(b, loc, minusLse2[r], k.arg["lse2"], idx);
-    }
+    storeStats("delta", "lse2",
+               [&](int r) { return m.add(k.rowBase, rows.orig[r]); });
   // A kernel over the residue view whose statistics have class-major
   // copies writes them (its rows are a class's, adjacent there).
   if (k.usesClassStats(qv))
-    for (int r = 0; r < 2; ++r) {
-      auto ifOp = scf::IfOp::create(b, loc, m.andi(k.t0, rows.valid[r]), false);
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-      Value idx = k.classStatIndex(c, rows.view[r]);
-      memref::StoreOp::create(b, loc, delta[r], k.arg["delta_c"], idx);
-      memref::StoreOp::create(b, loc, minusLse2[r], k.arg["lse2_c"], idx);
-    }
+    storeStats("delta_c", "lse2_c",
+               [&](int r) { return k.classStatIndex(c, rows.view[r]); });
   int64_t dTiles = k.d / 8;
   SmallVector<Value> state;
   KernelEmitter::flatten(first ? k.zeros(dTiles) : k.loadChain(rows, "dq_acc"),
