@@ -66,27 +66,16 @@ done
 echo "gpu-kernels: compiling ${#configs[@]} attention kernel sets into $out"
 chip=${ST_GPU_CHIP:-sm_90}
 pipeline="dir=$out chip=$chip"
-if [ -n "${ST_GPU_WGMMA_HEAD_DIMS:-}" ]; then
-  pipeline+=" wgmma-head-dims=$ST_GPU_WGMMA_HEAD_DIMS"
-fi
-if [ -n "${ST_GPU_WGMMA_KEY_TILE:-}" ]; then
-  pipeline+=" wgmma-key-tile=$ST_GPU_WGMMA_KEY_TILE"
-fi
-if [ "${ST_GPU_PIPELINED_FORWARD:-0}" = 1 ]; then
-  pipeline+=" pipelined-forward=1"
-fi
-if [ -n "${ST_GPU_CLASS_STATS:-}" ]; then
-  pipeline+=" class-stats=$ST_GPU_CLASS_STATS"
-fi
-if [ -n "${ST_GPU_SERPENTINE:-}" ]; then
-  pipeline+=" serpentine-heads=$ST_GPU_SERPENTINE"
-fi
-if [ "${ST_GPU_FORWARD_PRODUCER:-0}" = 1 ]; then
-  pipeline+=" forward-producer=1"
-fi
-if [ -n "${ST_GPU_FORWARD_WARPGROUPS:-}" ]; then
-  pipeline+=" forward-warpgroups=$ST_GPU_FORWARD_WARPGROUPS"
-fi
+# Each ST_GPU_<NAME> that is set passes its value to the pipeline option.
+for pair in WGMMA_HEAD_DIMS:wgmma-head-dims WGMMA_KEY_TILE:wgmma-key-tile \
+  PIPELINED_FORWARD:pipelined-forward CLASS_STATS:class-stats \
+  SERPENTINE:serpentine-heads FORWARD_PRODUCER:forward-producer \
+  FORWARD_WARPGROUPS:forward-warpgroups; do
+  var="ST_GPU_${pair%%:*}"
+  if [ -n "${!var:-}" ]; then
+    pipeline+=" ${pair#*:}=${!var}"
+  fi
+done
 "$st_opt" "$src" --st-gpu-kernels="$pipeline" -o /dev/null
 if command -v /usr/local/cuda/bin/ptxas >/dev/null; then
   for f in "$out"/*.ptx; do
