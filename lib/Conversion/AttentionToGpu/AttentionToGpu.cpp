@@ -25,7 +25,8 @@
 // are needed.
 //
 // This file holds the pass and the launch schedule; the kernels are in
-// Kernels.cpp, their building blocks in KernelEmitter.h.
+// ForwardKernel.cpp and BackwardKernels.cpp, their building blocks in
+// KernelEmitter.h and Walks.h.
 //
 //===----------------------------------------------------------------------===//
 

@@ -1,8 +1,10 @@
 //===- KernelEmitter.cpp - Kernel frame, staging and the tile loop -------===//
 //
-// KernelEmitter's kernel function and shared-memory tiles, fragment loads
-// and stores, the asynchronous staging of tiles and the double-buffered
-// tile loop, and the unmasked-interior branch (KernelEmitter.h).
+// KernelEmitter's kernel function and shared-memory tiles, the block's
+// (batch, head) and tiles in a view, the asynchronous staging of tiles and
+// the tile loops (block barriers, or mbarrier-tracked stages with a
+// producer warpgroup), and the unmasked-interior branch (KernelEmitter.h).
+// Row I/O outside the tile loops is in RowIO.cpp.
 //
 //===----------------------------------------------------------------------===//
 
@@ -168,33 +170,94 @@ gpu::GPUFuncOp KernelEmitter::begin(gpu::GPUModuleOp module, StringRef name,
   return func;
 }
 
-SmallVector<std::array<Value, 4>>
-KernelEmitter::rowFragments(Value mem, const LaneRows &rows) {
-  SmallVector<std::array<Value, 4>> frags;
-  Value off[2] = {m.add(base, m.mul(rows.orig[0], m.c(d))),
-                  m.add(base, m.mul(rows.orig[1], m.c(d)))};
-  if (isTf32()) {
-    // tf32 A fragments per 8-column step: (g, t), (g+8, t), (g, t+4),
-    // (g+8, t+4).
-    for (int64_t ks = 0; ks < d / 8; ++ks) {
-      std::array<Value, 4> a;
-      for (int k = 0; k < 4; ++k) {
-        Value col = m.add(m.c(ks * 8 + (k / 2) * 4), t);
-        a[k] = tf32(load(mem, m.add(off[k % 2], col)));
-      }
-      frags.push_back(a);
-    }
-    return frags;
+void KernelEmitter::headMapping(int64_t first, int64_t cycle, bool reversed) {
+  Value by = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
+  if (reversed)
+    by = m.sub(m.sub(gpu::GridDimOp::create(b, loc, gpu::Dimension::y), m.c(1)),
+               by);
+  Value bh = by;
+  if (cycle != 1) {
+    Value cnt = m.ceilDiv(m.sub(heads, m.c(first)), m.c(cycle));
+    Value h = m.add(m.c(first), m.mul(m.rem(by, cnt), m.c(cycle)));
+    bh = m.add(m.mul(m.div(by, cnt), heads), h);
   }
-  for (int64_t ks = 0; ks < d / 16; ++ks) {
-    std::array<Value, 4> a;
-    for (int k = 0; k < 4; ++k) {
-      Value col = m.add(m.c(ks * 16 + (k / 2) * 8), m.mul(t, m.c(2)));
-      a[k] = pairLoad(mem, m.add(off[k % 2], col));
-    }
-    frags.push_back(a);
+  headIndex = bh;
+  rowBase = m.mul(bh, n);
+  base = m.mul(rowBase, m.c(d));
+}
+
+std::pair<Value, Value> KernelEmitter::tileOf(const ga::View &v,
+                                              bool reversed) {
+  if (v.kind == ga::ViewKind::Compact)
+    return {m.c(0), bx};
+  // Row tiles per residue class (the whole view for Identity).
+  Value rows =
+      v.kind == ga::ViewKind::Residue ? m.ceilDiv(n, m.c(v.stride)) : n;
+  Value per = m.ceilDiv(rows, m.c(rowsPerBlock()));
+  Value c = m.c(0), tile = bx;
+  if (v.kind == ga::ViewKind::Residue) {
+    c = m.div(bx, per);
+    tile = m.rem(bx, per);
   }
-  return frags;
+  if (reversed)
+    tile = m.sub(m.sub(per, m.c(1)), tile);
+  return {c, tile};
+}
+
+Value KernelEmitter::viewLength(const ga::View &v, Value c) {
+  switch (v.kind) {
+  case ga::ViewKind::Identity:
+    return n;
+  case ga::ViewKind::Residue:
+    return m.max(m.c(0), m.ceilDiv(m.sub(n, c), m.c(v.stride)));
+  case ga::ViewKind::Compact: {
+    Value l = m.c(v.stride), w = m.c(v.width);
+    Value tail = m.max(m.c(0), m.min(m.sub(m.rem(n, l), m.c(v.lo)), w));
+    return m.add(m.mul(m.div(n, l), w), tail);
+  }
+  }
+  llvm_unreachable("unknown view");
+}
+
+Value KernelEmitter::anyThread(Value pred) {
+  auto i32 = b.getI32Type();
+  if (useWgmma && warpgroups > 1) {
+    // Two warpgroups walk their tiles independently (tileLoop): each
+    // reduces over its own 128 threads at named barrier 1 + wg.
+    return byWarpgroup(b.getI1Type(), [&](int32_t w) {
+      return ga::namedBarrierAny(b, loc, pred, 1 + w, kThreads);
+    });
+  }
+  if (useWgmma) {
+    Value word = arith::ExtUIOp::create(b, loc, i32, pred);
+    Value any =
+        NVVM::BarrierOp::create(b, loc, i32, Value(), Value(),
+                                NVVM::BarrierReductionAttr::get(
+                                    b.getContext(), NVVM::BarrierReduction::OR),
+                                word)
+            .getResult(0);
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, any,
+                                 arith::ConstantIntOp::create(b, loc, i32, 0));
+  }
+  return NVVM::VoteSyncOp::create(b, loc, b.getI1Type(),
+                                  arith::ConstantIntOp::create(b, loc, i32, -1),
+                                  pred, NVVM::VoteSyncKind::any);
+}
+
+Value KernelEmitter::byWarpgroup(Type type, function_ref<Value(int32_t)> emit) {
+  auto ifOp =
+      scf::IfOp::create(b, loc, type ? TypeRange(type) : TypeRange(),
+                        m.cmp(arith::CmpIPredicate::eq, wg, m.c(0)), true);
+  OpBuilder::InsertionGuard guard(b);
+  for (int32_t w = 0; w < 2; ++w) {
+    Block &block =
+        w == 0 ? ifOp.getThenRegion().front() : ifOp.getElseRegion().front();
+    b.setInsertionPointToStart(&block);
+    Value v = emit(w);
+    if (type)
+      scf::YieldOp::create(b, loc, v);
+  }
+  return type ? ifOp.getResult(0) : Value();
 }
 
 SmallVector<RowOperand>
@@ -508,191 +571,6 @@ SmallVector<Value> KernelEmitter::tileLoop(
   nvgpu::DeviceAsyncWaitOp::create(b, loc, commitCopies(),
                                    b.getI32IntegerAttr(0));
   return SmallVector<Value>(loop.getResults().begin(), loop.getResults().end());
-}
-
-std::array<Value, 4> KernelEmitter::quadTranspose(std::array<Value, 4> v) {
-  // Two exchange rounds: lanes t and t ^ bit swap the elements whose index
-  // differs from their own lane index in `bit`, so that after both lane
-  // t's element e is lane e's element t.
-  for (int32_t bit : {2, 1}) {
-    Value high = m.cmp(arith::CmpIPredicate::ne,
-                       m.rem(m.div(t, m.c(bit)), m.c(2)), m.c(0));
-    for (int e = 0; e < 4; ++e) {
-      if (e & bit)
-        continue;
-      Value send = select(high, v[e], v[e | bit]);
-      Value got = shuffleXor(send, bit);
-      Value keepLow = v[e], keepHigh = v[e | bit];
-      v[e] = select(high, got, keepLow);
-      v[e | bit] = select(high, keepHigh, got);
-    }
-  }
-  return v;
-}
-
-Value KernelEmitter::chunkIndex(Value orig, int64_t group) {
-  return m.add(base, m.add(m.mul(orig, m.c(d)),
-                           m.mul(m.add(m.c(group * 4), t), m.c(8))));
-}
-
-void KernelEmitter::storeChunks(ArrayRef<Value> pairs, Value valid, Value orig,
-                                Value mem) {
-  auto i32 = b.getI32Type();
-  Type memElt = cast<MemRefType>(mem.getType()).getElementType();
-  SmallVector<std::array<Value, 4>> chunks;
-  for (size_t j = 0; j < pairs.size() / 4; ++j) {
-    std::array<Value, 4> v;
-    for (int e = 0; e < 4; ++e)
-      v[e] = vector::ExtractOp::create(
-          b, loc,
-          vector::BitCastOp::create(b, loc, VectorType::get({1}, i32),
-                                    pairs[4 * j + e]),
-          int64_t(0));
-    chunks.push_back(quadTranspose(v));
-  }
-  auto ifOp = scf::IfOp::create(b, loc, valid, false);
-  OpBuilder::InsertionGuard guard(b);
-  b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-  for (auto [j, v] : llvm::enumerate(chunks)) {
-    Value words = vector::FromElementsOp::create(
-        b, loc, VectorType::get({4}, i32), ValueRange(v));
-    Value chunk =
-        vector::BitCastOp::create(b, loc, VectorType::get({8}, memElt), words);
-    vector::StoreOp::create(b, loc, chunk, mem,
-                            ValueRange{chunkIndex(orig, int64_t(j))}, false,
-                            llvm::MaybeAlign(16));
-  }
-}
-
-SmallVector<Value> KernelEmitter::loadChunks(Value orig, Value mem) {
-  auto i32 = b.getI32Type();
-  Type memElt = cast<MemRefType>(mem.getType()).getElementType();
-  auto pairType = VectorType::get({2}, memElt);
-  SmallVector<Value> pairs;
-  for (int64_t j = 0; j < d / 32; ++j) {
-    Value chunk = vector::LoadOp::create(b, loc, VectorType::get({8}, memElt),
-                                         mem, ValueRange{chunkIndex(orig, j)},
-                                         false, llvm::MaybeAlign(16));
-    Value words =
-        vector::BitCastOp::create(b, loc, VectorType::get({4}, i32), chunk);
-    std::array<Value, 4> v;
-    for (int e = 0; e < 4; ++e)
-      v[e] = vector::ExtractOp::create(b, loc, words, int64_t(e));
-    for (Value w : quadTranspose(v))
-      pairs.push_back(vector::BitCastOp::create(
-          b, loc, pairType,
-          vector::FromElementsOp::create(b, loc, VectorType::get({1}, i32),
-                                         ValueRange{w})));
-  }
-  return pairs;
-}
-
-void KernelEmitter::storeRows(const Frags &acc, const LaneRows &rows,
-                              Value factor[2], Value mem) {
-  Type memElt = cast<MemRefType>(mem.getType()).getElementType();
-  if (memElt != f32) {
-    auto pairType = VectorType::get({2}, memElt);
-    for (int k = 0; k < 2; ++k) {
-      SmallVector<Value> pairs;
-      for (int64_t dt = 0; dt < d / 8; ++dt)
-        pairs.push_back(vector::FromElementsOp::create(
-            b, loc, pairType,
-            ValueRange{
-                arith::TruncFOp::create(b, loc, memElt,
-                                        fmul(acc[dt][2 * k], factor[k])),
-                arith::TruncFOp::create(b, loc, memElt,
-                                        fmul(acc[dt][2 * k + 1], factor[k]))}));
-      storeChunks(pairs, rows.valid[k], rows.orig[k], mem);
-    }
-    return;
-  }
-  for (int k = 0; k < 2; ++k) {
-    auto ifOp = scf::IfOp::create(b, loc, rows.valid[k], false);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-    for (int64_t dt = 0; dt < d / 8; ++dt) {
-      Value lo = fmul(acc[dt][2 * k], factor[k]);
-      Value hi = fmul(acc[dt][2 * k + 1], factor[k]);
-      if (memElt != f32) {
-        lo = arith::TruncFOp::create(b, loc, memElt, lo);
-        hi = arith::TruncFOp::create(b, loc, memElt, hi);
-      }
-      Value pair = vector::FromElementsOp::create(
-          b, loc, VectorType::get({2}, memElt), ValueRange{lo, hi});
-      vector::StoreOp::create(b, loc, pair, mem,
-                              ValueRange{fragIndex(rows.orig[k], dt, 0)}, false,
-                              llvm::MaybeAlign(memElt == f32 ? 8 : 4));
-    }
-  }
-}
-
-Frags KernelEmitter::loadRows(const LaneRows &rows, Value mem) {
-  Frags acc;
-  for (int64_t dt = 0; dt < d / 8; ++dt) {
-    std::array<Value, 4> c;
-    for (int e = 0; e < 4; ++e)
-      c[e] = load(mem, fragIndex(rows.orig[e / 2], dt, e % 2));
-    acc.push_back(c);
-  }
-  return acc;
-}
-
-void KernelEmitter::storeChain(const Frags &acc, const LaneRows &rows,
-                               Value factor[2], StringRef name) {
-  if (!scaledChain())
-    return storeRows(acc, rows, factor, arg[name]);
-  Type f16 = chainType();
-  Value scales = arg[chainScaleName(name)];
-  for (int k = 0; k < 2; ++k) {
-    // The row's values and its largest magnitude (the row's four lanes,
-    // t = 0..3, reduce with shuffles: outside the valid-row guard).
-    SmallVector<Value> x;
-    Value mx = f(0);
-    for (int64_t dt = 0; dt < d / 8; ++dt)
-      for (int e = 2 * k; e < 2 * k + 2; ++e) {
-        x.push_back(fmul(acc[dt][e], factor[k]));
-        mx = arith::MaximumFOp::create(b, loc, mx,
-                                       math::AbsFOp::create(b, loc, x.back()));
-      }
-    mx = rowReduce(mx, true);
-    Value has =
-        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, mx, f(0));
-    Value inv = select(has, arith::DivFOp::create(b, loc, f(1), mx), f(0));
-    SmallVector<Value> pairs;
-    for (int64_t dt = 0; dt < d / 8; ++dt) {
-      Value lo = arith::TruncFOp::create(b, loc, f16, fmul(x[2 * dt], inv));
-      Value hi = arith::TruncFOp::create(b, loc, f16, fmul(x[2 * dt + 1], inv));
-      pairs.push_back(vector::FromElementsOp::create(
-          b, loc, VectorType::get({2}, f16), ValueRange{lo, hi}));
-    }
-    storeChunks(pairs, rows.valid[k], rows.orig[k], arg[name]);
-    auto lead = scf::IfOp::create(b, loc, m.andi(rows.valid[k], t0), false);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&lead.getThenRegion().front());
-    memref::StoreOp::create(b, loc, mx, scales,
-                            ValueRange{m.add(rowBase, rows.orig[k])});
-  }
-}
-
-Frags KernelEmitter::loadChain(const LaneRows &rows, StringRef name) {
-  if (!scaledChain())
-    return loadRows(rows, arg[name]);
-  Value scales = arg[chainScaleName(name)];
-  Value scale[2];
-  for (int k = 0; k < 2; ++k)
-    scale[k] = load(scales, m.add(rowBase, rows.orig[k]));
-  Frags acc(d / 8);
-  SmallVector<Value> pairs[2] = {loadChunks(rows.orig[0], arg[name]),
-                                 loadChunks(rows.orig[1], arg[name])};
-  for (int64_t dt = 0; dt < d / 8; ++dt)
-    for (int k = 0; k < 2; ++k) {
-      Value wide = arith::ExtFOp::create(b, loc, VectorType::get({2}, f32),
-                                         pairs[k][dt]);
-      for (int64_t i = 0; i < 2; ++i)
-        acc[dt][2 * k + i] =
-            fmul(vector::ExtractOp::create(b, loc, wide, i), scale[k]);
-    }
-  return acc;
 }
 
 Frags KernelEmitter::maskedOrNot(Value inner, Frags s,

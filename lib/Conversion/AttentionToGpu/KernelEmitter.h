@@ -1,4 +1,5 @@
-//===- KernelEmitter.h - Building blocks of the attention kernels -*- C++ -*-===//
+//===- KernelEmitter.h - Building blocks of the attention kernels -*- C++
+//-*-===//
 //
 // KernelEmitter builds the pieces every attention kernel is made of: the
 // kernel function and its shared-memory tiles, the block's rows in a view
@@ -6,10 +7,11 @@
 // warpgroup MMA through Wgmma.h), shared-memory staging with asynchronous
 // copies and the double-buffered tile loop, masks and the online-softmax
 // arithmetic. The larger members are defined in KernelEmitter.cpp (the
-// kernel frame, staging, the tile loop, fragment I/O) and TensorCores.cpp
-// (the products). The kernels themselves (forward, delta, dQ, dK/dV) are in
-// Kernels.cpp; the pass that chooses and schedules them is
-// AttentionToGpu.cpp.
+// kernel frame, staging, the tile loops), RowIO.cpp (fragment rows to and
+// from global memory) and TensorCores.cpp (the products). The kernels
+// themselves are in ForwardKernel.cpp and BackwardKernels.cpp (dQ with delta,
+// dK/dV), over the rows and key ranges of Walks.h; the pass that chooses and
+// schedules them is AttentionToGpu.cpp.
 //
 //===----------------------------------------------------------------------===//
 
@@ -137,21 +139,7 @@ public:
   /// from the end): blocks start in blockIdx order, so a kernel that
   /// follows one in the other order starts on the heads whose rows that
   /// one touched last, still in L2 (AttentionToGpu.cpp, "serpentine").
-  void headMapping(int64_t first, int64_t cycle, bool reversed = false) {
-    Value by = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
-    if (reversed)
-      by = m.sub(
-          m.sub(gpu::GridDimOp::create(b, loc, gpu::Dimension::y), m.c(1)), by);
-    Value bh = by;
-    if (cycle != 1) {
-      Value cnt = m.ceilDiv(m.sub(heads, m.c(first)), m.c(cycle));
-      Value h = m.add(m.c(first), m.mul(m.rem(by, cnt), m.c(cycle)));
-      bh = m.add(m.mul(m.div(by, cnt), heads), h);
-    }
-    headIndex = bh;
-    rowBase = m.mul(bh, n);
-    base = m.mul(rowBase, m.c(d));
-  }
+  void headMapping(int64_t first, int64_t cycle, bool reversed = false);
 
   /// Decomposes blockIdx.x for driving view `v` into (residue, tile).
   /// Blocks start in blockIdx order. The tiles of one residue are
@@ -164,37 +152,9 @@ public:
   /// 4-7% slower: session 7). With `reversed` (query-driven
   /// causal walks, longer for later rows) the last tiles start first, so
   /// that short walks fill the tail (fixed's forward and dQ: 3%).
-  std::pair<Value, Value> tileOf(const ga::View &v, bool reversed) {
-    if (v.kind == ga::ViewKind::Compact)
-      return {m.c(0), bx};
-    // Row tiles per residue class (the whole view for Identity).
-    Value rows =
-        v.kind == ga::ViewKind::Residue ? m.ceilDiv(n, m.c(v.stride)) : n;
-    Value per = m.ceilDiv(rows, m.c(rowsPerBlock()));
-    Value c = m.c(0), tile = bx;
-    if (v.kind == ga::ViewKind::Residue) {
-      c = m.div(bx, per);
-      tile = m.rem(bx, per);
-    }
-    if (reversed)
-      tile = m.sub(m.sub(per, m.c(1)), tile);
-    return {c, tile};
-  }
+  std::pair<Value, Value> tileOf(const ga::View &v, bool reversed);
 
-  Value viewLength(const ga::View &v, Value c) {
-    switch (v.kind) {
-    case ga::ViewKind::Identity:
-      return n;
-    case ga::ViewKind::Residue:
-      return m.max(m.c(0), m.ceilDiv(m.sub(n, c), m.c(v.stride)));
-    case ga::ViewKind::Compact: {
-      Value l = m.c(v.stride), w = m.c(v.width);
-      Value tail = m.max(m.c(0), m.min(m.sub(m.rem(n, l), m.c(v.lo)), w));
-      return m.add(m.mul(m.div(n, l), w), tail);
-    }
-    }
-    llvm_unreachable("unknown view");
-  }
+  Value viewLength(const ga::View &v, Value c);
 
   /// Whether original position `pos` is some index of view `v` (for
   /// Residue, of some class).
@@ -557,51 +517,13 @@ public:
   /// branches around their shared products: a barrier with an or
   /// reduction), else the warp's (a vote; with mma.sync a warp may skip a
   /// tile that the others run, so no block barrier may sit in a tile).
-  Value anyThread(Value pred) {
-    auto i32 = b.getI32Type();
-    if (useWgmma && warpgroups > 1) {
-      // Two warpgroups walk their tiles independently (tileLoop): each
-      // reduces over its own 128 threads at named barrier 1 + wg.
-      return byWarpgroup(b.getI1Type(), [&](int32_t w) {
-        return ga::namedBarrierAny(b, loc, pred, 1 + w, kThreads);
-      });
-    }
-    if (useWgmma) {
-      Value word = arith::ExtUIOp::create(b, loc, i32, pred);
-      Value any = NVVM::BarrierOp::create(
-                      b, loc, i32, Value(), Value(),
-                      NVVM::BarrierReductionAttr::get(
-                          b.getContext(), NVVM::BarrierReduction::OR),
-                      word)
-                      .getResult(0);
-      return arith::CmpIOp::create(
-          b, loc, arith::CmpIPredicate::ne, any,
-          arith::ConstantIntOp::create(b, loc, i32, 0));
-    }
-    return NVVM::VoteSyncOp::create(
-        b, loc, b.getI1Type(), arith::ConstantIntOp::create(b, loc, i32, -1),
-        pred, NVVM::VoteSyncKind::any);
-  }
+  Value anyThread(Value pred);
 
   /// `emit(w)` for this thread's warpgroup w (0 or 1) in a branch on wg,
   /// so that w is an immediate (a named barrier's id), with the value it
   /// returns as the result (null `type`: none). The branch is uniform over
   /// each warpgroup.
-  Value byWarpgroup(Type type, function_ref<Value(int32_t)> emit) {
-    auto ifOp = scf::IfOp::create(b, loc, type ? TypeRange(type) : TypeRange(),
-                                  m.cmp(arith::CmpIPredicate::eq, wg, m.c(0)),
-                                  true);
-    OpBuilder::InsertionGuard guard(b);
-    for (int32_t w = 0; w < 2; ++w) {
-      Block &block = w == 0 ? ifOp.getThenRegion().front()
-                            : ifOp.getElseRegion().front();
-      b.setInsertionPointToStart(&block);
-      Value v = emit(w);
-      if (type)
-        scf::YieldOp::create(b, loc, v);
-    }
-    return type ? ifOp.getResult(0) : Value();
-  }
+  Value byWarpgroup(Type type, function_ref<Value(int32_t)> emit);
 
   Value select(Value c, Value x, Value y) {
     return arith::SelectOp::create(b, loc, c, x, y);
@@ -761,7 +683,7 @@ public:
   /// requests at d = 64 (AttentionToGpu.cpp, "class-major statistics").
   int64_t classStatsStride = 0;
   /// The forward walks with two tiles' products in flight together
-  /// (Kernels.cpp, forwardWalkPipelined; wgmma only; set before begin(),
+  /// (ForwardKernel.cpp, forwardWalkPipelined; wgmma only; set before begin(),
   /// which then stages V twice).
   bool pipelinedForward = false;
   /// A third warpgroup that only copies the key tiles (set before begin();
@@ -812,7 +734,7 @@ public:
 };
 
 //===----------------------------------------------------------------------===//
-// The kernels (Kernels.cpp)
+// The kernels (ForwardKernel.cpp, BackwardKernels.cpp)
 //===----------------------------------------------------------------------===//
 
 /// Forward (O and lse) of one group of parts sharing a query view; `first`

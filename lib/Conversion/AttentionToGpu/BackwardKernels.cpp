@@ -1,0 +1,340 @@
+//===- BackwardKernels.cpp - The backward kernels: dQ, dK and dV ---------===//
+//
+// dQ per query tile (the first kernel of a head group also computes delta
+// = rowsum(dO * O) and lse2 for the others), and dK/dV per key tile over
+// the transposed structure (PartStructure's column intervals), both
+// recomputing P from the forward's log-sum-exp; the block's rows and key
+// ranges come from Walks.h.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Walks.h"
+
+namespace mlir {
+namespace st {
+namespace gpu_kernels {
+
+/// The two score products of a backward tile, S = A0 . X0^T and dP = A1 .
+/// X1^T with X0, X1 the staged tiles. With wgmma they are two commit
+/// groups and only S is waited for: dP comes back in flight (Wgmma.h,
+/// WarpgroupStep), so the caller's exponentials overlap its product and a
+/// later step must complete it. The kernels' loops had each product wait
+/// for completion, and ncu put the backward's tensor pipe at 44-49% busy:
+/// the block's arithmetic and its products took turns.
+static std::pair<Frags, Frags>
+pipelineScores(KernelEmitter &k, const RowOperand &a0, const RowOperand &a1) {
+  if (!k.useWgmma)
+    return k.scoresPair(a0, k.smem[0], a1, k.smem[1]);
+  SmallVector<Frags> r = k.stepWgmma(
+      {k.scoresOperands(a0, k.smem[0]), k.scoresOperands(a1, k.smem[1])}, 1);
+  return {r[0], r[1]};
+}
+
+/// -lse in log2 units, clamped so that it is finite even for a row without
+/// keys (lse = -inf): masked scores (-inf) then give p = 0, never NaN. The
+/// dQ kernels compute it per row; the first stores it (`lse2`) for the
+/// dK/dV kernels, which stage it per query tile and would otherwise redo
+/// it for every score (two instructions of each tile's ~250).
+static Value minusLog2Lse(KernelEmitter &k, Value lse) {
+  return arith::MinimumFOp::create(k.b, k.loc, k.fmul(lse, k.f(-kLog2e)),
+                                   k.f(kHugeLse));
+}
+
+/// sum_d x[row] * y[row] over the [.., N, D] tensors `x` and `y` for the
+/// lane's two fragment rows (rows g and g + 8 of the warp's 16 from `r0`
+/// in view `v`, class `c`, of length `len`). The rows are read coalesced:
+/// two lanes a row (row r0 + lane / 2), each taking every other 16-byte
+/// chunk, so that a warp's load covers a whole 32-byte sector of each of
+/// its 16 rows; the pair sums by a shuffle and the fragment lanes fetch
+/// their rows' sums from lanes 2g and 2g + 16. Reading the fragment
+/// columns instead (4 bytes a lane, 16 of each sector's 32 bytes a load)
+/// left the first dQ kernel of the strided layout bound by L2 throughput
+/// (ncu: 91.5% of peak, DRAM 78%; session 9). Every lane must call it.
+static std::array<Value, 2> rowDots(KernelEmitter &k, StringRef x, StringRef y,
+                                    const ga::View &v, Value c, Value r0,
+                                    Value len) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  IndexMath &m = k.m;
+  int64_t chunk = 16 / (k.elt.getIntOrFloatBitWidth() / 8);
+  int64_t chunksPerRow = k.d / chunk;
+  assert(chunksPerRow % 2 == 0 && "two lanes a row");
+  Value last = m.max(m.sub(len, m.c(1)), m.c(0));
+  Value row = m.min(m.add(r0, m.div(k.lane, m.c(2))), last);
+  Value half = m.rem(k.lane, m.c(2));
+  Value off = m.add(k.base, m.mul(k.toOriginal(v, c, row), m.c(k.d)));
+  auto vecType = VectorType::get({chunk}, k.elt);
+  auto wideType = VectorType::get({chunk}, k.f32);
+  Value sum = k.f(0);
+  for (int64_t j = 0; j < chunksPerRow / 2; ++j) {
+    Value idx = m.add(off, m.mul(m.add(m.c(2 * j), half), m.c(chunk)));
+    auto load = [&](StringRef name) -> Value {
+      Value e =
+          vector::LoadOp::create(b, loc, vecType, k.arg[name], ValueRange{idx},
+                                 false, llvm::MaybeAlign(16));
+      return k.elt == k.f32 ? e : arith::ExtFOp::create(b, loc, wideType, e);
+    };
+    Value prod = arith::MulFOp::create(b, loc, load(x), load(y));
+    sum = k.fadd(sum, vector::ReductionOp::create(
+                          b, loc, vector::CombiningKind::ADD, prod));
+  }
+  sum = k.fadd(sum, k.shuffleXor(sum, 1));
+  Value src = k.narrow(m.mul(k.g, m.c(2)));
+  std::array<Value, 2> out;
+  for (int r = 0; r < 2; ++r)
+    out[r] = gpu::ShuffleOp::create(
+                 b, loc, sum, arith::AddIOp::create(b, loc, src, k.i32(16 * r)),
+                 k.i32(32), gpu::ShuffleMode::IDX)
+                 .getShuffleResult();
+  return out;
+}
+
+/// dQ for one group of parts sharing a query view.
+void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
+            bool last) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  IndexMath &m = k.m;
+  const ga::View &qv = parts.front().queryView;
+  BlockRows br = blockRows(k, qv, /*queryDriven=*/true);
+  Value c = br.c, qlen = br.len, row0 = br.row0;
+  LaneRows rows = br.lanes;
+  auto ops = k.rowOperands({"q", "dout"}, rows, qv, c, row0, qlen);
+  k.awaitPredecessors(); // delta, lse2 and dq_acc come from earlier kernels
+  const RowOperand &qf = ops[0], &dof = ops[1];
+  Value minusLse2[2], delta[2];
+  std::array<Value, 2> dots;
+  if (first)
+    dots = rowDots(k, "o", "dout", qv, c, br.r0, qlen);
+  for (int r = 0; r < 2; ++r) {
+    Value idx = m.add(k.rowBase, rows.orig[r]);
+    minusLse2[r] = minusLog2Lse(k, k.load(k.arg["lse"], idx));
+    delta[r] = first ? dots[r] : k.load(k.arg["delta"], idx);
+  }
+  // Stores each valid row's delta and lse2 (from lane t = 0) into
+  // `deltaBuf` and `lse2Buf` at index(r).
+  auto storeStats = [&](StringRef deltaBuf, StringRef lse2Buf,
+                        function_ref<Value(int)> index) {
+    for (int r = 0; r < 2; ++r) {
+      auto ifOp = scf::IfOp::create(b, loc, m.andi(k.t0, rows.valid[r]), false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+      Value idx = index(r);
+      memref::StoreOp::create(b, loc, delta[r], k.arg[deltaBuf], idx);
+      memref::StoreOp::create(b, loc, minusLse2[r], k.arg[lse2Buf], idx);
+    }
+  };
+  // The first dQ kernel of a head group computes delta = rowsum(dO * O)
+  // for its rows (every row is in its view) and stores it, with lse2, for
+  // the later dQ and the dK/dV kernels: no separate delta kernel and its
+  // second pass over dO.
+  if (first)
+    storeStats("delta", "lse2",
+               [&](int r) { return m.add(k.rowBase, rows.orig[r]); });
+  // A kernel over the residue view whose statistics have class-major
+  // copies writes them (its rows are a class's, adjacent there).
+  if (k.usesClassStats(qv))
+    storeStats("delta_c", "lse2_c",
+               [&](int r) { return k.classStatIndex(c, rows.view[r]); });
+  int64_t dTiles = k.d / 8;
+  SmallVector<Value> state;
+  KernelEmitter::flatten(first ? k.zeros(dTiles) : k.loadChain(rows, "dq_acc"),
+                         state);
+  Value scale2 = k.f(k.scale * kLog2e);
+  for (const ga::GpuPart &part : parts) {
+    KeyRange kr = keyRange(k, part, br);
+    Value lastKey = kr.lastKey;
+    state = k.tileLoop(
+        kr.lo, kr.hi, kr.wlo, kr.whi, part.keyView, c, lastKey, k.arg["k"],
+        k.arg["v"], state,
+        [&](Value kt, ValueRange st) -> SmallVector<Value> {
+          Frags acc = KernelEmitter::unflatten(st, dTiles);
+          // With wgmma, S and dP are two commit groups and P is computed
+          // while dP still runs (pipelineScores).
+          auto [s, dp] = pipelineScores(k, qf, dof);
+          s = maskQueryTile(k, part, kr, c, rows, kt, s);
+          for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
+            for (int e = 0; e < 4; ++e)
+              s[nt][e] = k.exp2(k.fma(s[nt][e], scale2, minusLse2[e / 2]));
+          if (k.useWgmma)
+            dp = k.stepWgmma({}, 0, {dp})[0];
+          for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
+            for (int e = 0; e < 4; ++e)
+              s[nt][e] = k.fmul(s[nt][e], k.fsub(dp[nt][e], delta[e / 2]));
+          k.accumulateShared(acc, s, k.smem[0]);
+          SmallVector<Value> next;
+          KernelEmitter::flatten(acc, next);
+          return next;
+        },
+        longWalk(part));
+  }
+  k.releaseDependents();
+  Frags acc = KernelEmitter::unflatten(state, dTiles);
+  Value factor[2] = {k.f(k.scale), k.f(k.scale)};
+  Value one[2] = {k.f(1), k.f(1)};
+  if (last)
+    k.storeRows(acc, rows, factor, k.arg["dq"]);
+  else
+    k.storeChain(acc, rows, one, "dq_acc");
+}
+
+/// dK and dV for one group of parts sharing a key view: each warp owns 16
+/// keys and walks the query rows that attend them.
+void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
+             ArrayRef<ga::View> later) {
+  IndexMath &m = k.m;
+  const ga::View &kv = parts.front().keyView;
+  BlockRows br = blockRows(k, kv, /*queryDriven=*/false);
+  Value c = br.c, klen = br.len, row0 = br.row0, r0 = br.r0;
+  LaneRows keys = br.lanes;
+  auto ops = k.rowOperands({"k", "v"}, keys, kv, c, row0, klen);
+  k.awaitPredecessors(); // delta, lse2 and the chain come from earlier kernels
+  const RowOperand &kf = ops[0], &vf = ops[1];
+  int64_t dTiles = k.d / 8;
+  SmallVector<Value> state;
+  if (first) {
+    KernelEmitter::flatten(k.zeros(dTiles), state);
+    KernelEmitter::flatten(k.zeros(dTiles), state);
+  } else {
+    KernelEmitter::flatten(k.loadChain(keys, "dk_acc"), state);
+    KernelEmitter::flatten(k.loadChain(keys, "dv_acc"), state);
+  }
+  Value scale2 = k.f(k.scale * kLog2e);
+  for (const ga::GpuPart &part : parts) {
+    const ga::View &qv = part.queryView;
+    Value qlen = k.viewLength(qv, c);
+    PartStructure ps = structureOf(m, part, qlen);
+    Value lastK = m.sub(klen, m.c(1));
+    Value lo = ps.columnInterval(row0).first;
+    Value hi = ps.columnInterval(m.min(m.add(row0, m.c(kBlockRows - 1)), lastK))
+                   .second;
+    Value wlo = ps.columnInterval(m.min(r0, lastK)).first;
+    Value whi =
+        ps.columnInterval(m.min(m.add(r0, m.c(kWarpRows - 1)), lastK)).second;
+    whi = k.select(m.cmp(arith::CmpIPredicate::slt, r0, klen), whi, wlo);
+    std::pair<Value, Value> colIv[2] = {ps.columnInterval(keys.view[0]),
+                                        ps.columnInterval(keys.view[1])};
+    Value lastRow = m.max(m.sub(qlen, m.c(1)), m.c(0));
+    // Query tiles inside every key column of the warp need no mask (column
+    // intervals are monotone: the warp's last key bounds the lows, its
+    // first key the highs).
+    Value innerLo, innerHi;
+    if (part.excluded.empty()) {
+      auto [first, kLast] = interiorRows(k, row0, r0);
+      innerLo = ps.columnInterval(m.min(kLast, lastK)).first;
+      innerHi = k.select(
+          m.cmp(arith::CmpIPredicate::slt, kLast, klen),
+          m.min(ps.columnInterval(m.min(first, lastK)).second, qlen), m.c(-1));
+    }
+    state = k.tileLoop(
+        lo, hi, wlo, whi, qv, c, lastRow, k.arg["q"], k.arg["dout"], state,
+        [&](Value qt, ValueRange st) -> SmallVector<Value> {
+          Frags dk = KernelEmitter::unflatten(st, dTiles);
+          Frags dv =
+              KernelEmitter::unflatten(st.drop_front(4 * dTiles), dTiles);
+          auto [s, dp] = pipelineScores(k, kf, vf);
+          // The lane's query rows qt + 2t + {0, 1} + 8 nt (clamped).
+          Value rowBase = m.add(qt, m.mul(k.t, m.c(2)));
+          auto rowOrig = [&](int64_t nt, int e) {
+            Value i = m.add(rowBase, m.c(nt * 8 + e % 2));
+            return k.toOriginal(qv, c, m.min(i, lastRow));
+          };
+          s = k.maskedOrNot(
+              tileInside(k, qt, innerLo, innerHi), s, [&](Frags &x) {
+                // i32 bounds, as for the query-driven kernels (TileMask).
+                Value lo[2], hi[2];
+                for (int r = 0; r < 2; ++r) {
+                  lo[r] = k.narrow(m.sub(colIv[r].first, rowBase));
+                  hi[r] = k.narrow(k.select(
+                      keys.valid[r], m.sub(colIv[r].second, rowBase), m.c(-1)));
+                }
+                for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
+                  for (int e = 0; e < 4; ++e) {
+                    int r = e / 2;
+                    Value col = k.i32(nt * 8 + e % 2);
+                    Value ok =
+                        m.andi(m.cmp(arith::CmpIPredicate::sge, col, lo[r]),
+                               m.cmp(arith::CmpIPredicate::slt, col, hi[r]));
+                    if (!part.excluded.empty())
+                      ok = m.andi(ok, k.passesExcluded(part, rowOrig(nt, e),
+                                                       keys.orig[r]));
+                    x[nt][e] = k.select(ok, x[nt][e], k.negInf());
+                  }
+              });
+          // The staged row (lse2, delta) of score element (nt, e).
+          // The lane's columns are query rows 2t + 8 nt + {0, 1}: one
+          // 8-byte shared load gives both (ld.shared.v2; the short
+          // scoreboard was a fifth of the summary dK/dV kernel's stalls),
+          // loaded where first used, so that lse2 lives over P's loop and
+          // delta over dS's only.
+          SmallVector<std::optional<std::array<Value, 2>>> stats[2];
+          for (int i = 0; i < 2; ++i)
+            stats[i].resize(k.keyTile / 8);
+          auto stat = [&](int i, int64_t nt, int e) {
+            if (!stats[i][nt])
+              stats[i][nt] =
+                  k.rowStatPair(i, m.add(m.mul(k.t, m.c(2)), m.c(nt * 8)));
+            return (*stats[i][nt])[e % 2];
+          };
+          Frags p = s;
+          for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
+            for (int e = 0; e < 4; ++e)
+              p[nt][e] = k.exp2(k.fma(s[nt][e], scale2, stat(0, nt, e)));
+          // With wgmma, dV += P^T dO is issued before dS is computed, so
+          // that dS's arithmetic overlaps it; its wait completes dP.
+          if (k.useWgmma) {
+            SmallVector<Frags> r =
+                k.stepWgmma({k.accumulateOperands(dv, p, k.smem[1])}, 1, {dp});
+            dv = r[0];
+            dp = r[1];
+          }
+          for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
+            for (int e = 0; e < 4; ++e)
+              s[nt][e] = k.fmul(p[nt][e], k.fsub(dp[nt][e], stat(1, nt, e)));
+          if (k.useWgmma) {
+            SmallVector<Frags> r =
+                k.stepWgmma({k.accumulateOperands(dk, s, k.smem[0])}, 0, {dv});
+            dk = r[0];
+            dv = r[1];
+          } else {
+            k.accumulatePair(dv, p, k.smem[1], dk, s, k.smem[0]);
+          }
+          SmallVector<Value> next;
+          KernelEmitter::flatten(dk, next);
+          KernelEmitter::flatten(dv, next);
+          return next;
+        },
+        longWalk(part));
+  }
+  k.releaseDependents();
+  Frags dk = KernelEmitter::unflatten(state, dTiles);
+  Frags dv = KernelEmitter::unflatten(ValueRange(state).drop_front(4 * dTiles),
+                                      dTiles);
+  Value factor[2] = {k.f(k.scale), k.f(k.scale)};
+  Value one[2] = {k.f(1), k.f(1)};
+  // The rows that a later kernel continues go to the chain, the others are
+  // final (fixed: the band's kernel ends every row outside the summaries).
+  bool coveredLater =
+      llvm::any_of(later, [](const ga::View &v) { return v.coversAll(); });
+  LaneRows ends = keys, goesOn = keys;
+  if (!later.empty() && !coveredLater)
+    for (int r = 0; r < 2; ++r) {
+      Value held = k.inView(later.front(), keys.orig[r]);
+      for (const ga::View &v : later.drop_front())
+        held = m.ori(held, k.inView(v, keys.orig[r]));
+      goesOn.valid[r] = m.andi(keys.valid[r], held);
+      ends.valid[r] = m.andi(keys.valid[r], m.noti(held));
+    }
+  if (!coveredLater) {
+    k.storeRows(dk, ends, factor, k.arg["dk"]);
+    k.storeRows(dv, ends, one, k.arg["dv"]);
+  }
+  if (!later.empty()) {
+    k.storeChain(dk, goesOn, one, "dk_acc");
+    k.storeChain(dv, goesOn, one, "dv_acc");
+  }
+}
+
+} // namespace gpu_kernels
+} // namespace st
+} // namespace mlir
