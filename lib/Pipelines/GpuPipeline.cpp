@@ -30,6 +30,7 @@ void mlir::st::buildGpuKernelsPipeline(OpPassManager &pm,
   lower.forwardWarpgroups = options.forwardWarpgroups;
   lower.pipelinedForward = options.pipelinedForward;
   lower.forwardProducer = options.forwardProducer;
+  lower.forwardPingPong = options.forwardPingPong;
   lower.serpentineHeads = options.serpentineHeads;
   lower.classStats = options.classStats;
   // Warpgroup MMA exists only in the architecture-specific sm_90a target:

@@ -210,8 +210,14 @@ def ConvertStAttentionToGpu
     Option<"forwardProducer", "forward-producer", "bool", /*default=*/"false",
            "With forward-warpgroups=2: a third warpgroup copies the key "
            "tiles into mbarrier-tracked stages, so the two consumer "
-           "warpgroups never meet at a block barrier (not yet checked on a "
-           "GPU)">,
+           "warpgroups never meet at a block barrier (checked on the H100; "
+           "slower than the default: docs/gpu.md)">,
+    Option<"forwardPingPong", "forward-ping-pong", "bool",
+           /*default=*/"false",
+           "With forward-producer and pipelined-forward: the two consumer "
+           "warpgroups take turns at issuing their products (named "
+           "barriers), so that one's softmax overlaps the other's "
+           "products">,
     Option<"pipelinedForward", "pipelined-forward", "bool",
            /*default=*/"false",
            "The warpgroup-MMA forward kernels keep two tiles' products in "

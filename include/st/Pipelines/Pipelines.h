@@ -102,6 +102,11 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::desc("With forward-warpgroups=2: a producer warpgroup and "
                      "mbarrier-tracked stages"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> forwardPingPong{
+      *this, "forward-ping-pong",
+      llvm::cl::desc("With forward-producer and pipelined-forward: the "
+                     "consumer warpgroups take turns at issuing products"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> pipelinedForward{
       *this, "pipelined-forward",
       llvm::cl::desc("The warpgroup-MMA forward kernels overlap a tile's "

@@ -140,9 +140,11 @@ struct ConvertStAttentionToGpuPass
     if (forwardWarpgroups != 1 && forwardWarpgroups != 2)
       return op.emitOpError() << "forward-warpgroups must be 1 or 2 (got "
                               << int64_t(forwardWarpgroups) << ")";
-    if (forwardProducer && (forwardWarpgroups != 2 || pipelinedForward))
-      return op.emitOpError() << "forward-producer takes forward-warpgroups=2 "
-                                 "and the unpipelined forward";
+    if (forwardProducer && forwardWarpgroups != 2)
+      return op.emitOpError() << "forward-producer takes forward-warpgroups=2";
+    if (forwardPingPong && !(forwardProducer && pipelinedForward))
+      return op.emitOpError() << "forward-ping-pong takes forward-producer and "
+                                 "pipelined-forward";
 
     OpBuilder b(op->getParentOfType<ModuleOp>().getBodyRegion());
     b.setInsertionPointToEnd(op->getParentOfType<ModuleOp>().getBody());
@@ -211,6 +213,7 @@ struct ConvertStAttentionToGpuPass
           k.warpgroups = forwardWarpgroups;
           k.pipelinedForward = pipelinedForward;
           k.producerWarpgroup = forwardProducer;
+          k.pingPong = forwardPingPong;
         }
         std::string kn = kernelName(kind);
         // One row operand (wgmma) per score product: Q for the forward,

@@ -252,6 +252,100 @@ ForwardState forwardWalkPipelined(KernelEmitter &k, const ga::GpuPart &part,
   return ForwardState::of(walk.getResults(), dTiles);
 }
 
+/// The pipelined walk of a consumer warpgroup fed by a producer
+/// (forward-producer with pipelined-forward): as forwardWalkPipelined, S_j
+/// and the update by P_{j-1} V_{j-1} in flight together and tile j's
+/// softmax over the update, but the stages are the producer's
+/// mbarrier-tracked ones ({K_j, V_j} arrive together), so the warpgroup
+/// holds two stages at a time and never meets the other at a block
+/// barrier. With ping-pong (KernelEmitter::pingPong) each issue of
+/// products waits for the warpgroup's turn and passes it on, so the two
+/// warpgroups' products alternate on the tensor cores while the other's
+/// softmax runs. Both consumers walk every tile of the block's range (the
+/// mask zeroes a warpgroup's rows outside it): the stages' barriers and
+/// the turns count every tile once a warpgroup.
+ForwardState forwardWalkConsumer(KernelEmitter &k, const ga::GpuPart &part,
+                                 const KeyRange &kr, const BlockRows &br,
+                                 const RowOperand &qf, ForwardState state) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  IndexMath &m = k.m;
+  int64_t dTiles = k.d / 8, kt = k.keyTile;
+  Value lo = kr.lo, hi = m.max(kr.lo, kr.hi);
+  Value first = k.tileCount;
+  Value count = m.div(m.add(m.sub(hi, lo), m.c(kt - 1)), m.c(kt));
+  k.tileCount = m.add(first, count);
+  auto soft = [&](Value x0, Frags s, const ForwardState &st) {
+    s = maskQueryTile(k, part, kr, br.c, br.lanes, x0, std::move(s));
+    return softmaxStep(k, std::move(s), st.m, st.l);
+  };
+  // Issues `ops` in the warpgroup's turn (passed on before the wait) and
+  // waits until `pending` of them are in flight.
+  auto issue = [&](ArrayRef<KernelEmitter::WgmmaOperands> ops,
+                   int64_t pending) {
+    if (k.pingPong)
+      k.awaitTurn();
+    return k.stepWgmma(ops, pending, {}, k.pingPong);
+  };
+  SmallVector<Value> init = state.flat();
+  auto walk = scf::IfOp::create(b, loc, TypeRange(ValueRange(init)),
+                                m.cmp(arith::CmpIPredicate::slt, lo, hi), true);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&walk.getThenRegion().front());
+    // Prologue: S_0 and its softmax.
+    k.curStage = k.acquireStage(first);
+    Frags s0 = issue({k.scoresOperands(qf, k.smem[0])}, 0)[0];
+    SoftmaxStep step0 = soft(lo, std::move(s0), state);
+    ForwardState st0 = afterSoftmax(k, step0, state.acc);
+    // P is carried packed (A registers: half of its f32 scores).
+    auto packed = [&](const Frags &p) {
+      return KernelEmitter::flattened(k.packA(p).steps);
+    };
+    auto unpacked = [](ValueRange v) {
+      return PackedA{KernelEmitter::unflatten(v, v.size() / 4)};
+    };
+    SmallVector<Value> carried = st0.flat();
+    SmallVector<Value> p0 = packed(step0.p);
+    carried.append(p0);
+    size_t pCount = p0.size();
+    auto loop = scf::ForOp::create(
+        b, loc, m.add(lo, m.c(kt)), hi, m.c(kt), carried,
+        [&](OpBuilder &, Location, Value x0, ValueRange it) {
+          ForwardState st = ForwardState::of(it, dTiles);
+          auto pPrev = unpacked(it.take_back(pCount));
+          Value j = m.add(first, m.div(m.sub(x0, lo), m.c(kt)));
+          Value prev = k.stageAndParity(m.sub(j, m.c(1))).first;
+          k.curStage = k.acquireStage(j);
+          KernelEmitter::WgmmaOperands sOps = k.scoresOperands(qf, k.smem[0]);
+          k.curStage = prev;
+          KernelEmitter::WgmmaOperands pvOps =
+              k.accumulatePackedOperands(st.acc, pPrev, k.smem[1]);
+          // S_j completes; the update stays in flight over the softmax.
+          SmallVector<Frags> r = issue({sOps, pvOps}, 1);
+          SoftmaxStep step = soft(x0, r[0], st);
+          Frags acc = k.stepWgmma({}, 0, {r[1]})[0];
+          k.releaseStage(prev);
+          ForwardState n = afterSoftmax(k, step, acc);
+          SmallVector<Value> out = n.flat();
+          out.append(packed(step.p));
+          scf::YieldOp::create(b, loc, out);
+        });
+    // Epilogue: the last tile's update.
+    ForwardState last = ForwardState::of(loop.getResults(), dTiles);
+    auto pLast = unpacked(ValueRange(loop.getResults()).take_back(pCount));
+    Value lastStage = k.stageAndParity(m.sub(k.tileCount, m.c(1))).first;
+    k.curStage = lastStage;
+    last.acc =
+        issue({k.accumulatePackedOperands(last.acc, pLast, k.smem[1])}, 0)[0];
+    k.releaseStage(lastStage);
+    scf::YieldOp::create(b, loc, last.flat());
+    b.setInsertionPointToStart(&walk.getElseRegion().front());
+    scf::YieldOp::create(b, loc, init);
+  }
+  return ForwardState::of(walk.getResults(), dTiles);
+}
+
 } // namespace
 
 void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
@@ -289,6 +383,13 @@ void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
     NVVM::SetMaxRegisterOp::create(b, loc, 232,
                                    NVVM::SetMaxRegisterAction::increase);
     k.tileCount = noTiles;
+    // Ping-pong: warpgroup 0 takes the first turn.
+    if (k.pingPong)
+      k.byWarpgroup(Type(), [&](int32_t w) {
+        if (w == 1)
+          ga::namedBarrierArrive(b, loc, 5, 2 * kThreads);
+        return Value();
+      });
   }
   RowOperand qf = k.rowOperands({"q"}, rows, qv, c, row0, qlen)[0];
   k.awaitPredecessors(); // lse and o_acc come from the previous kernel
@@ -316,9 +417,12 @@ void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
 
   for (const ga::GpuPart &part : parts) {
     KeyRange kr = keyRange(k, part, br);
-    state = k.pipelinedForward
-                ? forwardWalkPipelined(k, part, kr, br, qf, std::move(state))
-                : forwardWalk(k, part, kr, br, qf, std::move(state));
+    if (k.pipelinedForward && k.producerWarpgroup)
+      state = forwardWalkConsumer(k, part, kr, br, qf, std::move(state));
+    else if (k.pipelinedForward)
+      state = forwardWalkPipelined(k, part, kr, br, qf, std::move(state));
+    else
+      state = forwardWalk(k, part, kr, br, qf, std::move(state));
   }
   // Nothing stays in flight: an empty walk never waited for the row
   // operands, and copies must not land in shared memory after the block

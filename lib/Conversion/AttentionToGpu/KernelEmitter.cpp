@@ -56,9 +56,15 @@ gpu::GPUFuncOp KernelEmitter::begin(gpu::GPUModuleOp module, StringRef name,
     keyTile /= 2;
   stages = bytes(keyTile, 2, 2) <= budget ? 2 : 1;
   // With a producer the block holds the SM alone (one block of 384
-  // threads): four stages where they fit in 200 KiB.
-  if (producerWarpgroup && bytes(keyTile, 4, 4) <= 200 * 1024)
-    stages = 4;
+  // threads): four stages where they fit, else three (a pipelined
+  // consumer holds two stages at a time: the producer needs a third to
+  // copy ahead).
+  if (producerWarpgroup)
+    for (int64_t s : {4, 3})
+      if (bytes(keyTile, s, s) + 1024 + 16 * s <= kMaxDynamicShared) {
+        stages = s;
+        break;
+      }
   // The wgmma forward at d >= 128 stages V once (singleStageB): 65 KiB a
   // block at d = 128 instead of 81, so three blocks share an SM (its 168
   // registers allow three) where two stages of both held it to two.
@@ -408,12 +414,21 @@ void KernelEmitter::initStageBarriers() {
   gpu::BarrierOp::create(b, loc);
 }
 
-/// The stage and phase parity (i32) of the tile walked `j`-th.
-static std::pair<Value, Value> stageAndParity(KernelEmitter &k, Value j) {
-  IndexMath &m = k.m;
-  Value s = m.rem(j, m.c(k.stages));
-  Value parity = m.rem(m.div(j, m.c(k.stages)), m.c(2));
-  return {s, k.narrow(parity)};
+std::pair<Value, Value> KernelEmitter::stageAndParity(Value j) {
+  Value s = m.rem(j, m.c(stages));
+  Value parity = m.rem(m.div(j, m.c(stages)), m.c(2));
+  return {s, narrow(parity)};
+}
+
+Value KernelEmitter::acquireStage(Value j) {
+  auto [s, parity] = stageAndParity(j);
+  ga::mbarrierWait(b, loc, stageBarrier(false, s), parity);
+  ga::fenceProxyAsyncShared(b, loc);
+  return s;
+}
+
+void KernelEmitter::releaseStage(Value s) {
+  ga::mbarrierArrive(b, loc, stageBarrier(true, s));
 }
 
 void KernelEmitter::producerWalk(Value lo, Value hi, const ga::View &v, Value c,
@@ -422,7 +437,7 @@ void KernelEmitter::producerWalk(Value lo, Value hi, const ga::View &v, Value c,
   auto loop = scf::ForOp::create(
       b, loc, lo, hi, m.c(keyTile), ValueRange{tileCount},
       [&](OpBuilder &, Location, Value x0, ValueRange it) {
-        auto [s, parity] = stageAndParity(*this, it[0]);
+        auto [s, parity] = stageAndParity(it[0]);
         // Round r of a stage waits for round r - 1's consumers (parity
         // r - 1; a fresh barrier counts that phase as complete).
         ga::mbarrierWait(b, loc, stageBarrier(true, s),
@@ -443,6 +458,13 @@ void KernelEmitter::awaitRowOperands() {
     ga::namedBarrierSync(b, loc, 3 + w, kThreads);
     return Value();
   });
+}
+
+// Named barrier 5 + w is warpgroup w's turn: it completes when w's 128
+// threads sync on it and the other warpgroup's 128 have arrived (passed
+// the turn), 256 in all. The id is a register (no branch on wg).
+void KernelEmitter::awaitTurn() {
+  ga::namedBarrierSync(b, loc, narrow(m.add(m.c(5), wg)), 2 * kThreads);
 }
 
 SmallVector<Value> KernelEmitter::ifMeets(
@@ -478,12 +500,10 @@ SmallVector<Value> KernelEmitter::tileLoop(
         b, loc, lo, hi, m.c(keyTile), init,
         [&](OpBuilder &, Location, Value x0, ValueRange it) {
           ValueRange st = it.drop_back();
-          auto [s, parity] = stageAndParity(*this, it.back());
-          ga::mbarrierWait(b, loc, stageBarrier(false, s), parity);
-          ga::fenceProxyAsyncShared(b, loc);
+          Value s = acquireStage(it.back());
           curStage = s;
           SmallVector<Value> results = ifMeets(x0, wlo, whi, st, body);
-          ga::mbarrierArrive(b, loc, stageBarrier(true, s));
+          releaseStage(s);
           results.push_back(m.add(it.back(), m.c(1)));
           scf::YieldOp::create(b, loc, results);
         });

@@ -66,6 +66,8 @@ inline constexpr int64_t kStaticShared = 48 * 1024;
 /// SM's 228 KiB; with up to 255 registers a thread, registers allow no
 /// more.
 inline constexpr int64_t kWgmmaShared = 100 * 1024;
+/// The most dynamic shared memory a block may have on sm_90 (227 KiB).
+inline constexpr int64_t kMaxDynamicShared = 227 * 1024;
 
 /// The element type of the chain between a layout's kernels for inputs of
 /// type `elt` (KernelEmitter, "The chain between the kernels of one
@@ -94,6 +96,12 @@ struct LaneRows {
 
 /// One accumulator fragment row pair: c[tile][0..3] per 8-column tile.
 using Frags = SmallVector<std::array<Value, 4>>;
+/// A warpgroup MMA's A operand packed from score accumulators: four
+/// 32-bit registers (two 16-bit elements each) a k16 step. A type of its
+/// own, so that packed registers never pass for f32 fragments.
+struct PackedA {
+  SmallVector<std::array<Value, 4>> steps;
+};
 
 /// The block's rows of one input (Q, dO; K, V for dK/dV) as the A operand
 /// of the score products: this lane's fragments in registers (mma.sync),
@@ -431,7 +439,26 @@ public:
   /// acc + P . X: P (score accumulators, packed to the A layout) times the
   /// tile X read MN-major.
   WgmmaOperands accumulateOperands(const Frags &acc, const Frags &p,
-                                   Value tile);
+                                   Value tile) {
+    return accumulateOperandsWith(acc, tile,
+                                  [&](int64_t kk) { return packAStep(p, kk); });
+  }
+  /// The same with P already packed (packA): a loop that carries P to the
+  /// next tile's update holds half the registers.
+  WgmmaOperands accumulatePackedOperands(const Frags &acc, const PackedA &a,
+                                         Value tile) {
+    return accumulateOperandsWith(acc, tile,
+                                  [&](int64_t kk) { return a.steps[kk]; });
+  }
+  /// acc + P . X with `aStep(kk)` the A registers of k16 step kk.
+  WgmmaOperands
+  accumulateOperandsWith(const Frags &acc, Value tile,
+                         function_ref<std::array<Value, 4>(int64_t)> aStep);
+  /// Score accumulators as a warpgroup MMA's A registers: each k16 step's
+  /// four 32-bit registers of two 16-bit elements (packAStep: step kk's;
+  /// packA: all steps).
+  std::array<Value, 4> packAStep(const Frags &p, int64_t kk);
+  PackedA packA(const Frags &p);
 
   /// Runs independent products in one warpgroup-MMA block.
   SmallVector<Frags> runWgmma(ArrayRef<WgmmaOperands> ops);
@@ -441,8 +468,11 @@ public:
   /// groups are in flight. `inFlight` are accumulators that earlier steps
   /// left in flight: they may only be passed on, and come back (after the
   /// products' accumulators) as the values to use from here on.
+  /// `passTurn`: ping-pong's pass of the turn to the other warpgroup,
+  /// between the issue and the wait (pingPong).
   SmallVector<Frags> stepWgmma(ArrayRef<WgmmaOperands> ops, int64_t pending,
-                               ArrayRef<Frags> inFlight = {});
+                               ArrayRef<Frags> inFlight = {},
+                               bool passTurn = false);
 
   Frags scoresWgmma(const RowOperand &a, Value tile) {
     return runWgmma({scoresOperands(a, tile)})[0];
@@ -708,6 +738,21 @@ public:
   /// the stage's full barrier track the copies.
   void producerWalk(Value lo, Value hi, const ga::View &v, Value c, Value last,
                     Value memA, Value memB);
+  /// The stage and phase parity (i32) of the tile walked `j`-th.
+  std::pair<Value, Value> stageAndParity(Value j);
+  /// A consumer's wait for the stage of the tile walked `j`-th to be
+  /// full (then a proxy fence: the tensor cores read it); returns the
+  /// stage. releaseStage marks a stage's tile done for this thread.
+  Value acquireStage(Value j);
+  void releaseStage(Value s);
+  /// With producerWarpgroup and the pipelined forward: the two consumer
+  /// warpgroups take turns at issuing their products (named barriers 5
+  /// and 6), so that one's softmax runs while the other's products do
+  /// (FlashAttention-3's ping-pong schedule).
+  bool pingPong = false;
+  /// Ping-pong: waits for this warpgroup's turn (named barrier 5 + wg);
+  /// stepWgmma passes it on.
+  void awaitTurn();
   /// A consumer warpgroup waits for its own row operands' copies (named
   /// barrier 3 + wg), which no block barrier completes with a producer.
   void awaitRowOperands();

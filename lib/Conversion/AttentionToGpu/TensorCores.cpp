@@ -124,19 +124,30 @@ KernelEmitter::WgmmaOperands KernelEmitter::scoresOperands(const RowOperand &a,
   return w;
 }
 
-KernelEmitter::WgmmaOperands KernelEmitter::accumulateOperands(const Frags &acc,
-                                                               const Frags &p,
-                                                               Value tile) {
+std::array<Value, 4> KernelEmitter::packAStep(const Frags &p, int64_t kk) {
+  return {asI32(packF32(p[2 * kk][0], p[2 * kk][1])),
+          asI32(packF32(p[2 * kk][2], p[2 * kk][3])),
+          asI32(packF32(p[2 * kk + 1][0], p[2 * kk + 1][1])),
+          asI32(packF32(p[2 * kk + 1][2], p[2 * kk + 1][3]))};
+}
+
+PackedA KernelEmitter::packA(const Frags &p) {
+  PackedA a;
+  for (int64_t kk = 0; kk < int64_t(p.size()) / 2; ++kk)
+    a.steps.push_back(packAStep(p, kk));
+  return a;
+}
+
+KernelEmitter::WgmmaOperands KernelEmitter::accumulateOperandsWith(
+    const Frags &acc, Value tile,
+    function_ref<std::array<Value, 4>(int64_t)> aStep) {
   WgmmaOperands w;
   w.transB = true;
   ga::TileLayout layout = tileLayout();
   Value desc0 =
       ga::matrixDescriptor(b, loc, stageAddress(tile), layout.mnMajorBits());
   for (int64_t kk = 0; kk < keyTile / 16; ++kk) {
-    w.a.push_back({asI32(packF32(p[2 * kk][0], p[2 * kk][1])),
-                   asI32(packF32(p[2 * kk][2], p[2 * kk][3])),
-                   asI32(packF32(p[2 * kk + 1][0], p[2 * kk + 1][1])),
-                   asI32(packF32(p[2 * kk + 1][2], p[2 * kk + 1][3]))});
+    w.a.push_back(aStep(kk));
     w.desc.push_back(advance(desc0, layout.mnMajorStep(kk)));
   }
   flatten(acc, w.acc);
@@ -155,7 +166,8 @@ SmallVector<Frags> KernelEmitter::runWgmma(ArrayRef<WgmmaOperands> ops) {
 
 SmallVector<Frags> KernelEmitter::stepWgmma(ArrayRef<WgmmaOperands> ops,
                                             int64_t pending,
-                                            ArrayRef<Frags> inFlight) {
+                                            ArrayRef<Frags> inFlight,
+                                            bool passTurn) {
   SmallVector<ga::WarpgroupProduct> products;
   for (const WgmmaOperands &w : ops)
     products.push_back(w.product());
@@ -166,8 +178,13 @@ SmallVector<Frags> KernelEmitter::stepWgmma(ArrayRef<WgmmaOperands> ops,
     carried.push_back(out);
   }
   SmallVector<Frags> out;
-  for (auto &acc :
-       ga::warpgroupStep(b, loc, {products, pending, carried}, isBf16()))
+  ga::WarpgroupStep step{products, pending, carried};
+  if (passTurn) {
+    // Warpgroup w passes the turn to 1 - w: named barrier 6 - w.
+    step.arriveAt = narrow(m.sub(m.c(6), wg));
+    step.arriveThreads = 2 * kThreads;
+  }
+  for (auto &acc : ga::warpgroupStep(b, loc, step, isBf16()))
     out.push_back(unflatten(acc, acc.size() / 4));
   return out;
 }

@@ -78,10 +78,12 @@ Value matrixDescriptor(OpBuilder &b, Location loc, Value addr,
 namespace {
 /// One inline block: `products` in order (one commit group each when
 /// `groupEach`, else one for all), then wgmma.wait_group `pending`;
-/// `inFlight` accumulators pass through tied (Wgmma.h, WarpgroupStep).
+/// `inFlight` accumulators pass through tied, and a named barrier's
+/// arrival may sit before the wait (Wgmma.h, WarpgroupStep).
 SmallVector<SmallVector<Value>> emitWarpgroupBlock(
     OpBuilder &b, Location loc, ArrayRef<WarpgroupProduct> products,
-    ArrayRef<ValueRange> inFlight, int64_t pending, bool groupEach, bool bf16) {
+    ArrayRef<ValueRange> inFlight, int64_t pending, bool groupEach, bool bf16,
+    Value arriveAt = Value(), int32_t arriveThreads = 0) {
   // Operands: every product's accumulators, then the in-flight ones, as
   // outputs $0..$(R - 1); tied to inputs those of the products that are
   // not fresh and all in-flight ones; then per product its A registers
@@ -168,6 +170,12 @@ SmallVector<SmallVector<Value>> emitWarpgroupBlock(
     cons.push_back("r");
     operands.push_back(arith::ConstantIntOp::create(b, loc, b.getI32Type(), 1));
   }
+  if (arriveAt) {
+    text += "bar.arrive " + reg(int64_t(cons.size())) + ", " +
+            std::to_string(arriveThreads) + ";\n";
+    cons.push_back("r");
+    operands.push_back(arriveAt);
+  }
   text += "wgmma.wait_group.sync.aligned " + std::to_string(pending) + ";\n}\n";
 
   auto f32 = b.getF32Type();
@@ -203,7 +211,8 @@ SmallVector<SmallVector<Value>> warpgroupStep(OpBuilder &b, Location loc,
                                               const WarpgroupStep &step,
                                               bool bf16) {
   return emitWarpgroupBlock(b, loc, step.products, step.inFlight, step.pending,
-                            /*groupEach=*/true, bf16);
+                            /*groupEach=*/true, bf16, step.arriveAt,
+                            step.arriveThreads);
 }
 
 void fenceProxyAsyncShared(OpBuilder &b, Location loc) {
@@ -240,6 +249,19 @@ void mbarrierWait(OpBuilder &b, Location loc, Value bar, Value parity) {
 void namedBarrierSync(OpBuilder &b, Location loc, int32_t id, int32_t threads) {
   sideEffectAsm(b, loc, Type(), ValueRange(),
                 "bar.sync " + std::to_string(id) + ", " +
+                    std::to_string(threads) + ";",
+                "");
+}
+
+void namedBarrierSync(OpBuilder &b, Location loc, Value id, int32_t threads) {
+  sideEffectAsm(b, loc, Type(), {id},
+                "bar.sync $0, " + std::to_string(threads) + ";", "r");
+}
+
+void namedBarrierArrive(OpBuilder &b, Location loc, int32_t id,
+                        int32_t threads) {
+  sideEffectAsm(b, loc, Type(), ValueRange(),
+                "bar.arrive " + std::to_string(id) + ", " +
                     std::to_string(threads) + ";",
                 "");
 }

@@ -123,10 +123,20 @@ warpgroupMmas(mlir::OpBuilder &b, mlir::Location loc,
 /// wait_group). Likewise the A registers of a product in flight stay
 /// live. Returns the products' accumulators, then `inFlight`'s. With no
 /// products, the block is only the wait.
+///
+/// `arriveAt` (i32, or null): the block arrives at that named barrier
+/// for `arriveThreads` threads between the issue and the wait. It is in
+/// the same block because anything between two blocks would have to copy
+/// the in-flight accumulators (LLVM's NVPTX backend moves tied operands
+/// into fresh registers), and ptxas serializes every warpgroup MMA of a
+/// kernel where a non-wgmma instruction reads an in-flight accumulator
+/// (its warning C7514).
 struct WarpgroupStep {
   llvm::ArrayRef<WarpgroupProduct> products;
   int64_t pending = 0;
   llvm::ArrayRef<mlir::ValueRange> inFlight;
+  mlir::Value arriveAt = {};
+  int32_t arriveThreads = 0;
 };
 llvm::SmallVector<llvm::SmallVector<mlir::Value>>
 warpgroupStep(mlir::OpBuilder &b, mlir::Location loc, const WarpgroupStep &step,
@@ -159,6 +169,15 @@ void mbarrierWait(mlir::OpBuilder &b, mlir::Location loc, mlir::Value bar,
 /// bar.sync at named barrier `id` for `threads` threads.
 void namedBarrierSync(mlir::OpBuilder &b, mlir::Location loc, int32_t id,
                       int32_t threads);
+/// The same at the barrier whose id is i32 `id` (a register: ptxas then
+/// reserves all 16 barriers).
+void namedBarrierSync(mlir::OpBuilder &b, mlir::Location loc, mlir::Value id,
+                      int32_t threads);
+/// bar.arrive at named barrier `id` for `threads` threads: counts this
+/// thread's arrival without waiting (the barrier completes when `threads`
+/// threads have arrived or synced).
+void namedBarrierArrive(mlir::OpBuilder &b, mlir::Location loc, int32_t id,
+                        int32_t threads);
 
 } // namespace gpu_attention
 } // namespace st

@@ -2,9 +2,17 @@
 // copies the key tiles into four stages tracked by mbarriers (full: the
 // producer's 128 threads' copies; empty: the consumers' 256 threads), so
 // the two consumer warpgroups never meet at a block barrier. The producer
-// gives registers back (setmaxnreg) for the consumers. Not the default;
-// not yet run on a GPU (docs/gpu.md, "Not yet").
+// gives registers back (setmaxnreg) for the consumers. Not the default
+// (docs/gpu.md, "A producer warpgroup").
 // RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64 forward-warpgroups=2 forward-producer=true" | FileCheck %s
+// With pipelined-forward, each consumer holds two stages: S_j and the
+// update by tile j - 1 in one block, which releases tile j - 1's stage once
+// the update completes. With forward-ping-pong the consumers take turns
+// at issuing products: warpgroup 1 gives warpgroup 0 the first turn; each
+// issue waits at named barrier 5 + wg (a register id) and passes the
+// turn inside the MMA block, before its wait, so that nothing touches the
+// in-flight accumulators between blocks.
+// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64 forward-warpgroups=2 forward-producer=true pipelined-forward=true forward-ping-pong=true" | FileCheck %s --check-prefix=PING
 
 // CHECK-LABEL: gpu.func @st_attn_f_fwd0(
 // CHECK-SAME: known_block_size = array<i32: 384, 1, 1>, nvvm.minctasm = 1
@@ -33,6 +41,27 @@
 // CHECK: mbarrier.arrive.shared::cta.b64
 // CHECK-NOT: gpu.barrier
 // CHECK: gpu.return
+
+// PING-LABEL: gpu.func @st_attn_f_fwd0(
+// PING: nvvm.setmaxregister  increase 232
+// PING: "bar.arrive 5, 256;"
+// Prologue: S_0 in the first turn.
+// PING: mbarrier.try_wait.parity.shared::cta.b64
+// PING: "bar.sync $0, 256;"
+// PING: wgmma.commit_group.sync.aligned;\0Abar.arrive $[[#]], 256;\0Awgmma.wait_group.sync.aligned 0
+// PING: scf.for
+// PING: mbarrier.try_wait.parity.shared::cta.b64
+// PING: "bar.sync $0, 256;"
+// PING: wgmma.commit_group.sync.aligned;\0Awgmma.mma_async{{.*}}wgmma.commit_group.sync.aligned;\0Abar.arrive $[[#]], 256;\0Awgmma.wait_group.sync.aligned 1
+// PING: wgmma.wait_group.sync.aligned 0
+// PING: mbarrier.arrive.shared::cta.b64
+// PING: scf.yield
+// Epilogue: the last tile's update, then its stage is released.
+// PING: "bar.sync $0, 256;"
+// PING: bar.arrive $[[#]], 256;\0Awgmma.wait_group.sync.aligned 0
+// PING: mbarrier.arrive.shared::cta.b64
+// PING-NOT: gpu.barrier
+// PING: gpu.return
 
 func.func @f(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>,
              %v: tensor<?x?x?x64xbf16>) -> tensor<?x?x?x64xbf16> {
