@@ -31,6 +31,7 @@ void mlir::st::buildGpuKernelsPipeline(OpPassManager &pm,
   lower.pipelinedForward = options.pipelinedForward;
   lower.forwardProducer = options.forwardProducer;
   lower.forwardPingPong = options.forwardPingPong;
+  lower.dqProducer = options.dqProducer;
   lower.serpentineHeads = options.serpentineHeads;
   lower.classStats = options.classStats;
   // Warpgroup MMA exists only in the architecture-specific sm_90a target:

@@ -212,6 +212,10 @@ def ConvertStAttentionToGpu
            "tiles into mbarrier-tracked stages, so the two consumer "
            "warpgroups never meet at a block barrier (checked on the H100; "
            "slower than the default: docs/gpu.md)">,
+    Option<"dqProducer", "dq-producer", "bool", /*default=*/"false",
+           "The warpgroup-MMA dQ kernels as the producer forward: blocks "
+           "of 128 query rows in two consumer warpgroups and a producer "
+           "warpgroup that copies K and V into mbarrier-tracked stages">,
     Option<"forwardPingPong", "forward-ping-pong", "bool",
            /*default=*/"false",
            "With forward-producer and pipelined-forward: the two consumer "

@@ -102,6 +102,11 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::desc("With forward-warpgroups=2: a producer warpgroup and "
                      "mbarrier-tracked stages"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> dqProducer{
+      *this, "dq-producer",
+      llvm::cl::desc("The warpgroup-MMA dQ kernels with a producer "
+                     "warpgroup and two consumer warpgroups"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> forwardPingPong{
       *this, "forward-ping-pong",
       llvm::cl::desc("With forward-producer and pipelined-forward: the "

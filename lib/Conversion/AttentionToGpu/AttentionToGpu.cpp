@@ -215,6 +215,10 @@ struct ConvertStAttentionToGpuPass
           k.producerWarpgroup = forwardProducer;
           k.pingPong = forwardPingPong;
         }
+        if (kind == "dq" && k.useWgmma && dqProducer) {
+          k.warpgroups = 2;
+          k.producerWarpgroup = true;
+        }
         std::string kn = kernelName(kind);
         // One row operand (wgmma) per score product: Q for the forward,
         // Q and dO for dQ, K and V for dK/dV. The key tile is the option's

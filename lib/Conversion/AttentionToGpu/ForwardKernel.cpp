@@ -357,32 +357,8 @@ void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   BlockRows br = blockRows(k, qv, /*queryDriven=*/true);
   Value c = br.c, qlen = br.len, row0 = br.row0;
   LaneRows rows = br.lanes;
-  // With a producer warpgroup (wg 2) the block splits: it copies every
-  // key tile of the walks, the two consumer warpgroups run the rest. The
-  // producer gives registers back so that the consumers can hold 232.
   if (k.producerWarpgroup) {
-    k.initStageBarriers();
-    // Both sides count the walks' tiles from here (stage and phase).
-    Value noTiles = m.c(0);
-    k.tileCount = noTiles;
-    auto role = scf::IfOp::create(
-        b, loc, m.cmp(arith::CmpIPredicate::eq, k.wg, m.c(2)), true);
-    // The rest of the kernel is the consumers' (the else region).
-    b.setInsertionPointToStart(&role.getThenRegion().front());
-    NVVM::SetMaxRegisterOp::create(b, loc, 40,
-                                   NVVM::SetMaxRegisterAction::decrease);
-    for (const ga::GpuPart &part : parts) {
-      KeyRange kr = keyRange(k, part, br);
-      k.producerWalk(kr.lo, kr.hi, part.keyView, c, kr.lastKey, k.arg["k"],
-                     k.arg["v"]);
-    }
-    // The consumers wait for every copy; nothing is left in flight.
-    nvgpu::DeviceAsyncWaitOp::create(b, loc, k.commitCopies(),
-                                     b.getI32IntegerAttr(0));
-    b.setInsertionPointToStart(&role.getElseRegion().front());
-    NVVM::SetMaxRegisterOp::create(b, loc, 232,
-                                   NVVM::SetMaxRegisterAction::increase);
-    k.tileCount = noTiles;
+    splitProducer(k, parts, br);
     // Ping-pong: warpgroup 0 takes the first turn.
     if (k.pingPong)
       k.byWarpgroup(Type(), [&](int32_t w) {

@@ -66,6 +66,11 @@ inline constexpr int64_t kStaticShared = 48 * 1024;
 /// SM's 228 KiB; with up to 255 registers a thread, registers allow no
 /// more.
 inline constexpr int64_t kWgmmaShared = 100 * 1024;
+/// Registers a thread of the producer warpgroup and of the two consumer
+/// warpgroups (setmaxnreg; 128 x 56 + 256 x 224 = 64512 of the SM's
+/// 65536, one block of 384 threads an SM).
+inline constexpr int32_t kProducerRegisters = 56;
+inline constexpr int32_t kConsumerRegisters = 224;
 /// The most dynamic shared memory a block may have on sm_90 (227 KiB).
 inline constexpr int64_t kMaxDynamicShared = 227 * 1024;
 

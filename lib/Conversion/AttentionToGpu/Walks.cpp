@@ -81,6 +81,35 @@ KeyRange keyRange(KernelEmitter &k, const ga::GpuPart &part,
   return kr;
 }
 
+void splitProducer(KernelEmitter &k, ArrayRef<ga::GpuPart> parts,
+                   const BlockRows &br) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  IndexMath &m = k.m;
+  k.initStageBarriers();
+  // Both sides count the walks' tiles from here (stage and phase).
+  Value noTiles = m.c(0);
+  k.tileCount = noTiles;
+  auto role = scf::IfOp::create(
+      b, loc, m.cmp(arith::CmpIPredicate::eq, k.wg, m.c(2)), true);
+  b.setInsertionPointToStart(&role.getThenRegion().front());
+  NVVM::SetMaxRegisterOp::create(b, loc, kProducerRegisters,
+                                 NVVM::SetMaxRegisterAction::decrease);
+  for (const ga::GpuPart &part : parts) {
+    KeyRange kr = keyRange(k, part, br);
+    k.producerWalk(kr.lo, kr.hi, part.keyView, br.c, kr.lastKey, k.arg["k"],
+                   k.arg["v"]);
+  }
+  // The consumers wait for every copy; nothing is left in flight.
+  nvgpu::DeviceAsyncWaitOp::create(b, loc, k.commitCopies(),
+                                   b.getI32IntegerAttr(0));
+  // The rest of the kernel is the consumers' (the else region).
+  b.setInsertionPointToStart(&role.getElseRegion().front());
+  NVVM::SetMaxRegisterOp::create(b, loc, kConsumerRegisters,
+                                 NVVM::SetMaxRegisterAction::increase);
+  k.tileCount = noTiles;
+}
+
 Value tileInside(KernelEmitter &k, Value x0, Value lo, Value hi) {
   IndexMath &m = k.m;
   if (!lo)

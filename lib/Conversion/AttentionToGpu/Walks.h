@@ -62,6 +62,14 @@ KeyRange keyRange(KernelEmitter &k, const ga::GpuPart &part,
 /// marked convergent), and the four warps must run the same instruction.
 std::pair<Value, Value> interiorRows(KernelEmitter &k, Value row0, Value r0);
 
+/// With a producer warpgroup (wg 2), a query-driven block splits after
+/// blockRows: the producer copies every key tile (K and V) of the parts'
+/// walks into the stages, the two consumer warpgroups run the rest of the
+/// kernel, where the builder is left. The producer gives registers back
+/// (setmaxnreg) so that the consumers can hold more.
+void splitProducer(KernelEmitter &k, ArrayRef<ga::GpuPart> parts,
+                   const BlockRows &br);
+
 /// Whether the staged tile [x0, x0 + keyTile) lies in [lo, hi) (null when
 /// `lo` is: no unmasked version).
 Value tileInside(KernelEmitter &k, Value x0, Value lo, Value hi);

@@ -13,6 +13,10 @@
 // turn inside the MMA block, before its wait, so that nothing touches the
 // in-flight accumulators between blocks.
 // RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64 forward-warpgroups=2 forward-producer=true pipelined-forward=true forward-ping-pong=true" | FileCheck %s --check-prefix=PING
+// dq-producer gives the dQ kernel the same split (the forward keeps its
+// default block): the producer copies K and V, the consumers stage their
+// own Q and dO and wait for them at their named barrier.
+// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64 dq-producer=true" | FileCheck %s --check-prefix=DQ
 
 // CHECK-LABEL: gpu.func @st_attn_f_fwd0(
 // CHECK-SAME: known_block_size = array<i32: 384, 1, 1>, nvvm.minctasm = 1
@@ -22,7 +26,7 @@
 // CHECK: gpu.barrier
 // The producer warpgroup (wg 2): wait for an empty stage, copy K and V,
 // let the full barrier track the copies.
-// CHECK: nvvm.setmaxregister  decrease 40
+// CHECK: nvvm.setmaxregister  decrease 56
 // CHECK: scf.for
 // CHECK: mbarrier.try_wait.parity.shared::cta.b64
 // CHECK: nvgpu.device_async_copy %arg1
@@ -30,7 +34,7 @@
 // CHECK: cp.async.mbarrier.arrive.noinc.shared::cta.b64
 // The consumers: their own Q, a named barrier each, then for every tile
 // wait for the full stage, the products, and an arrival on the empty one.
-// CHECK: nvvm.setmaxregister  increase 232
+// CHECK: nvvm.setmaxregister  increase 224
 // CHECK: nvgpu.device_async_copy %arg0
 // CHECK: bar.sync 3, 128;
 // CHECK: bar.sync 4, 128;
@@ -43,7 +47,7 @@
 // CHECK: gpu.return
 
 // PING-LABEL: gpu.func @st_attn_f_fwd0(
-// PING: nvvm.setmaxregister  increase 232
+// PING: nvvm.setmaxregister  increase 224
 // PING: "bar.arrive 5, 256;"
 // Prologue: S_0 in the first turn.
 // PING: mbarrier.try_wait.parity.shared::cta.b64
@@ -62,6 +66,27 @@
 // PING: mbarrier.arrive.shared::cta.b64
 // PING-NOT: gpu.barrier
 // PING: gpu.return
+
+// DQ-LABEL: gpu.func @st_attn_f_fwd0(
+// DQ-SAME: known_block_size = array<i32: 128, 1, 1>
+// DQ-NOT: setmaxregister
+// DQ-LABEL: gpu.func @st_attn_f_dq1(
+// DQ-SAME: known_block_size = array<i32: 384, 1, 1>, nvvm.minctasm = 1
+// DQ: mbarrier.init.shared::cta.b64
+// DQ: nvvm.setmaxregister  decrease 56
+// DQ: cp.async.mbarrier.arrive.noinc.shared::cta.b64
+// DQ: nvvm.setmaxregister  increase 224
+// DQ: nvgpu.device_async_copy %arg0
+// DQ: nvgpu.device_async_copy %arg3
+// DQ: bar.sync 3, 128;
+// DQ: scf.for
+// DQ: mbarrier.try_wait.parity.shared::cta.b64
+// DQ: wgmma.mma_async
+// DQ: mbarrier.arrive.shared::cta.b64
+// DQ-NOT: gpu.barrier
+// DQ: gpu.return
+// DQ-LABEL: gpu.func @st_attn_f_dkv2(
+// DQ-SAME: known_block_size = array<i32: 128, 1, 1>
 
 func.func @f(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>,
              %v: tensor<?x?x?x64xbf16>) -> tensor<?x?x?x64xbf16> {
