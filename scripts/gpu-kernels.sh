@@ -71,7 +71,8 @@ for pair in WGMMA_HEAD_DIMS:wgmma-head-dims WGMMA_KEY_TILE:wgmma-key-tile \
   PIPELINED_FORWARD:pipelined-forward CLASS_STATS:class-stats \
   SERPENTINE:serpentine-heads FORWARD_PRODUCER:forward-producer \
   FORWARD_WARPGROUPS:forward-warpgroups \
-  FORWARD_PING_PONG:forward-ping-pong DQ_PRODUCER:dq-producer; do
+  FORWARD_PING_PONG:forward-ping-pong DQ_PRODUCER:dq-producer \
+  PIPELINED_DQ:pipelined-dq; do
   var="ST_GPU_${pair%%:*}"
   if [ -n "${!var:-}" ]; then
     pipeline+=" ${pair#*:}=${!var}"

@@ -216,6 +216,10 @@ def ConvertStAttentionToGpu
            "The warpgroup-MMA dQ kernels as the producer forward: blocks "
            "of 128 query rows in two consumer warpgroups and a producer "
            "warpgroup that copies K and V into mbarrier-tracked stages">,
+    Option<"pipelinedDq", "pipelined-dq", "bool", /*default=*/"false",
+           "With dq-producer: each consumer issues a tile's update dQ += "
+           "dS K with the next tile's score products and computes that "
+           "tile's P and dS while they run">,
     Option<"forwardPingPong", "forward-ping-pong", "bool",
            /*default=*/"false",
            "With forward-producer and pipelined-forward: the two consumer "

@@ -107,6 +107,11 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::desc("The warpgroup-MMA dQ kernels with a producer "
                      "warpgroup and two consumer warpgroups"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> pipelinedDq{
+      *this, "pipelined-dq",
+      llvm::cl::desc("With dq-producer: the dQ consumers overlap a tile's "
+                     "update with the next tile's scores"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> forwardPingPong{
       *this, "forward-ping-pong",
       llvm::cl::desc("With forward-producer and pipelined-forward: the "

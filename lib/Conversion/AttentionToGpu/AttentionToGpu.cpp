@@ -142,6 +142,8 @@ struct ConvertStAttentionToGpuPass
                               << int64_t(forwardWarpgroups) << ")";
     if (forwardProducer && forwardWarpgroups != 2)
       return op.emitOpError() << "forward-producer takes forward-warpgroups=2";
+    if (pipelinedDq && !dqProducer)
+      return op.emitOpError() << "pipelined-dq takes dq-producer";
     if (forwardPingPong && !(forwardProducer && pipelinedForward))
       return op.emitOpError() << "forward-ping-pong takes forward-producer and "
                                  "pipelined-forward";
@@ -218,6 +220,7 @@ struct ConvertStAttentionToGpuPass
         if (kind == "dq" && k.useWgmma && dqProducer) {
           k.warpgroups = 2;
           k.producerWarpgroup = true;
+          k.pipelinedDq = pipelinedDq;
         }
         std::string kn = kernelName(kind);
         // One row operand (wgmma) per score product: Q for the forward,

@@ -89,6 +89,79 @@ static std::array<Value, 2> rowDots(KernelEmitter &k, StringRef x, StringRef y,
   return out;
 }
 
+/// The pipelined walk of a dQ consumer warpgroup fed by a producer
+/// (`pipelined-dq`, with `dq-producer`): each tile issues S_j and dP_j and
+/// then the update dQ += dS_{j-1} K_{j-1}, computes P_j while dP_j and
+/// the update run, and dS_j while the update does; tile j - 1's stage is
+/// released once its update completes (two stages held, as the pipelined
+/// forward's consumers). `dsOf(kt, s, dp, inFlight)` gives the tile's dS
+/// from its scores, completing dP (and leaving `inFlight` in flight).
+static SmallVector<Value> dqWalkConsumer(
+    KernelEmitter &k, const KeyRange &kr, const RowOperand &qf,
+    const RowOperand &dof, ArrayRef<Value> state,
+    function_ref<std::pair<Frags, SmallVector<Frags>>(Value, Frags, Frags,
+                                                      ArrayRef<Frags>)>
+        dsOf) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  IndexMath &m = k.m;
+  int64_t dTiles = k.d / 8, kt = k.keyTile;
+  Value lo = kr.lo, hi = m.max(kr.lo, kr.hi);
+  Value first = k.tileCount;
+  Value count = m.div(m.add(m.sub(hi, lo), m.c(kt - 1)), m.c(kt));
+  k.tileCount = m.add(first, count);
+  auto walk = scf::IfOp::create(b, loc, TypeRange(ValueRange(state)),
+                                m.cmp(arith::CmpIPredicate::slt, lo, hi), true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&walk.getThenRegion().front());
+  auto scores = [&]() {
+    return SmallVector<KernelEmitter::WgmmaOperands>{
+        k.scoresOperands(qf, k.smem[0]), k.scoresOperands(dof, k.smem[1])};
+  };
+  // Prologue: dS_0.
+  k.curStage = k.acquireStage(first);
+  SmallVector<Frags> r0 = k.stepWgmma(scores(), 1);
+  Frags ds0 = dsOf(lo, r0[0], r0[1], {}).first;
+  SmallVector<Value> carried(state.begin(), state.end());
+  SmallVector<Value> p0 = KernelEmitter::flattened(k.packA(ds0).steps);
+  carried.append(p0);
+  size_t pCount = p0.size();
+  auto loop = scf::ForOp::create(
+      b, loc, m.add(lo, m.c(kt)), hi, m.c(kt), carried,
+      [&](OpBuilder &, Location, Value x0, ValueRange it) {
+        Frags acc = KernelEmitter::unflatten(it.take_front(4 * dTiles), dTiles);
+        PackedA dsPrev{
+            KernelEmitter::unflatten(it.take_back(pCount), pCount / 4)};
+        Value j = m.add(first, m.div(m.sub(x0, lo), m.c(kt)));
+        Value prev = k.stageAndParity(m.sub(j, m.c(1))).first;
+        k.curStage = k.acquireStage(j);
+        SmallVector<KernelEmitter::WgmmaOperands> ops = scores();
+        k.curStage = prev;
+        ops.push_back(k.accumulatePackedOperands(acc, dsPrev, k.smem[0]));
+        // S_j completes; dP_j and the update stay in flight.
+        SmallVector<Frags> r = k.stepWgmma(ops, 2);
+        auto [ds, rest] = dsOf(x0, r[0], r[1], {r[2]});
+        acc = k.stepWgmma({}, 0, rest)[0];
+        k.releaseStage(prev);
+        SmallVector<Value> out = KernelEmitter::flattened(acc);
+        out.append(KernelEmitter::flattened(k.packA(ds).steps));
+        scf::YieldOp::create(b, loc, out);
+      });
+  // Epilogue: the last tile's update.
+  Frags acc = KernelEmitter::unflatten(
+      ValueRange(loop.getResults()).take_front(4 * dTiles), dTiles);
+  PackedA dsLast{KernelEmitter::unflatten(
+      ValueRange(loop.getResults()).take_back(pCount), pCount / 4)};
+  Value lastStage = k.stageAndParity(m.sub(k.tileCount, m.c(1))).first;
+  k.curStage = lastStage;
+  acc = k.stepWgmma({k.accumulatePackedOperands(acc, dsLast, k.smem[0])}, 0)[0];
+  k.releaseStage(lastStage);
+  scf::YieldOp::create(b, loc, KernelEmitter::flattened(acc));
+  b.setInsertionPointToStart(&walk.getElseRegion().front());
+  scf::YieldOp::create(b, loc, state);
+  return SmallVector<Value>(walk.getResults());
+}
+
 /// dQ for one group of parts sharing a query view.
 void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
             bool last) {
@@ -145,9 +218,42 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   KernelEmitter::flatten(first ? k.zeros(dTiles) : k.loadChain(rows, "dq_acc"),
                          state);
   Value scale2 = k.f(k.scale * kLog2e);
+  // dS = P * (dP - delta) of a tile's scores `s` (masked: the tile at kt)
+  // and dP, with dP waited for after P's exponentials when in flight.
+  auto dsOf = [&](const ga::GpuPart &part, const KeyRange &kr, Value kt,
+                  Frags s, Frags dp, bool dpInFlight,
+                  ArrayRef<Frags> alsoInFlight = {}) {
+    s = maskQueryTile(k, part, kr, c, rows, kt, s);
+    for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
+      for (int e = 0; e < 4; ++e)
+        s[nt][e] = k.exp2(k.fma(s[nt][e], scale2, minusLse2[e / 2]));
+    SmallVector<Frags> rest;
+    if (dpInFlight) {
+      SmallVector<Frags> inFlight = {dp};
+      inFlight.append(alsoInFlight.begin(), alsoInFlight.end());
+      // dP completes; products issued after it stay in flight.
+      SmallVector<Frags> r =
+          k.stepWgmma({}, int64_t(alsoInFlight.size()), inFlight);
+      dp = r[0];
+      rest.append(r.begin() + 1, r.end());
+    }
+    for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
+      for (int e = 0; e < 4; ++e)
+        s[nt][e] = k.fmul(s[nt][e], k.fsub(dp[nt][e], delta[e / 2]));
+    return std::make_pair(s, rest);
+  };
   for (const ga::GpuPart &part : parts) {
     KeyRange kr = keyRange(k, part, br);
     Value lastKey = kr.lastKey;
+    if (k.pipelinedDq) {
+      state = dqWalkConsumer(
+          k, kr, qf, dof, state,
+          [&](Value kt, Frags s, Frags dp, ArrayRef<Frags> inFlight) {
+            return dsOf(part, kr, kt, std::move(s), std::move(dp), true,
+                        inFlight);
+          });
+      continue;
+    }
     state = k.tileLoop(
         kr.lo, kr.hi, kr.wlo, kr.whi, part.keyView, c, lastKey, k.arg["k"],
         k.arg["v"], state,
@@ -156,16 +262,9 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
           // With wgmma, S and dP are two commit groups and P is computed
           // while dP still runs (pipelineScores).
           auto [s, dp] = pipelineScores(k, qf, dof);
-          s = maskQueryTile(k, part, kr, c, rows, kt, s);
-          for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
-            for (int e = 0; e < 4; ++e)
-              s[nt][e] = k.exp2(k.fma(s[nt][e], scale2, minusLse2[e / 2]));
-          if (k.useWgmma)
-            dp = k.stepWgmma({}, 0, {dp})[0];
-          for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
-            for (int e = 0; e < 4; ++e)
-              s[nt][e] = k.fmul(s[nt][e], k.fsub(dp[nt][e], delta[e / 2]));
-          k.accumulateShared(acc, s, k.smem[0]);
+          Frags ds =
+              dsOf(part, kr, kt, std::move(s), std::move(dp), k.useWgmma).first;
+          k.accumulateShared(acc, ds, k.smem[0]);
           SmallVector<Value> next;
           KernelEmitter::flatten(acc, next);
           return next;

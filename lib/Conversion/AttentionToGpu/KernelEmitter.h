@@ -755,6 +755,10 @@ public:
   /// and 6), so that one's softmax runs while the other's products do
   /// (FlashAttention-3's ping-pong schedule).
   bool pingPong = false;
+  /// With producerWarpgroup, the dQ kernel's consumers overlap a tile's
+  /// update with the next tile's scores (BackwardKernels.cpp,
+  /// dqWalkConsumer; the option `pipelined-dq`).
+  bool pipelinedDq = false;
   /// Ping-pong: waits for this warpgroup's turn (named barrier 5 + wg);
   /// stepWgmma passes it on.
   void awaitTurn();

@@ -17,6 +17,11 @@
 // default block): the producer copies K and V, the consumers stage their
 // own Q and dO and wait for them at their named barrier.
 // RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64 dq-producer=true" | FileCheck %s --check-prefix=DQ
+// pipelined-dq: a tile's S and dP are issued with the previous tile's
+// update dQ += dS K (three groups; S waited for), dP completes after P's
+// exponentials, the update after dS, and then the previous stage is
+// released.
+// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64 dq-producer=true pipelined-dq=true" | FileCheck %s --check-prefix=PDQ
 
 // CHECK-LABEL: gpu.func @st_attn_f_fwd0(
 // CHECK-SAME: known_block_size = array<i32: 384, 1, 1>, nvvm.minctasm = 1
@@ -87,6 +92,23 @@
 // DQ: gpu.return
 // DQ-LABEL: gpu.func @st_attn_f_dkv2(
 // DQ-SAME: known_block_size = array<i32: 128, 1, 1>
+
+// PDQ-LABEL: gpu.func @st_attn_f_dq1(
+// PDQ: nvvm.setmaxregister  increase 224
+// PDQ: mbarrier.try_wait.parity.shared::cta.b64
+// PDQ: wgmma.wait_group.sync.aligned 1
+// PDQ: wgmma.wait_group.sync.aligned 0
+// PDQ: scf.for
+// PDQ: mbarrier.try_wait.parity.shared::cta.b64
+// PDQ: wgmma.commit_group.sync.aligned;\0Awgmma.mma_async{{.*}}wgmma.commit_group.sync.aligned;\0Awgmma.mma_async{{.*}}wgmma.commit_group.sync.aligned;\0Awgmma.wait_group.sync.aligned 2
+// PDQ: wgmma.wait_group.sync.aligned 1
+// PDQ: wgmma.wait_group.sync.aligned 0
+// PDQ: mbarrier.arrive.shared::cta.b64
+// PDQ: scf.yield
+// PDQ: wgmma.wait_group.sync.aligned 0
+// PDQ: mbarrier.arrive.shared::cta.b64
+// PDQ-NOT: gpu.barrier
+// PDQ: gpu.return
 
 func.func @f(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>,
              %v: tensor<?x?x?x64xbf16>) -> tensor<?x?x?x64xbf16> {
