@@ -212,12 +212,15 @@ def ConvertStAttentionToGpu
            "tiles into mbarrier-tracked stages, so the two consumer "
            "warpgroups never meet at a block barrier (checked on the H100; "
            "slower than the default: docs/gpu.md)">,
-    Option<"dqProducer", "dq-producer", "bool", /*default=*/"false",
-           "The warpgroup-MMA dQ kernels as the producer forward: blocks "
-           "of 128 query rows in two consumer warpgroups and a producer "
-           "warpgroup that copies K and V into mbarrier-tracked stages">,
-    Option<"pipelinedDq", "pipelined-dq", "bool", /*default=*/"false",
-           "With dq-producer: each consumer issues a tile's update dQ += "
+    Option<"dqProducer", "dq-producer", "int64_t", /*default=*/"1",
+           "The warpgroup-MMA dQ kernels as the producer forward (blocks "
+           "of 128 query rows in two consumer warpgroups, a producer "
+           "warpgroup copying K and V into mbarrier-tracked stages): 0 "
+           "never, 1 where it pays (d >= 128 over a long walk: fixed's "
+           "summaries), 2 always">,
+    Option<"pipelinedDq", "pipelined-dq", "bool", /*default=*/"true",
+           "Where dQ has the producer split: each consumer issues a tile's "
+           "update dQ += "
            "dS K with the next tile's score products and computes that "
            "tile's P and dS while they run">,
     Option<"forwardPingPong", "forward-ping-pong", "bool",

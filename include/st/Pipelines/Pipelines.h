@@ -102,16 +102,16 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::desc("With forward-warpgroups=2: a producer warpgroup and "
                      "mbarrier-tracked stages"),
       llvm::cl::init(false)};
-  PassOptions::Option<bool> dqProducer{
+  PassOptions::Option<int64_t> dqProducer{
       *this, "dq-producer",
-      llvm::cl::desc("The warpgroup-MMA dQ kernels with a producer "
-                     "warpgroup and two consumer warpgroups"),
-      llvm::cl::init(false)};
+      llvm::cl::desc("dQ kernels with a producer warpgroup and two consumer "
+                     "warpgroups: 0 never, 1 where it pays, 2 always"),
+      llvm::cl::init(1)};
   PassOptions::Option<bool> pipelinedDq{
       *this, "pipelined-dq",
-      llvm::cl::desc("With dq-producer: the dQ consumers overlap a tile's "
-                     "update with the next tile's scores"),
-      llvm::cl::init(false)};
+      llvm::cl::desc("Where dQ has the producer split: its consumers "
+                     "overlap a tile's update with the next tile's scores"),
+      llvm::cl::init(true)};
   PassOptions::Option<bool> forwardPingPong{
       *this, "forward-ping-pong",
       llvm::cl::desc("With forward-producer and pipelined-forward: the "

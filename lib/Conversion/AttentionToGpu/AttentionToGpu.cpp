@@ -34,6 +34,7 @@
 #include "st/Dialect/StDialect.h"
 
 #include "KernelEmitter.h"
+#include "Walks.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/ADT/SetVector.h"
@@ -142,8 +143,11 @@ struct ConvertStAttentionToGpuPass
                               << int64_t(forwardWarpgroups) << ")";
     if (forwardProducer && forwardWarpgroups != 2)
       return op.emitOpError() << "forward-producer takes forward-warpgroups=2";
-    if (pipelinedDq && !dqProducer)
-      return op.emitOpError() << "pipelined-dq takes dq-producer";
+    if (dqProducer < 0 || dqProducer > 2)
+      return op.emitOpError()
+             << "dq-producer must be 0 (never), 1 (where it pays) or 2 "
+                "(always) (got "
+             << int64_t(dqProducer) << ")";
     if (forwardPingPong && !(forwardProducer && pipelinedForward))
       return op.emitOpError() << "forward-ping-pong takes forward-producer and "
                                  "pipelined-forward";
@@ -203,10 +207,11 @@ struct ConvertStAttentionToGpuPass
       // driven by `view`, and appends its launch to `list`.
       // `reversedHeads`: the kernel takes the (batch, head) pairs last
       // first (the serpentine order below).
+      // `split`: a dQ kernel with the producer split (dqSplit).
       auto addKernel = [&](StringRef kind,
                            ArrayRef<std::pair<StringRef, Type>> bufs,
                            bool rowStats, const ga::View &view,
-                           bool reversedHeads, json::Array &list,
+                           bool reversedHeads, bool split, json::Array &list,
                            function_ref<void(KernelEmitter &)> emit) {
         KernelEmitter k(b, loc, elt, d, scale, wgmma);
         k.dependentLaunch = dependentLaunch;
@@ -217,7 +222,7 @@ struct ConvertStAttentionToGpuPass
           k.producerWarpgroup = forwardProducer;
           k.pingPong = forwardPingPong;
         }
-        if (kind == "dq" && k.useWgmma && dqProducer) {
+        if (kind == "dq" && k.useWgmma && split) {
           k.warpgroups = 2;
           k.producerWarpgroup = true;
           k.pipelinedDq = pipelinedDq;
@@ -285,6 +290,26 @@ struct ConvertStAttentionToGpuPass
       // together in the same order, made strided d = 64 4.8% slower on
       // the H100: docs/performance.md, session 9.)
       auto serpentine = [](size_t i) { return i % 2 == 1; };
+      // The dQ kernels take the producer split (pipelined-dq: the
+      // update of one tile in flight over the next tile's scores) where
+      // it measured faster: at d = 128 over a long walk (fixed's
+      // summaries). There the default dQ holds two blocks of 215
+      // registers an SM, the same 8 warps of arithmetic as the split, and
+      // the split adds four stages, no block barrier and one read of each
+      // K and V tile for 128 query rows: fixed d = 128's dQ went from
+      // 5668.5 to 4970.4 us, fwd+bwd 0.943-0.948 of the default (H100,
+      // session 10, call 3). Where the walks are short (strided's, the
+      // whole block's start and end with nothing to overlap them) or at
+      // d = 64 (the default dQ holds four blocks, 16 warps) it was slower:
+      // strided d = 128 1.065, fixed d = 64 1.05, strided d = 64 1.19.
+      auto dqSplit = [&](ArrayRef<ga::GpuPart> group) {
+        if (!wgmma || dqProducer == 0)
+          return false;
+        return dqProducer == 2 ||
+               (d >= 128 && llvm::any_of(group, [](const ga::GpuPart &p) {
+                  return longWalk(p);
+                }));
+      };
       // Forward.
       auto fwd = ga::groupParts(parts, /*byKeyView=*/false);
       for (auto entry : llvm::enumerate(fwd)) {
@@ -296,10 +321,10 @@ struct ConvertStAttentionToGpuPass
             {"q", elt}, {"k", elt}, {"v", elt}, {"o", elt}, {"lse", f32}};
         if (fwd.size() > 1)
           addChain(bufs, "o_acc");
-        addKernel("fwd", bufs, /*rowStats=*/false, group.front().queryView,
-                  serpentine(i), forward, [&](KernelEmitter &k) {
-                    emitForward(k, group, first, last);
-                  });
+        addKernel(
+            "fwd", bufs, /*rowStats=*/false, group.front().queryView,
+            serpentine(i), /*split=*/false, forward,
+            [&](KernelEmitter &k) { emitForward(k, group, first, last); });
       }
       // dQ.
       // The backward launch of this head group's first dQ kernel, and of
@@ -323,7 +348,7 @@ struct ConvertStAttentionToGpuPass
           classWriter = int64_t(backward.size());
         }
         addKernel("dq", bufs, /*rowStats=*/false, group.front().queryView,
-                  serpentine(i), backward,
+                  serpentine(i), dqSplit(group), backward,
                   [&](KernelEmitter &k) { emitDq(k, group, first, last); });
       }
       // dK, dV: covering key views first (groupParts), so the first kernel
@@ -353,7 +378,7 @@ struct ConvertStAttentionToGpuPass
         for (const auto &g : ArrayRef(bwd).drop_front(i + 1))
           later.push_back(g.front().keyView);
         addKernel("dkv", bufs, /*rowStats=*/true, group.front().keyView,
-                  serpentine(i + 1), backward,
+                  serpentine(i + 1), /*split=*/false, backward,
                   [&](KernelEmitter &k) { emitDkv(k, group, first, later); });
         // The dK/dV kernels run on a second stream beside the dQ kernels
         // (docs/gpu-kernel-abi.md, "stream" and "waits"): they need only

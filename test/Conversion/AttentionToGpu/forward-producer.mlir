@@ -16,12 +16,12 @@
 // dq-producer gives the dQ kernel the same split (the forward keeps its
 // default block): the producer copies K and V, the consumers stage their
 // own Q and dO and wait for them at their named barrier.
-// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64 dq-producer=true" | FileCheck %s --check-prefix=DQ
+// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64 dq-producer=2 pipelined-dq=false" | FileCheck %s --check-prefix=DQ
 // pipelined-dq: a tile's S and dP are issued with the previous tile's
 // update dQ += dS K (three groups; S waited for), dP completes after P's
 // exponentials, the update after dS, and then the previous stage is
 // released.
-// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64 dq-producer=true pipelined-dq=true" | FileCheck %s --check-prefix=PDQ
+// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64 dq-producer=2" | FileCheck %s --check-prefix=PDQ
 
 // CHECK-LABEL: gpu.func @st_attn_f_fwd0(
 // CHECK-SAME: known_block_size = array<i32: 384, 1, 1>, nvvm.minctasm = 1
