@@ -107,9 +107,7 @@ static SmallVector<Value> dqWalkConsumer(
   IndexMath &m = k.m;
   int64_t dTiles = k.d / 8, kt = k.keyTile;
   Value lo = kr.lo, hi = m.max(kr.lo, kr.hi);
-  Value first = k.tileCount;
-  Value count = m.div(m.add(m.sub(hi, lo), m.c(kt - 1)), m.c(kt));
-  k.tileCount = m.add(first, count);
+  Value first = k.claimTiles(lo, hi);
   auto walk = scf::IfOp::create(b, loc, TypeRange(ValueRange(state)),
                                 m.cmp(arith::CmpIPredicate::slt, lo, hi), true);
   OpBuilder::InsertionGuard guard(b);

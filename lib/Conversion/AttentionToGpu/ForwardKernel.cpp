@@ -272,9 +272,7 @@ ForwardState forwardWalkConsumer(KernelEmitter &k, const ga::GpuPart &part,
   IndexMath &m = k.m;
   int64_t dTiles = k.d / 8, kt = k.keyTile;
   Value lo = kr.lo, hi = m.max(kr.lo, kr.hi);
-  Value first = k.tileCount;
-  Value count = m.div(m.add(m.sub(hi, lo), m.c(kt - 1)), m.c(kt));
-  k.tileCount = m.add(first, count);
+  Value first = k.claimTiles(lo, hi);
   auto soft = [&](Value x0, Frags s, const ForwardState &st) {
     s = maskQueryTile(k, part, kr, br.c, br.lanes, x0, std::move(s));
     return softmaxStep(k, std::move(s), st.m, st.l);

@@ -420,6 +420,13 @@ std::pair<Value, Value> KernelEmitter::stageAndParity(Value j) {
   return {s, narrow(parity)};
 }
 
+Value KernelEmitter::claimTiles(Value lo, Value hi) {
+  Value first = tileCount;
+  Value count = m.div(m.add(m.sub(hi, lo), m.c(keyTile - 1)), m.c(keyTile));
+  tileCount = m.add(first, count);
+  return first;
+}
+
 Value KernelEmitter::acquireStage(Value j) {
   auto [s, parity] = stageAndParity(j);
   ga::mbarrierWait(b, loc, stageBarrier(false, s), parity);

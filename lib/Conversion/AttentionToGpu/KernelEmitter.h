@@ -745,6 +745,10 @@ public:
                     Value memA, Value memB);
   /// The stage and phase parity (i32) of the tile walked `j`-th.
   std::pair<Value, Value> stageAndParity(Value j);
+  /// A walk of the key tiles in [lo, hi) (hi >= lo) by a consumer that
+  /// does not use tileLoop: returns the number of its first tile and
+  /// counts its tiles in tileCount.
+  Value claimTiles(Value lo, Value hi);
   /// A consumer's wait for the stage of the tile walked `j`-th to be
   /// full (then a proxy fence: the tensor cores read it); returns the
   /// stage. releaseStage marks a stage's tile done for this thread.
