@@ -167,16 +167,11 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   Location loc = k.loc;
   IndexMath &m = k.m;
   const ga::View &qv = parts.front().queryView;
-  BlockRows br = blockRows(k, qv, /*queryDriven=*/true);
-  Value c = br.c, qlen = br.len, row0 = br.row0;
-  LaneRows rows = br.lanes;
-  if (k.producerWarpgroup)
-    splitProducer(k, parts, br);
-  auto ops = k.rowOperands({"q", "dout"}, rows, qv, c, row0, qlen);
-  k.awaitPredecessors(); // delta, lse2 and dq_acc come from earlier kernels
-  if (k.producerWarpgroup)
-    k.awaitRowOperands();
-  const RowOperand &qf = ops[0], &dof = ops[1];
+  QueryBlock qb = beginQueryBlock(k, parts, {"q", "dout"});
+  const BlockRows &br = qb.br;
+  Value c = br.c, qlen = br.len;
+  const LaneRows &rows = br.lanes;
+  const RowOperand &qf = qb.ops[0], &dof = qb.ops[1];
   Value minusLse2[2], delta[2];
   std::array<Value, 2> dots;
   if (first)

@@ -118,6 +118,15 @@ ForwardState afterSoftmax(KernelEmitter &k, const SoftmaxStep &step,
   return n;
 }
 
+/// The softmax step of key tile `x0`'s scores `s` (masked to the lane
+/// rows' intervals) against the rows' state `st`.
+SoftmaxStep tileSoftmax(KernelEmitter &k, const ga::GpuPart &part,
+                        const KeyRange &kr, const BlockRows &br, Value x0,
+                        Frags s, const ForwardState &st) {
+  s = maskQueryTile(k, part, kr, br.c, br.lanes, x0, std::move(s));
+  return softmaxStep(k, std::move(s), st.m, st.l);
+}
+
 /// One part's walk, a tile at a time: S = Q K^T, softmax, O += P V.
 ForwardState forwardWalk(KernelEmitter &k, const ga::GpuPart &part,
                          const KeyRange &kr, const BlockRows &br,
@@ -128,9 +137,8 @@ ForwardState forwardWalk(KernelEmitter &k, const ga::GpuPart &part,
       k.arg["v"], state.flat(),
       [&](Value kt, ValueRange st) -> SmallVector<Value> {
         ForwardState s = ForwardState::of(st, dTiles);
-        Frags scores = k.scoresShared(qf, k.smem[0]);
-        scores = maskQueryTile(k, part, kr, br.c, br.lanes, kt, scores);
-        SoftmaxStep step = softmaxStep(k, std::move(scores), s.m, s.l);
+        SoftmaxStep step =
+            tileSoftmax(k, part, kr, br, kt, k.scoresShared(qf, k.smem[0]), s);
         ForwardState n = afterSoftmax(k, step, s.acc);
         // acc += P . V (V single-staged at d >= 128: wait for it here).
         k.awaitStagedB();
@@ -183,10 +191,6 @@ ForwardState forwardWalkPipelined(KernelEmitter &k, const ga::GpuPart &part,
   };
   // The softmax of the tile at x0's scores `s` from `st`; O is rescaled
   // by the caller once no product writes it.
-  auto soft = [&](Value x0, Frags s, const ForwardState &st) {
-    s = maskQueryTile(k, part, kr, br.c, br.lanes, x0, std::move(s));
-    return softmaxStep(k, std::move(s), st.m, st.l);
-  };
   SmallVector<Value> init = state.flat();
   auto walk = scf::IfOp::create(b, loc, TypeRange(ValueRange(init)),
                                 m.cmp(arith::CmpIPredicate::slt, lo, hi), true);
@@ -203,7 +207,7 @@ ForwardState forwardWalkPipelined(KernelEmitter &k, const ga::GpuPart &part,
     k.awaitCopies(1); // commits {K_1, V_0}, completes {K_0}
     k.curStage = m.c(0);
     Frags s0 = k.stepWgmma({k.scoresOperands(qf, k.smem[0])}, 0)[0];
-    SoftmaxStep step0 = soft(lo, std::move(s0), state);
+    SoftmaxStep step0 = tileSoftmax(k, part, kr, br, lo, std::move(s0), state);
     ForwardState st0 = afterSoftmax(k, step0, state.acc);
     gpu::BarrierOp::create(b, loc);
     copy(x2, m.c(0), x1, m.c(1));
@@ -228,7 +232,7 @@ ForwardState forwardWalkPipelined(KernelEmitter &k, const ga::GpuPart &part,
               k.accumulateOperands(st.acc, pPrev, k.smem[1]);
           // S_j completes; the update stays in flight over the softmax.
           SmallVector<Frags> r = k.stepWgmma({sOps, pvOps}, 1);
-          SoftmaxStep step = soft(x0, r[0], st);
+          SoftmaxStep step = tileSoftmax(k, part, kr, br, x0, r[0], st);
           Frags acc = k.stepWgmma({}, 0, {r[1]})[0];
           ForwardState n = afterSoftmax(k, step, acc);
           gpu::BarrierOp::create(b, loc);
@@ -273,10 +277,6 @@ ForwardState forwardWalkConsumer(KernelEmitter &k, const ga::GpuPart &part,
   int64_t dTiles = k.d / 8, kt = k.keyTile;
   Value lo = kr.lo, hi = m.max(kr.lo, kr.hi);
   Value first = k.claimTiles(lo, hi);
-  auto soft = [&](Value x0, Frags s, const ForwardState &st) {
-    s = maskQueryTile(k, part, kr, br.c, br.lanes, x0, std::move(s));
-    return softmaxStep(k, std::move(s), st.m, st.l);
-  };
   // Issues `ops` in the warpgroup's turn (passed on before the wait) and
   // waits until `pending` of them are in flight.
   auto issue = [&](ArrayRef<KernelEmitter::WgmmaOperands> ops,
@@ -294,7 +294,7 @@ ForwardState forwardWalkConsumer(KernelEmitter &k, const ga::GpuPart &part,
     // Prologue: S_0 and its softmax.
     k.curStage = k.acquireStage(first);
     Frags s0 = issue({k.scoresOperands(qf, k.smem[0])}, 0)[0];
-    SoftmaxStep step0 = soft(lo, std::move(s0), state);
+    SoftmaxStep step0 = tileSoftmax(k, part, kr, br, lo, std::move(s0), state);
     ForwardState st0 = afterSoftmax(k, step0, state.acc);
     // P is carried packed (A registers: half of its f32 scores).
     auto packed = [&](const Frags &p) {
@@ -321,7 +321,7 @@ ForwardState forwardWalkConsumer(KernelEmitter &k, const ga::GpuPart &part,
               k.accumulatePackedOperands(st.acc, pPrev, k.smem[1]);
           // S_j completes; the update stays in flight over the softmax.
           SmallVector<Frags> r = issue({sOps, pvOps}, 1);
-          SoftmaxStep step = soft(x0, r[0], st);
+          SoftmaxStep step = tileSoftmax(k, part, kr, br, x0, r[0], st);
           Frags acc = k.stepWgmma({}, 0, {r[1]})[0];
           k.releaseStage(prev);
           ForwardState n = afterSoftmax(k, step, acc);
@@ -351,24 +351,10 @@ void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   OpBuilder &b = k.b;
   Location loc = k.loc;
   IndexMath &m = k.m;
-  const ga::View &qv = parts.front().queryView;
-  BlockRows br = blockRows(k, qv, /*queryDriven=*/true);
-  Value c = br.c, qlen = br.len, row0 = br.row0;
-  LaneRows rows = br.lanes;
-  if (k.producerWarpgroup) {
-    splitProducer(k, parts, br);
-    // Ping-pong: warpgroup 0 takes the first turn.
-    if (k.pingPong)
-      k.byWarpgroup(Type(), [&](int32_t w) {
-        if (w == 1)
-          ga::namedBarrierArrive(b, loc, 5, 2 * kThreads);
-        return Value();
-      });
-  }
-  RowOperand qf = k.rowOperands({"q"}, rows, qv, c, row0, qlen)[0];
-  k.awaitPredecessors(); // lse and o_acc come from the previous kernel
-  if (k.producerWarpgroup)
-    k.awaitRowOperands();
+  QueryBlock qb = beginQueryBlock(k, parts, {"q"});
+  const BlockRows &br = qb.br;
+  const LaneRows &rows = br.lanes;
+  const RowOperand &qf = qb.ops[0];
   int64_t dTiles = k.d / 8;
 
   // State: m (log2 units) and lane-partial l for both rows, then acc.

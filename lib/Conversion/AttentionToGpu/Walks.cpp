@@ -81,8 +81,9 @@ KeyRange keyRange(KernelEmitter &k, const ga::GpuPart &part,
   return kr;
 }
 
-void splitProducer(KernelEmitter &k, ArrayRef<ga::GpuPart> parts,
-                   const BlockRows &br) {
+/// The producer split of beginQueryBlock.
+static void splitProducer(KernelEmitter &k, ArrayRef<ga::GpuPart> parts,
+                          const BlockRows &br) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
   IndexMath &m = k.m;
@@ -108,6 +109,28 @@ void splitProducer(KernelEmitter &k, ArrayRef<ga::GpuPart> parts,
   NVVM::SetMaxRegisterOp::create(b, loc, kConsumerRegisters,
                                  NVVM::SetMaxRegisterAction::increase);
   k.tileCount = noTiles;
+  // Ping-pong: warpgroup 0 takes the first turn.
+  if (k.pingPong)
+    k.byWarpgroup(Type(), [&](int32_t w) {
+      if (w == 1)
+        ga::namedBarrierArrive(b, loc, 5, 2 * kThreads);
+      return Value();
+    });
+}
+
+QueryBlock beginQueryBlock(KernelEmitter &k, ArrayRef<ga::GpuPart> parts,
+                           ArrayRef<StringRef> names) {
+  const ga::View &qv = parts.front().queryView;
+  QueryBlock qb;
+  qb.br = blockRows(k, qv, /*queryDriven=*/true);
+  const BlockRows &br = qb.br;
+  if (k.producerWarpgroup)
+    splitProducer(k, parts, br);
+  qb.ops = k.rowOperands(names, br.lanes, qv, br.c, br.row0, br.len);
+  k.awaitPredecessors(); // lse, delta and the chains come from earlier kernels
+  if (k.producerWarpgroup)
+    k.awaitRowOperands();
+  return qb;
 }
 
 Value tileInside(KernelEmitter &k, Value x0, Value lo, Value hi) {

@@ -62,13 +62,20 @@ KeyRange keyRange(KernelEmitter &k, const ga::GpuPart &part,
 /// marked convergent), and the four warps must run the same instruction.
 std::pair<Value, Value> interiorRows(KernelEmitter &k, Value row0, Value r0);
 
-/// With a producer warpgroup (wg 2), a query-driven block splits after
-/// blockRows: the producer copies every key tile (K and V) of the parts'
-/// walks into the stages, the two consumer warpgroups run the rest of the
-/// kernel, where the builder is left. The producer gives registers back
-/// (setmaxnreg) so that the consumers can hold more.
-void splitProducer(KernelEmitter &k, ArrayRef<ga::GpuPart> parts,
-                   const BlockRows &br);
+/// The prologue of a query-driven kernel (forward, dQ) over `parts`: the
+/// block's rows (blockRows); with a producer warpgroup (wg 2), the split
+/// of the block, after which the builder is in the consumers' code (the
+/// producer copies every key tile, K and V, of the parts' walks; it gives
+/// registers back with setmaxnreg, and with ping-pong warpgroup 0 takes
+/// the first turn); the row operands `names` staged; the wait for the
+/// kernels before (griddepcontrol), and, with a producer, each consumer's
+/// wait for its own row operands (no block barrier completes them).
+struct QueryBlock {
+  BlockRows br;
+  SmallVector<RowOperand> ops;
+};
+QueryBlock beginQueryBlock(KernelEmitter &k, ArrayRef<ga::GpuPart> parts,
+                           ArrayRef<StringRef> names);
 
 /// Whether the staged tile [x0, x0 + keyTile) lies in [lo, hi) (null when
 /// `lo` is: no unmasked version).
