@@ -72,7 +72,7 @@ for pair in WGMMA_HEAD_DIMS:wgmma-head-dims WGMMA_KEY_TILE:wgmma-key-tile \
   SERPENTINE:serpentine-heads FORWARD_PRODUCER:forward-producer \
   FORWARD_WARPGROUPS:forward-warpgroups \
   FORWARD_PING_PONG:forward-ping-pong DQ_PRODUCER:dq-producer \
-  PIPELINED_DQ:pipelined-dq; do
+  DKV_PRODUCER:dkv-producer PIPELINED_DQ:pipelined-dq; do
   var="ST_GPU_${pair%%:*}"
   if [ -n "${!var:-}" ]; then
     pipeline+=" ${pair#*:}=${!var}"

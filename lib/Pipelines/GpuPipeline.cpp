@@ -32,6 +32,7 @@ void mlir::st::buildGpuKernelsPipeline(OpPassManager &pm,
   lower.forwardProducer = options.forwardProducer;
   lower.forwardPingPong = options.forwardPingPong;
   lower.dqProducer = options.dqProducer;
+  lower.dkvProducer = options.dkvProducer;
   lower.pipelinedDq = options.pipelinedDq;
   lower.serpentineHeads = options.serpentineHeads;
   lower.classStats = options.classStats;

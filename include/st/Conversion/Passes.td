@@ -207,17 +207,25 @@ def ConvertStAttentionToGpu
            "Warpgroups a block of the warpgroup-MMA forward kernels, 1 or "
            "2: two take 128 query rows and stage each key tile once for "
            "both (half the L2 traffic of the key tiles)">,
-    Option<"forwardProducer", "forward-producer", "bool", /*default=*/"false",
-           "With forward-warpgroups=2: a third warpgroup copies the key "
-           "tiles into mbarrier-tracked stages, so the two consumer "
-           "warpgroups never meet at a block barrier (checked on the H100; "
-           "slower than the default: docs/gpu.md)">,
+    Option<"forwardProducer", "forward-producer", "int64_t",
+           /*default=*/"1",
+           "The warpgroup-MMA forward kernels with a producer warpgroup "
+           "(blocks of 128 query rows in two consumer warpgroups, a "
+           "producer warpgroup copying 128-key tiles of K and V into "
+           "mbarrier-tracked stages): 0 never, 1 where it pays (d >= 128 "
+           "over a long walk: fixed's summaries), 2 always">,
     Option<"dqProducer", "dq-producer", "int64_t", /*default=*/"1",
            "The warpgroup-MMA dQ kernels as the producer forward (blocks "
            "of 128 query rows in two consumer warpgroups, a producer "
            "warpgroup copying K and V into mbarrier-tracked stages): 0 "
            "never, 1 where it pays (d >= 128 over a long walk: fixed's "
            "summaries), 2 always">,
+    Option<"dkvProducer", "dkv-producer", "int64_t", /*default=*/"0",
+           "The warpgroup-MMA dK/dV kernels with a producer warpgroup "
+           "(blocks of 128 keys in two consumer warpgroups, a producer "
+           "warpgroup copying the query tiles: Q, dO, lse2 and delta into "
+           "mbarrier-tracked stages): 0 never, 1 where it pays (d >= 128 "
+           "over a long walk: fixed's summaries), 2 always">,
     Option<"pipelinedDq", "pipelined-dq", "bool", /*default=*/"true",
            "Where dQ has the producer split: each consumer issues a tile's "
            "update dQ += "

@@ -97,16 +97,23 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::desc("Warpgroups a block of the warpgroup-MMA forward "
                      "kernels (1 or 2)"),
       llvm::cl::init(1)};
-  PassOptions::Option<bool> forwardProducer{
+  PassOptions::Option<int64_t> forwardProducer{
       *this, "forward-producer",
-      llvm::cl::desc("With forward-warpgroups=2: a producer warpgroup and "
-                     "mbarrier-tracked stages"),
-      llvm::cl::init(false)};
+      llvm::cl::desc("Forward kernels with a producer warpgroup and two "
+                     "consumer warpgroups: 0 never, 1 where it pays, 2 "
+                     "always"),
+      llvm::cl::init(1)};
   PassOptions::Option<int64_t> dqProducer{
       *this, "dq-producer",
       llvm::cl::desc("dQ kernels with a producer warpgroup and two consumer "
                      "warpgroups: 0 never, 1 where it pays, 2 always"),
       llvm::cl::init(1)};
+  PassOptions::Option<int64_t> dkvProducer{
+      *this, "dkv-producer",
+      llvm::cl::desc("dK/dV kernels with a producer warpgroup and two "
+                     "consumer warpgroups: 0 never, 1 where it pays, 2 "
+                     "always"),
+      llvm::cl::init(0)};
   PassOptions::Option<bool> pipelinedDq{
       *this, "pipelined-dq",
       llvm::cl::desc("Where dQ has the producer split: its consumers "

@@ -141,13 +141,15 @@ struct ConvertStAttentionToGpuPass
     if (forwardWarpgroups != 1 && forwardWarpgroups != 2)
       return op.emitOpError() << "forward-warpgroups must be 1 or 2 (got "
                               << int64_t(forwardWarpgroups) << ")";
-    if (forwardProducer && forwardWarpgroups != 2)
-      return op.emitOpError() << "forward-producer takes forward-warpgroups=2";
-    if (dqProducer < 0 || dqProducer > 2)
-      return op.emitOpError()
-             << "dq-producer must be 0 (never), 1 (where it pays) or 2 "
-                "(always) (got "
-             << int64_t(dqProducer) << ")";
+    for (auto [name, value] :
+         {std::pair<StringRef, int64_t>{"forward-producer", forwardProducer},
+          {"dq-producer", dqProducer},
+          {"dkv-producer", dkvProducer}})
+      if (value < 0 || value > 2)
+        return op.emitOpError()
+               << name
+               << " must be 0 (never), 1 (where it pays) or 2 (always) (got "
+               << value << ")";
     if (forwardPingPong && !(forwardProducer && pipelinedForward))
       return op.emitOpError() << "forward-ping-pong takes forward-producer and "
                                  "pipelined-forward";
@@ -207,7 +209,8 @@ struct ConvertStAttentionToGpuPass
       // driven by `view`, and appends its launch to `list`.
       // `reversedHeads`: the kernel takes the (batch, head) pairs last
       // first (the serpentine order below).
-      // `split`: a dQ kernel with the producer split (dqSplit).
+      // `split`: a kernel with the producer split (`splits`: a third
+      // warpgroup copies the walked tiles for two consumer warpgroups).
       auto addKernel = [&](StringRef kind,
                            ArrayRef<std::pair<StringRef, Type>> bufs,
                            bool rowStats, const ga::View &view,
@@ -219,13 +222,17 @@ struct ConvertStAttentionToGpuPass
         if (kind == "fwd" && k.useWgmma) {
           k.warpgroups = forwardWarpgroups;
           k.pipelinedForward = pipelinedForward;
-          k.producerWarpgroup = forwardProducer;
-          k.pingPong = forwardPingPong;
         }
-        if (kind == "dq" && k.useWgmma && split) {
+        split &= k.useWgmma;
+        if (split) {
           k.warpgroups = 2;
           k.producerWarpgroup = true;
-          k.pipelinedDq = pipelinedDq;
+          k.pingPong = kind == "fwd" && forwardPingPong;
+          k.pipelinedDq = kind == "dq" && pipelinedDq;
+          if (kind == "dkv") {
+            k.producerRegisters = kMinProducerRegisters;
+            k.consumerRegisters = kMaxConsumerRegisters;
+          }
         }
         std::string kn = kernelName(kind);
         // One row operand (wgmma) per score product: Q for the forward,
@@ -237,6 +244,15 @@ struct ConvertStAttentionToGpuPass
         int64_t keyTile = wgmmaKeyTile;
         if (keyTile / 2 * scoreProducts + d / 2 * accumulators > 160)
           keyTile = kMaxKeyTile;
+        // The split forward's consumers (224 registers) hold a 128-key
+        // score tile beside the d / 2 of O at d = 128 without spilling:
+        // half the tiles, each S product twice as wide (m64n128), and
+        // half the softmax reductions a key. Fixed d = 128's forward went
+        // from 4566.8 to 4367.3 us (H100, session 11, call 3). With
+        // pipelined-forward the consumer holds two score tiles: 128 keys
+        // spill 434 bytes there, so it keeps the option's tile.
+        if (kind == "fwd" && split && !pipelinedForward)
+          keyTile = kSplitForwardKeyTile;
         gpu::GPUFuncOp func =
             k.begin(module, kn, bufs, /*staged=*/true, rowStats,
                     /*rowOperands=*/scoreProducts, keyTile);
@@ -302,13 +318,16 @@ struct ConvertStAttentionToGpuPass
       // whole block's start and end with nothing to overlap them) or at
       // d = 64 (the default dQ holds four blocks, 16 warps) it was slower:
       // strided d = 128 1.065, fixed d = 64 1.05, strided d = 64 1.19.
-      auto dqSplit = [&](ArrayRef<ga::GpuPart> group) {
-        if (!wgmma || dqProducer == 0)
+      auto splits = [&](int64_t option, ArrayRef<ga::GpuPart> group) {
+        if (!wgmma || option == 0)
           return false;
-        return dqProducer == 2 ||
+        return option == 2 ||
                (d >= 128 && llvm::any_of(group, [](const ga::GpuPart &p) {
                   return longWalk(p);
                 }));
+      };
+      auto dqSplit = [&](ArrayRef<ga::GpuPart> group) {
+        return splits(dqProducer, group);
       };
       // Forward.
       auto fwd = ga::groupParts(parts, /*byKeyView=*/false);
@@ -323,7 +342,7 @@ struct ConvertStAttentionToGpuPass
           addChain(bufs, "o_acc");
         addKernel(
             "fwd", bufs, /*rowStats=*/false, group.front().queryView,
-            serpentine(i), /*split=*/false, forward,
+            serpentine(i), splits(forwardProducer, group), forward,
             [&](KernelEmitter &k) { emitForward(k, group, first, last); });
       }
       // dQ.
@@ -378,7 +397,7 @@ struct ConvertStAttentionToGpuPass
         for (const auto &g : ArrayRef(bwd).drop_front(i + 1))
           later.push_back(g.front().keyView);
         addKernel("dkv", bufs, /*rowStats=*/true, group.front().keyView,
-                  serpentine(i + 1), /*split=*/false, backward,
+                  serpentine(i + 1), splits(dkvProducer, group), backward,
                   [&](KernelEmitter &k) { emitDkv(k, group, first, later); });
         // The dK/dV kernels run on a second stream beside the dQ kernels
         // (docs/gpu-kernel-abi.md, "stream" and "waits"): they need only

@@ -274,8 +274,23 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
     k.storeChain(acc, rows, one, "dq_acc");
 }
 
+/// The query tiles that the keys [first, first + span) (clamped to the
+/// view; `first` only where `clampFirst`) of `part` walk: from the first
+/// key's column interval to the last's (column intervals are monotone).
+static std::pair<Value, Value> columnRange(KernelEmitter &k, PartStructure &ps,
+                                           Value first, int64_t span,
+                                           Value klen, bool clampFirst) {
+  IndexMath &m = k.m;
+  Value lastK = m.sub(klen, m.c(1));
+  return {ps.columnInterval(clampFirst ? m.min(first, lastK) : first).first,
+          ps.columnInterval(m.min(m.add(first, m.c(span - 1)), lastK)).second};
+}
+
 /// dK and dV for one group of parts sharing a key view: each warp owns 16
-/// keys and walks the query rows that attend them.
+/// keys and walks the query rows that attend them. With a producer
+/// warpgroup (`dkv-producer`), a block is two consumer warpgroups of 64
+/// keys each, and the producer stages the query tiles (Q, dO and the
+/// rows' lse2 and delta) of the block's walk once for both.
 void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
              ArrayRef<ga::View> later) {
   IndexMath &m = k.m;
@@ -283,8 +298,30 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   BlockRows br = blockRows(k, kv, /*queryDriven=*/false);
   Value c = br.c, klen = br.len, row0 = br.row0, r0 = br.r0;
   LaneRows keys = br.lanes;
+  // The part's structure and the block's query-tile range.
+  auto blockWalk = [&](const ga::GpuPart &part) {
+    Value qlen = k.viewLength(part.queryView, c);
+    PartStructure ps = structureOf(m, part, qlen);
+    // The block has keys: blockRow0 < klen.
+    auto [lo, hi] = columnRange(k, ps, br.blockRow0, k.rowsPerBlock(), klen,
+                                /*clampFirst=*/false);
+    return std::make_tuple(ps, qlen, lo, hi);
+  };
+  if (k.producerWarpgroup)
+    splitProducer(k, [&] {
+      // lse2 and delta come from the first dQ kernel.
+      k.awaitPredecessors();
+      for (const ga::GpuPart &part : parts) {
+        auto [ps, qlen, lo, hi] = blockWalk(part);
+        k.producerWalk(lo, hi, part.queryView, c,
+                       m.max(m.sub(qlen, m.c(1)), m.c(0)), k.arg["q"],
+                       k.arg["dout"]);
+      }
+    });
   auto ops = k.rowOperands({"k", "v"}, keys, kv, c, row0, klen);
   k.awaitPredecessors(); // delta, lse2 and the chain come from earlier kernels
+  if (k.producerWarpgroup)
+    k.awaitRowOperands();
   const RowOperand &kf = ops[0], &vf = ops[1];
   int64_t dTiles = k.d / 8;
   SmallVector<Value> state;
@@ -298,16 +335,20 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   Value scale2 = k.f(k.scale * kLog2e);
   for (const ga::GpuPart &part : parts) {
     const ga::View &qv = part.queryView;
-    Value qlen = k.viewLength(qv, c);
-    PartStructure ps = structureOf(m, part, qlen);
+    auto [ps, qlen, lo, hi] = blockWalk(part);
     Value lastK = m.sub(klen, m.c(1));
-    Value lo = ps.columnInterval(row0).first;
-    Value hi = ps.columnInterval(m.min(m.add(row0, m.c(kBlockRows - 1)), lastK))
-                   .second;
-    Value wlo = ps.columnInterval(m.min(r0, lastK)).first;
-    Value whi =
-        ps.columnInterval(m.min(m.add(r0, m.c(kWarpRows - 1)), lastK)).second;
-    whi = k.select(m.cmp(arith::CmpIPredicate::slt, r0, klen), whi, wlo);
+    // The range of the unit that runs a tile or not: the warp (mma.sync),
+    // the warpgroup (wgmma).
+    Value u0 = k.useWgmma ? row0 : r0;
+    auto [wlo, whi] =
+        columnRange(k, ps, u0, k.useWgmma ? kBlockRows : kWarpRows, klen, true);
+    whi = k.select(m.cmp(arith::CmpIPredicate::slt, u0, klen), whi, wlo);
+    // Split, every consumer runs every tile of the block's walk (as the
+    // four warps of one warpgroup do): the branch around a skipped tile
+    // cost the consumers registers they do not have (ptxas spilled
+    // 292 bytes with it, 148 without, at 240 registers).
+    if (k.producerWarpgroup)
+      wlo = whi = Value();
     std::pair<Value, Value> colIv[2] = {ps.columnInterval(keys.view[0]),
                                         ps.columnInterval(keys.view[1])};
     Value lastRow = m.max(m.sub(qlen, m.c(1)), m.c(0));

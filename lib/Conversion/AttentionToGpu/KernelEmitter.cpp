@@ -375,19 +375,20 @@ Value KernelEmitter::originalRow32(const ga::View &v, Value c, Value x0,
 }
 
 void KernelEmitter::stageRowStats(Value st, const ga::View &v, Value c,
-                                  Value x0, Value last) {
+                                  Value x0, Value last, bool ownWarpgroup) {
+  Value id = ownWarpgroup ? wtid : tid;
   auto ifOp = scf::IfOp::create(
-      b, loc, m.cmp(arith::CmpIPredicate::slt, tid, m.c(keyTile)), false);
+      b, loc, m.cmp(arith::CmpIPredicate::slt, id, m.c(keyTile)), false);
   OpBuilder::InsertionGuard guard(b);
   b.setInsertionPointToStart(&ifOp.getThenRegion().front());
   bool byClass = usesClassStats(v);
   Value idx = byClass
-                  ? classStatIndex(c, m.min(m.add(x0, tid), last))
-                  : m.add(rowBase, widen(originalRow32(v, c, x0, tid, last)));
+                  ? classStatIndex(c, m.min(m.add(x0, id), last))
+                  : m.add(rowBase, widen(originalRow32(v, c, x0, id, last)));
   for (int i = 0; i < 2; ++i) {
     StringRef name =
         byClass ? (i == 0 ? "lse2_c" : "delta_c") : (i == 0 ? "lse2" : "delta");
-    nvgpu::DeviceAsyncCopyOp::create(b, loc, statMem[i], ValueRange{st, tid},
+    nvgpu::DeviceAsyncCopyOp::create(b, loc, statMem[i], ValueRange{st, id},
                                      arg[name], ValueRange{idx},
                                      b.getIndexAttr(1), Value(), UnitAttr());
   }
@@ -451,6 +452,8 @@ void KernelEmitter::producerWalk(Value lo, Value hi, const ga::View &v, Value c,
                          arith::XOrIOp::create(b, loc, parity, i32(1)));
         stage(smem[0], s, memA, v, c, x0, last, keyTile, /*ownWarpgroup=*/true);
         stage(smem[1], s, memB, v, c, x0, last, keyTile, /*ownWarpgroup=*/true);
+        if (statMem[0])
+          stageRowStats(s, v, c, x0, last, /*ownWarpgroup=*/true);
         ga::mbarrierArriveCopies(b, loc, stageBarrier(false, s));
         scf::YieldOp::create(b, loc, ValueRange{m.add(it[0], m.c(1))});
       });
@@ -496,7 +499,8 @@ SmallVector<Value> KernelEmitter::tileLoop(
   hi = m.max(lo, hi);
   if (producerWarpgroup) {
     // A consumer warpgroup: every tile of the block's walk waits for its
-    // stage to be full, runs `body` if the warpgroup's keys meet it, and
+    // stage to be full, runs `body` if the warpgroup's keys meet it (every
+    // tile without `wlo`), and
     // marks the stage empty once its products have completed (body waits
     // for them). A warpgroup that skips a tile still waits for it: an
     // arrival on the empty barrier before the stage is full could count
@@ -509,7 +513,8 @@ SmallVector<Value> KernelEmitter::tileLoop(
           ValueRange st = it.drop_back();
           Value s = acquireStage(it.back());
           curStage = s;
-          SmallVector<Value> results = ifMeets(x0, wlo, whi, st, body);
+          SmallVector<Value> results =
+              wlo ? ifMeets(x0, wlo, whi, st, body) : body(x0, st);
           releaseStage(s);
           results.push_back(m.add(it.back(), m.c(1)));
           scf::YieldOp::create(b, loc, results);

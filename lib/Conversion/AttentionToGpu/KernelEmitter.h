@@ -289,9 +289,10 @@ public:
   /// Starts copying lse2 (-lse log2 e, clamped: the first dQ kernel's) and
   /// delta of the `keyTile` rows of view `v` from
   /// `x0` (clamped to `last`) into stage `st` of the row-stat tiles: one
-  /// 4-byte cp.async per row and statistic.
-  void stageRowStats(Value st, const ga::View &v, Value c, Value x0,
-                     Value last);
+  /// 4-byte cp.async per row and statistic, by the block's first threads
+  /// (the warpgroup's with `ownWarpgroup`: a producer).
+  void stageRowStats(Value st, const ga::View &v, Value c, Value x0, Value last,
+                     bool ownWarpgroup = false);
 
   /// Whether the row statistics of view `v`'s rows are the class-major
   /// copies `lse2_c` and `delta_c` (classStatsStride).
@@ -444,11 +445,13 @@ public:
   /// The block-level walk over 64-wide tiles [lo, hi) of view `v`: stages
   /// rows of `memA` and `memB` into shared memory, then lets each warp whose
   /// own range [wlo, whi) meets the tile run `body`; others keep their state.
-  /// `longWalk` (the walks of a compact key view: fixed's summaries) asks
-  /// for one barrier a tile where both operands have two stages: the next
-  /// tile's copy starts after the wait for this one instead of before it.
-  /// On the H100 that was 1.5% faster for fixed at d = 128 and 2% slower
-  /// for strided at d = 64, whose short, memory-bound walks lose the
+  /// With a producer warpgroup, the consumers take the staged tiles from
+  /// it; a null `wlo` then runs `body` on every tile (its masks zero the
+  /// rows it misses). `longWalk` (the walks of a compact key view: fixed's
+  /// summaries) asks for one barrier a tile where both operands have two
+  /// stages: the next tile's copy starts after the wait for this one instead of
+  /// before it. On the H100 that was 1.5% faster for fixed at d = 128 and 2%
+  /// slower for strided at d = 64, whose short, memory-bound walks lose the
   /// second copy in flight (session 8).
   SmallVector<Value>
   tileLoop(Value lo, Value hi, Value wlo, Value whi, const ga::View &v, Value c,
@@ -650,6 +653,10 @@ public:
   /// barriers, so the two consumer warpgroups never meet
   /// (FlashAttention-3's producer; docs/gpu.md, "Not yet").
   bool producerWarpgroup = false;
+  /// With producerWarpgroup: each side's registers a thread (setmaxnreg;
+  /// KernelTypes.h).
+  int32_t producerRegisters = kProducerRegisters;
+  int32_t consumerRegisters = kConsumerRegisters;
   /// With producerWarpgroup: the stage barriers ([2 * stages] i64: full,
   /// then empty) and the tiles walked so far (it sets the stage and
   /// phase of the next tile, across a kernel's walks).
@@ -662,7 +669,8 @@ public:
   /// meets.
   void initStageBarriers();
   /// The producer's walk over tiles [lo, hi) of view `v`: waits for a
-  /// stage to be empty, copies the tile's A and B rows into it, and lets
+  /// stage to be empty, copies the tile's A and B rows (and the rows'
+  /// statistics, where the kernel stages them: dK/dV) into it, and lets
   /// the stage's full barrier track the copies.
   void producerWalk(Value lo, Value hi, const ga::View &v, Value c, Value last,
                     Value memA, Value memB);

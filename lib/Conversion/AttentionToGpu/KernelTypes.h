@@ -25,6 +25,9 @@ inline constexpr int64_t kWarps = 4;
 inline constexpr int64_t kWarpRows = 16;
 inline constexpr int64_t kBlockRows = kWarps * kWarpRows;
 inline constexpr int64_t kMaxKeyTile = 64;
+/// Keys a staged tile of the split forward (forward-producer; its
+/// consumers have the registers: AttentionToGpu.cpp).
+inline constexpr int64_t kSplitForwardKeyTile = 128;
 inline constexpr int64_t kThreads = kWarps * 32;
 inline constexpr double kLog2e = 1.4426950408889634;
 inline constexpr double kHugeLse = 1e30;
@@ -43,9 +46,13 @@ inline constexpr int64_t kStaticShared = 48 * 1024;
 inline constexpr int64_t kWgmmaShared = 100 * 1024;
 /// Registers a thread of the producer warpgroup and of the two consumer
 /// warpgroups (setmaxnreg; 128 x 56 + 256 x 224 = 64512 of the SM's
-/// 65536, one block of 384 threads an SM).
+/// 65536, one block of 384 threads an SM: the launch's 168 a thread).
+/// The dK/dV consumers (two 64 x d accumulators) take the most the
+/// producer can give: 24 + 2 x 240 (FlashAttention-3's split).
 inline constexpr int32_t kProducerRegisters = 56;
 inline constexpr int32_t kConsumerRegisters = 224;
+inline constexpr int32_t kMinProducerRegisters = 24;
+inline constexpr int32_t kMaxConsumerRegisters = 240;
 /// The most dynamic shared memory a block may have on sm_90 (227 KiB).
 inline constexpr int64_t kMaxDynamicShared = 227 * 1024;
 

@@ -12,8 +12,9 @@ namespace gpu_kernels {
 
 BlockRows blockRows(KernelEmitter &k, const ga::View &v, bool queryDriven) {
   IndexMath &m = k.m;
-  assert((queryDriven || k.warpgroups == 1) &&
-         "the key-driven kernels have one warpgroup a block");
+  assert((queryDriven || k.warpgroups == 1 || k.producerWarpgroup) &&
+         "the key-driven kernels have one warpgroup a block, or two "
+         "consumers with a producer");
   BlockRows br;
   auto [c, tile] = k.tileOf(v, /*reversed=*/queryDriven);
   br.c = c;
@@ -81,9 +82,7 @@ KeyRange keyRange(KernelEmitter &k, const ga::GpuPart &part,
   return kr;
 }
 
-/// The producer split of beginQueryBlock.
-static void splitProducer(KernelEmitter &k, ArrayRef<ga::GpuPart> parts,
-                          const BlockRows &br) {
+void splitProducer(KernelEmitter &k, function_ref<void()> produce) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
   IndexMath &m = k.m;
@@ -94,19 +93,15 @@ static void splitProducer(KernelEmitter &k, ArrayRef<ga::GpuPart> parts,
   auto role = scf::IfOp::create(
       b, loc, m.cmp(arith::CmpIPredicate::eq, k.wg, m.c(2)), true);
   b.setInsertionPointToStart(&role.getThenRegion().front());
-  NVVM::SetMaxRegisterOp::create(b, loc, kProducerRegisters,
+  NVVM::SetMaxRegisterOp::create(b, loc, k.producerRegisters,
                                  NVVM::SetMaxRegisterAction::decrease);
-  for (const ga::GpuPart &part : parts) {
-    KeyRange kr = keyRange(k, part, br);
-    k.producerWalk(kr.lo, kr.hi, part.keyView, br.c, kr.lastKey, k.arg["k"],
-                   k.arg["v"]);
-  }
+  produce();
   // The consumers wait for every copy; nothing is left in flight.
   nvgpu::DeviceAsyncWaitOp::create(b, loc, k.commitCopies(),
                                    b.getI32IntegerAttr(0));
   // The rest of the kernel is the consumers' (the else region).
   b.setInsertionPointToStart(&role.getElseRegion().front());
-  NVVM::SetMaxRegisterOp::create(b, loc, kConsumerRegisters,
+  NVVM::SetMaxRegisterOp::create(b, loc, k.consumerRegisters,
                                  NVVM::SetMaxRegisterAction::increase);
   k.tileCount = noTiles;
   // Ping-pong: warpgroup 0 takes the first turn.
@@ -125,7 +120,13 @@ QueryBlock beginQueryBlock(KernelEmitter &k, ArrayRef<ga::GpuPart> parts,
   qb.br = blockRows(k, qv, /*queryDriven=*/true);
   const BlockRows &br = qb.br;
   if (k.producerWarpgroup)
-    splitProducer(k, parts, br);
+    splitProducer(k, [&] {
+      for (const ga::GpuPart &part : parts) {
+        KeyRange kr = keyRange(k, part, br);
+        k.producerWalk(kr.lo, kr.hi, part.keyView, br.c, kr.lastKey, k.arg["k"],
+                       k.arg["v"]);
+      }
+    });
   qb.ops = k.rowOperands(names, br.lanes, qv, br.c, br.row0, br.len);
   k.awaitPredecessors(); // lse, delta and the chains come from earlier kernels
   if (k.producerWarpgroup)

@@ -62,6 +62,14 @@ KeyRange keyRange(KernelEmitter &k, const ga::GpuPart &part,
 /// marked convergent), and the four warps must run the same instruction.
 std::pair<Value, Value> interiorRows(KernelEmitter &k, Value row0, Value r0);
 
+/// Splits a block with a producer warpgroup (wg 2): the producer gives
+/// registers back (setmaxnreg) and runs `produce` (its walks:
+/// KernelEmitter::producerWalk), then waits for its last copies; the
+/// builder is left in the consumers' code, which take their registers
+/// (and, with ping-pong, warpgroup 0 the first turn). Both sides count
+/// the walks' tiles from zero.
+void splitProducer(KernelEmitter &k, function_ref<void()> produce);
+
 /// The prologue of a query-driven kernel (forward, dQ) over `parts`: the
 /// block's rows (blockRows); with a producer warpgroup (wg 2), the split
 /// of the block, after which the builder is in the consumers' code (the

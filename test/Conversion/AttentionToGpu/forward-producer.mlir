@@ -1,10 +1,11 @@
-// forward-producer (with forward-warpgroups=2): a third warpgroup only
+// forward-producer=2 (every forward kernel; the default, 1, splits only
+// where it pays: producer-split.mlir): a third warpgroup only
 // copies the key tiles into four stages tracked by mbarriers (full: the
 // producer's 128 threads' copies; empty: the consumers' 256 threads), so
 // the two consumer warpgroups never meet at a block barrier. The producer
-// gives registers back (setmaxnreg) for the consumers. Not the default
-// (docs/gpu.md, "A producer warpgroup").
-// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64 forward-warpgroups=2 forward-producer=true" | FileCheck %s
+// gives registers back (setmaxnreg) for the consumers (docs/gpu.md, "A
+// producer warpgroup"). Unpipelined, it walks 128-key tiles.
+// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64 forward-producer=2" | FileCheck %s
 // With pipelined-forward, each consumer holds two stages: S_j and the
 // update by tile j - 1 in one block, which releases tile j - 1's stage once
 // the update completes. With forward-ping-pong the consumers take turns
@@ -12,7 +13,7 @@
 // issue waits at named barrier 5 + wg (a register id) and passes the
 // turn inside the MMA block, before its wait, so that nothing touches the
 // in-flight accumulators between blocks.
-// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64 forward-warpgroups=2 forward-producer=true pipelined-forward=true forward-ping-pong=true" | FileCheck %s --check-prefix=PING
+// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64 forward-producer=2 pipelined-forward=true forward-ping-pong=true" | FileCheck %s --check-prefix=PING
 // dq-producer gives the dQ kernel the same split (the forward keeps its
 // default block): the producer copies K and V, the consumers stage their
 // own Q and dO and wait for them at their named barrier.

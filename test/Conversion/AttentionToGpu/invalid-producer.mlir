@@ -1,10 +1,10 @@
-// forward-producer needs two consumer warpgroups (invalid-ping-pong.mlir:
-// forward-ping-pong's needs); otherwise the first attention is an error
+// forward-producer is 0 (never), 1 (where it pays: d >= 128 over a long
+// walk) or 2 (always); another value is an error on the first attention
 // and nothing is emitted.
-// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64 forward-producer=true" -verify-diagnostics
+// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64 forward-producer=3" -verify-diagnostics
 
 func.func @producer(%q: tensor<?x?x?x64xbf16>) -> tensor<?x?x?x64xbf16> {
-  // expected-error @below {{forward-producer takes forward-warpgroups=2}}
+  // expected-error @below {{forward-producer must be 0 (never), 1 (where it pays) or 2 (always) (got 3)}}
   %o = st.attention %q, %q, %q layout(#st.dense_causal)
       : tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16>, tensor<?x?x?x64xbf16>
       -> tensor<?x?x?x64xbf16>
