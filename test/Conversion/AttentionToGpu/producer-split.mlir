@@ -41,6 +41,16 @@
 // CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
 // CHECK-LABEL: gpu.func @st_attn_strided128_dq3(
 // CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
+// A union splits its fixed group's kernels (the identity query view with
+// the summaries) and not its strided columns' (a residue view).
+// CHECK-LABEL: gpu.func @st_attn_union128_fwd0(
+// CHECK-SAME: known_block_size = array<i32: 384, 1, 1>
+// CHECK-LABEL: gpu.func @st_attn_union128_fwd1(
+// CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
+// CHECK-LABEL: gpu.func @st_attn_union128_dq2(
+// CHECK-SAME: known_block_size = array<i32: 384, 1, 1>
+// CHECK-LABEL: gpu.func @st_attn_union128_dq3(
+// CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
 
 // OFF-LABEL: gpu.func @st_attn_fixed128_fwd0(
 // OFF-SAME: known_block_size = array<i32: 128, 1, 1>
@@ -100,6 +110,15 @@ func.func @fixed64(%q: tensor<?x?x?x64xbf16>) -> tensor<?x?x?x64xbf16> {
 
 func.func @strided128(%q: tensor<?x?x?x128xbf16>) -> tensor<?x?x?x128xbf16> {
   %o = st.attention %q, %q, %q layout(#st.strided<stride = 128>)
+      : tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16>
+      -> tensor<?x?x?x128xbf16>
+  return %o : tensor<?x?x?x128xbf16>
+}
+
+func.func @union128(%q: tensor<?x?x?x128xbf16>) -> tensor<?x?x?x128xbf16> {
+  %o = st.attention %q, %q, %q
+      layout(#st.union<[#st.strided<stride = 128>,
+                        #st.fixed<stride = 128, summary = 32>]>)
       : tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16>
       -> tensor<?x?x?x128xbf16>
   return %o : tensor<?x?x?x128xbf16>
