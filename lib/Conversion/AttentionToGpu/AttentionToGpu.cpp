@@ -318,6 +318,12 @@ struct ConvertStAttentionToGpuPass
       // whole block's start and end with nothing to overlap them) or at
       // d = 64 (the default dQ holds four blocks, 16 warps) it was slower:
       // strided d = 128 1.065, fixed d = 64 1.05, strided d = 64 1.19.
+      // The forward kernels take the same rule (forward-producer=1, with
+      // 128-key tiles: see the key tile above): fixed d = 128's forward
+      // 4566.8 -> 4367.3 us; everywhere, fixed d = 64 was 1.06 and
+      // strided d = 128 1.12 (H100, session 11, calls 3 and 4). The dK/dV
+      // split (dkv-producer) is off: exact, no faster, and its consumers
+      // spill even at 240 registers (docs/gpu.md, session 11).
       auto splits = [&](int64_t option, ArrayRef<ga::GpuPart> group) {
         if (!wgmma || option == 0)
           return false;

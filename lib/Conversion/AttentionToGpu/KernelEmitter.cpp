@@ -500,11 +500,10 @@ SmallVector<Value> KernelEmitter::tileLoop(
   if (producerWarpgroup) {
     // A consumer warpgroup: every tile of the block's walk waits for its
     // stage to be full, runs `body` if the warpgroup's keys meet it (every
-    // tile without `wlo`), and
-    // marks the stage empty once its products have completed (body waits
-    // for them). A warpgroup that skips a tile still waits for it: an
-    // arrival on the empty barrier before the stage is full could count
-    // towards the round before.
+    // tile without `wlo`), and marks the stage empty once its products
+    // have completed (body waits for them). A warpgroup that skips a tile still
+    // waits for it: an arrival on the empty barrier before the stage is full
+    // could count towards the round before.
     SmallVector<Value> init(state.begin(), state.end());
     init.push_back(tileCount);
     auto loop = scf::ForOp::create(
