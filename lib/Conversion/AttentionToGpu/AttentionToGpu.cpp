@@ -332,9 +332,6 @@ struct ConvertStAttentionToGpuPass
                   return longWalk(p);
                 }));
       };
-      auto dqSplit = [&](ArrayRef<ga::GpuPart> group) {
-        return splits(dqProducer, group);
-      };
       // Forward.
       auto fwd = ga::groupParts(parts, /*byKeyView=*/false);
       for (auto entry : llvm::enumerate(fwd)) {
@@ -373,7 +370,7 @@ struct ConvertStAttentionToGpuPass
           classWriter = int64_t(backward.size());
         }
         addKernel("dq", bufs, /*rowStats=*/false, group.front().queryView,
-                  serpentine(i), dqSplit(group), backward,
+                  serpentine(i), splits(dqProducer, group), backward,
                   [&](KernelEmitter &k) { emitDq(k, group, first, last); });
       }
       // dK, dV: covering key views first (groupParts), so the first kernel

@@ -318,10 +318,7 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
                        k.arg["dout"]);
       }
     });
-  auto ops = k.rowOperands({"k", "v"}, keys, kv, c, row0, klen);
-  k.awaitPredecessors(); // delta, lse2 and the chain come from earlier kernels
-  if (k.producerWarpgroup)
-    k.awaitRowOperands();
+  auto ops = blockRowOperands(k, {"k", "v"}, kv, br);
   const RowOperand &kf = ops[0], &vf = ops[1];
   int64_t dTiles = k.d / 8;
   SmallVector<Value> state;

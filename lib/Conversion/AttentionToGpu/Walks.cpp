@@ -113,6 +113,18 @@ void splitProducer(KernelEmitter &k, function_ref<void()> produce) {
     });
 }
 
+SmallVector<RowOperand> blockRowOperands(KernelEmitter &k,
+                                         ArrayRef<StringRef> names,
+                                         const ga::View &v,
+                                         const BlockRows &br) {
+  SmallVector<RowOperand> ops =
+      k.rowOperands(names, br.lanes, v, br.c, br.row0, br.len);
+  k.awaitPredecessors(); // lse, delta and the chains come from earlier kernels
+  if (k.producerWarpgroup)
+    k.awaitRowOperands();
+  return ops;
+}
+
 QueryBlock beginQueryBlock(KernelEmitter &k, ArrayRef<ga::GpuPart> parts,
                            ArrayRef<StringRef> names) {
   const ga::View &qv = parts.front().queryView;
@@ -127,10 +139,7 @@ QueryBlock beginQueryBlock(KernelEmitter &k, ArrayRef<ga::GpuPart> parts,
                        k.arg["v"]);
       }
     });
-  qb.ops = k.rowOperands(names, br.lanes, qv, br.c, br.row0, br.len);
-  k.awaitPredecessors(); // lse, delta and the chains come from earlier kernels
-  if (k.producerWarpgroup)
-    k.awaitRowOperands();
+  qb.ops = blockRowOperands(k, names, qv, br);
   return qb;
 }
 

@@ -70,14 +70,23 @@ std::pair<Value, Value> interiorRows(KernelEmitter &k, Value row0, Value r0);
 /// the walks' tiles from zero.
 void splitProducer(KernelEmitter &k, function_ref<void()> produce);
 
+/// The row operands `names` (KernelEmitter::rowOperands) of the block's
+/// rows `br` in view `v`, then the wait for the kernels before
+/// (griddepcontrol: lse, delta, lse2 and the chains come from them) and,
+/// with a producer, each consumer's wait for its own row operands (no
+/// block barrier completes them). The end of every split-capable
+/// kernel's prologue.
+SmallVector<RowOperand> blockRowOperands(KernelEmitter &k,
+                                         ArrayRef<StringRef> names,
+                                         const ga::View &v,
+                                         const BlockRows &br);
+
 /// The prologue of a query-driven kernel (forward, dQ) over `parts`: the
 /// block's rows (blockRows); with a producer warpgroup (wg 2), the split
 /// of the block, after which the builder is in the consumers' code (the
 /// producer copies every key tile, K and V, of the parts' walks; it gives
 /// registers back with setmaxnreg, and with ping-pong warpgroup 0 takes
-/// the first turn); the row operands `names` staged; the wait for the
-/// kernels before (griddepcontrol), and, with a producer, each consumer's
-/// wait for its own row operands (no block barrier completes them).
+/// the first turn); then blockRowOperands.
 struct QueryBlock {
   BlockRows br;
   SmallVector<RowOperand> ops;
