@@ -309,49 +309,118 @@ void KernelEmitter::awaitCopies(int32_t pending) {
 
 void KernelEmitter::stage(Value tile, Value st, Value mem, const ga::View &v,
                           Value c, Value x0, Value last, int64_t rows,
-                          bool ownWarpgroup) {
+                          bool ownWarpgroup, bool wholeTiles) {
   int64_t chunk = 16 / (elt.getIntOrFloatBitWidth() / 8);
   int64_t chunksPerRow = d / chunk;
   int64_t count = ownWarpgroup ? kThreads : threads();
   Value first = ownWarpgroup ? wtid : tid;
+  int64_t copies = rows * chunksPerRow / count;
   assert(rows * chunksPerRow % count == 0 && "partial staging");
-  for (int64_t it = 0; it < rows * chunksPerRow / count; ++it) {
-    Value id = m.add(first, m.c(it * count));
-    Value row, col;
-    SmallVector<Value> dst;
-    if (useWgmma && tileLayout().swizzle128()) {
-      // Chunk `id` is chunk id % chunksPerRow of row id / chunksPerRow
-      // (coalesced reads); in the 128-byte swizzle (Wgmma.h) it lands in
-      // atom chunk / 8, row `row`, chunk (chunk % 8) ^ (row % 8).
-      row = m.div(id, m.c(chunksPerRow));
-      Value cg = m.rem(id, m.c(chunksPerRow));
-      col = m.mul(cg, m.c(chunk));
-      Value swizzled =
-          arith::XOrIOp::create(b, loc, m.rem(cg, m.c(8)), m.rem(row, m.c(8)));
-      Value atom = m.div(cg, m.c(8));
-      dst = {st,
-             m.add(m.add(m.mul(atom, m.c(rows * 64)), m.mul(row, m.c(64))),
-                   m.mul(swizzled, m.c(chunk)))};
-    } else if (useWgmma) {
-      // Chunk `id` is row 8 (id / 8 / chunksPerRow) + id % 8, chunk
-      // (id / 8) % chunksPerRow: in the core-matrix layout it lands at
-      // element 8 id, so the block fills the tile linearly.
+  bool swizzled = useWgmma && tileLayout().swizzle128();
+  bool coreMatrices = useWgmma && !swizzled;
+  // Copy `it` of a thread moves chunk id = first + it * count. Its tile
+  // row and chunk column:
+  //  - core-matrix layout (Wgmma.h): row 8 (id / 8 / chunksPerRow) + id %
+  //    8, chunk (id / 8) % chunksPerRow: it lands at element 8 id, so the
+  //    block fills the tile linearly;
+  //  - otherwise row id / chunksPerRow, chunk id % chunksPerRow (coalesced
+  //    reads).
+  // When count is a multiple of the chunks of a row (of 8 rows for core
+  // matrices), a thread's copies share one column and take rows row0 +
+  // rowStep * it, row0 < rowStep: its source and destination addresses
+  // are one per-thread address plus a constant (an immediate in PTX).
+  bool stepped = wholeTiles &&
+                 count % (coreMatrices ? 8 * chunksPerRow : chunksPerRow) == 0;
+  int64_t rowStep = count / chunksPerRow;
+  auto chunkAt = [&](int64_t it) -> std::pair<Value, Value> {
+    Value id = stepped ? first : m.add(first, m.c(it * count));
+    Value row, cg;
+    if (coreMatrices) {
       Value group = m.div(id, m.c(8));
       row = m.add(m.mul(m.div(group, m.c(chunksPerRow)), m.c(8)),
                   m.rem(id, m.c(8)));
-      col = m.mul(m.rem(group, m.c(chunksPerRow)), m.c(chunk));
-      dst = {st, m.mul(id, m.c(chunk))};
+      cg = m.rem(group, m.c(chunksPerRow));
     } else {
       row = m.div(id, m.c(chunksPerRow));
-      col = m.mul(m.rem(id, m.c(chunksPerRow)), m.c(chunk));
+      cg = m.rem(id, m.c(chunksPerRow));
+    }
+    if (stepped)
+      row = m.add(row, m.c(it * rowStep));
+    return {row, cg};
+  };
+  // Emits copy it's tile row, chunk column and shared destination.
+  auto destination = [&](int64_t it) {
+    auto [row, cg] = chunkAt(it);
+    Value col = m.mul(cg, m.c(chunk));
+    SmallVector<Value> dst;
+    if (swizzled) {
+      // In the 128-byte swizzle (Wgmma.h) chunk cg of row `row` lands in
+      // atom cg / 8, row `row`, chunk (cg % 8) ^ (row % 8); a rowStep of
+      // 8k leaves row % 8 at row0 % 8.
+      Value cg8 = m.rem(cg, m.c(8));
+      Value row8 =
+          m.rem(stepped && rowStep % 8 == 0 ? chunkAt(0).first : row, m.c(8));
+      Value x = arith::XOrIOp::create(b, loc, cg8, row8);
+      dst = {st, m.add(m.add(m.mul(m.div(cg, m.c(8)), m.c(rows * 64)),
+                             m.mul(row, m.c(64))),
+                       m.mul(x, m.c(chunk)))};
+    } else if (coreMatrices) {
+      dst = {st, m.mul(m.add(first, m.c(it * count)), m.c(chunk))};
+    } else {
       dst = {st, row, col};
     }
-    Value orig = originalRow32(v, c, x0, row, last);
-    Value idx = m.add(base, widen(m.add(m.mul(orig, i32(d)), narrow(col))));
+    return std::make_tuple(row, col, dst);
+  };
+  auto element = [&](Value col, Value orig) {
+    return m.add(base, widen(m.add(m.mul(orig, i32(d)), narrow(col))));
+  };
+  auto copy = [&](ValueRange dst, Value idx) {
     nvgpu::DeviceAsyncCopyOp::create(b, loc, tile, dst, mem, ValueRange{idx},
                                      b.getIndexAttr(chunk), Value(),
                                      b.getUnitAttr());
+  };
+  auto clampEveryRow = [&] {
+    for (int64_t it = 0; it < copies; ++it) {
+      auto [row, col, dst] = destination(it);
+      copy(dst, element(col, originalRow32(v, c, x0, row, last)));
+    }
+  };
+  // Source rows at constant offsets from row0's: every view map is affine
+  // over a tile whose rows are all at most `last`, a compact view's only
+  // when the tile starts a window (x0 % width == 0, checked at run time)
+  // and the window is a multiple of rowStep rows.
+  if (!stepped || (v.kind == ga::ViewKind::Compact && v.width % rowStep != 0)) {
+    clampEveryRow();
+    return;
   }
+  auto offset = [&](int64_t it) -> int64_t {
+    int64_t r = it * rowStep;
+    switch (v.kind) {
+    case ga::ViewKind::Identity:
+      return r;
+    case ga::ViewKind::Residue:
+      return r * v.stride;
+    case ga::ViewKind::Compact:
+      return r / v.width * v.stride + r % v.width;
+    }
+    llvm_unreachable("unknown view");
+  };
+  Value whole =
+      m.cmp(arith::CmpIPredicate::sle, m.add(x0, m.c(rows - 1)), last);
+  if (v.kind == ga::ViewKind::Compact)
+    whole = m.andi(whole, m.cmp(arith::CmpIPredicate::eq,
+                                m.rem(x0, m.c(v.width)), m.c(0)));
+  auto ifOp = scf::IfOp::create(b, loc, whole, /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+  // The offsets are added in 64 bits, where they fold into the copies.
+  auto [row0, col, dst0] = destination(0);
+  Value first0 = element(col, originalRow32(v, c, x0, row0, last));
+  copy(dst0, first0);
+  for (int64_t it = 1; it < copies; ++it)
+    copy(std::get<2>(destination(it)), m.add(first0, m.c(offset(it) * d)));
+  b.setInsertionPointToStart(&ifOp.getElseRegion().front());
+  clampEveryRow();
 }
 
 Value KernelEmitter::originalRow32(const ga::View &v, Value c, Value x0,
@@ -450,8 +519,10 @@ void KernelEmitter::producerWalk(Value lo, Value hi, const ga::View &v, Value c,
         // r - 1; a fresh barrier counts that phase as complete).
         ga::mbarrierWait(b, loc, stageBarrier(true, s),
                          arith::XOrIOp::create(b, loc, parity, i32(1)));
-        stage(smem[0], s, memA, v, c, x0, last, keyTile, /*ownWarpgroup=*/true);
-        stage(smem[1], s, memB, v, c, x0, last, keyTile, /*ownWarpgroup=*/true);
+        stage(smem[0], s, memA, v, c, x0, last, keyTile, /*ownWarpgroup=*/true,
+              /*wholeTiles=*/true);
+        stage(smem[1], s, memB, v, c, x0, last, keyTile, /*ownWarpgroup=*/true,
+              /*wholeTiles=*/true);
         if (statMem[0])
           stageRowStats(s, v, c, x0, last, /*ownWarpgroup=*/true);
         ga::mbarrierArriveCopies(b, loc, stageBarrier(false, s));

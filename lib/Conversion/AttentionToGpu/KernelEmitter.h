@@ -245,9 +245,17 @@ public:
   /// D/16 per thread, coalesced along each row. The caller commits them as
   /// a group.
   /// With `ownWarpgroup`, only the calling warpgroup's threads copy (a
-  /// row operand of its own).
+  /// row operand of its own, or a producer's tiles).
+  /// With `wholeTiles`, a tile with no row past `last` takes its rows at
+  /// constant offsets from the thread's first (one address a tile, the
+  /// offsets immediates in PTX) where the view allows, instead of clamping
+  /// every row. Producers take it: at 56 registers, the per-row addresses
+  /// that LLVM hoists out of the walk spilled. Elsewhere the branch costs
+  /// the kernel's other code registers (the split dQ consumers spilled 56
+  /// bytes with it on their row operands).
   void stage(Value tile, Value st, Value mem, const ga::View &v, Value c,
-             Value x0, Value last, int64_t rows, bool ownWarpgroup = false);
+             Value x0, Value last, int64_t rows, bool ownWarpgroup = false,
+             bool wholeTiles = false);
 
   /// The original position of row min(x0 + row, last) of view `v`, as
   /// i32. Staging computes the address of every row it copies on every
