@@ -15,8 +15,12 @@
 # ST_GPU_WGMMA_KEY_TILE (64 or 128) sets the warpgroup-MMA kernels' key tile;
 # ST_GPU_FORWARD_WARPGROUPS (1 or 2) their forward's warpgroups a block;
 # ST_GPU_PIPELINED_FORWARD=1 overlaps their forward's softmax with products.
-# ST_GPU_FORWARD_PRODUCER=1 (with ST_GPU_FORWARD_WARPGROUPS=2) adds a producer
-# warpgroup and mbarrier-tracked stages to their forward (not yet run on a GPU).
+# ST_GPU_FORWARD_PRODUCER, ST_GPU_DQ_PRODUCER, ST_GPU_DKV_PRODUCER (0 never,
+# 1 where it pays, 2 always) split those kernels into a producer warpgroup
+# and two consumer warpgroups; ST_GPU_SPLIT_FORWARD_MIN_N is the sequence
+# length below which a split forward's unsplit kernel runs instead (0: none);
+# ST_GPU_PIPELINED_DQ, ST_GPU_FORWARD_PING_PONG shape the split kernels
+# (docs/gpu.md).
 # ST_GPU_SERPENTINE=0 turns serpentine-heads off (on by default: the kernels
 # of a chain alternate the order of their (batch, head) pairs).
 # ST_GPU_CLASS_STATS=0 turns class-stats off (on by default: the strided
@@ -72,7 +76,8 @@ for pair in WGMMA_HEAD_DIMS:wgmma-head-dims WGMMA_KEY_TILE:wgmma-key-tile \
   SERPENTINE:serpentine-heads FORWARD_PRODUCER:forward-producer \
   FORWARD_WARPGROUPS:forward-warpgroups \
   FORWARD_PING_PONG:forward-ping-pong DQ_PRODUCER:dq-producer \
-  DKV_PRODUCER:dkv-producer PIPELINED_DQ:pipelined-dq; do
+  DKV_PRODUCER:dkv-producer PIPELINED_DQ:pipelined-dq \
+  SPLIT_FORWARD_MIN_N:split-forward-min-n; do
   var="ST_GPU_${pair%%:*}"
   if [ -n "${!var:-}" ]; then
     pipeline+=" ${pair#*:}=${!var}"

@@ -30,6 +30,7 @@ void mlir::st::buildGpuKernelsPipeline(OpPassManager &pm,
   lower.forwardWarpgroups = options.forwardWarpgroups;
   lower.pipelinedForward = options.pipelinedForward;
   lower.forwardProducer = options.forwardProducer;
+  lower.splitForwardMinN = options.splitForwardMinN;
   lower.forwardPingPong = options.forwardPingPong;
   lower.dqProducer = options.dqProducer;
   lower.dkvProducer = options.dkvProducer;

@@ -214,6 +214,12 @@ def ConvertStAttentionToGpu
            "producer warpgroup copying 128-key tiles of K and V into "
            "mbarrier-tracked stages): 0 never, 1 where it pays (d >= 128 "
            "over a long walk: fixed's summaries), 2 always">,
+    Option<"splitForwardMinN", "split-forward-min-n", "int64_t",
+           /*default=*/"8192",
+           "With forward-producer=1: the layout's forward also carries its "
+           "kernel without the split, launched below this sequence length "
+           "(the manifest gates both grids on N), where the split's walks "
+           "are too short to pay; 0: the split at every N">,
     Option<"dqProducer", "dq-producer", "int64_t", /*default=*/"1",
            "The warpgroup-MMA dQ kernels as the producer forward (blocks "
            "of 128 query rows in two consumer warpgroups, a producer "

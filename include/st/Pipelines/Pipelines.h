@@ -103,6 +103,12 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
                      "consumer warpgroups: 0 never, 1 where it pays, 2 "
                      "always"),
       llvm::cl::init(1)};
+  PassOptions::Option<int64_t> splitForwardMinN{
+      *this, "split-forward-min-n",
+      llvm::cl::desc("With forward-producer=1: below this sequence length "
+                     "the forward runs its kernel without the split (0: "
+                     "the split at every length)"),
+      llvm::cl::init(8192)};
   PassOptions::Option<int64_t> dqProducer{
       *this, "dq-producer",
       llvm::cl::desc("dQ kernels with a producer warpgroup and two consumer "

@@ -91,6 +91,18 @@ json::Value gridY(int64_t first, int64_t cycle) {
               exOp("ceildiv", exOp("sub", ex("H"), ex(first)), ex(cycle)));
 }
 
+/// Gates the launch's grid x on the sequence length: multiplied by [N >=
+/// minN] (`atLeast`) or [N < minN], as min(1, max(0, N - (minN - 1))) or
+/// min(1, max(0, minN - N)), so that the runtime skips the launch (an
+/// empty grid) at the other lengths.
+void gateGridX(json::Value &launch, bool atLeast, int64_t minN) {
+  json::Array &grid = *launch.getAsObject()->getArray("grid");
+  json::Value on = atLeast ? exOp("sub", ex("N"), ex(minN - 1))
+                           : exOp("sub", ex(minN), ex("N"));
+  grid[0] =
+      exOp("mul", grid[0], exOp("min", ex(1), exOp("max", ex(int64_t(0)), on)));
+}
+
 json::Value launch(StringRef kernel, json::Value gx, json::Value gy,
                    int64_t threads, ArrayRef<StringRef> args,
                    int64_t sharedBytes = 0) {
@@ -150,6 +162,9 @@ struct ConvertStAttentionToGpuPass
                << name
                << " must be 0 (never), 1 (where it pays) or 2 (always) (got "
                << value << ")";
+    if (splitForwardMinN < 0)
+      return op.emitOpError() << "split-forward-min-n must be at least 0 (got "
+                              << int64_t(splitForwardMinN) << ")";
     if (forwardPingPong && !(forwardProducer && pipelinedForward))
       return op.emitOpError() << "forward-ping-pong takes forward-producer and "
                                  "pipelined-forward";
@@ -211,11 +226,15 @@ struct ConvertStAttentionToGpuPass
       // first (the serpentine order below).
       // `split`: a kernel with the producer split (`splits`: a third
       // warpgroup copies the walked tiles for two consumer warpgroups).
+      // `variant`: the kernel is an alternative to the one added last
+      // (its name with `_<variant>` appended).
+      std::string lastName;
       auto addKernel = [&](StringRef kind,
                            ArrayRef<std::pair<StringRef, Type>> bufs,
                            bool rowStats, const ga::View &view,
                            bool reversedHeads, bool split, json::Array &list,
-                           function_ref<void(KernelEmitter &)> emit) {
+                           function_ref<void(KernelEmitter &)> emit,
+                           StringRef variant = "") {
         KernelEmitter k(b, loc, elt, d, scale, wgmma);
         k.dependentLaunch = dependentLaunch;
         k.classStatsStride = classStride;
@@ -234,7 +253,9 @@ struct ConvertStAttentionToGpuPass
             k.consumerRegisters = kMaxConsumerRegisters;
           }
         }
-        std::string kn = kernelName(kind);
+        std::string kn =
+            variant.empty() ? kernelName(kind) : lastName + "_" + variant.str();
+        lastName = kn;
         // One row operand (wgmma) per score product: Q for the forward,
         // Q and dO for dQ, K and V for dK/dV. The key tile is the option's
         // where the score accumulators (keyTile / 2 a thread per product)
@@ -343,10 +364,24 @@ struct ConvertStAttentionToGpuPass
             {"q", elt}, {"k", elt}, {"v", elt}, {"o", elt}, {"lse", f32}};
         if (fwd.size() > 1)
           addChain(bufs, "o_acc");
-        addKernel(
-            "fwd", bufs, /*rowStats=*/false, group.front().queryView,
-            serpentine(i), splits(forwardProducer, group), forward,
-            [&](KernelEmitter &k) { emitForward(k, group, first, last); });
+        auto emit = [&](KernelEmitter &k) {
+          emitForward(k, group, first, last);
+        };
+        bool split = splits(forwardProducer, group);
+        addKernel("fwd", bufs, /*rowStats=*/false, group.front().queryView,
+                  serpentine(i), split, forward, emit);
+        // Where the rule splits the forward, short sequences run it
+        // unsplit: fixed d = 128 at n = 4096 (summary walks of at most 8
+        // tiles of 128 keys, 32 blocks a head) took 458.8 us split and
+        // 393.5 us unsplit, at n = 16384 1139.8 and 1207.2 (H100, session
+        // 12, call 1). Both kernels are in the module; the manifest gates
+        // their grids on N, and the runtime skips the empty launch.
+        if (split && forwardProducer == 1 && splitForwardMinN > 1) {
+          gateGridX(forward.back(), /*atLeast=*/true, splitForwardMinN);
+          addKernel("fwd", bufs, /*rowStats=*/false, group.front().queryView,
+                    serpentine(i), /*split=*/false, forward, emit, "short");
+          gateGridX(forward.back(), /*atLeast=*/false, splitForwardMinN);
+        }
       }
       // dQ.
       // The backward launch of this head group's first dQ kernel, and of
