@@ -215,7 +215,7 @@ def ConvertStAttentionToGpu
            "mbarrier-tracked stages): 0 never, 1 where it pays (d >= 128 "
            "over a long walk: fixed's summaries), 2 always">,
     Option<"splitForwardMinN", "split-forward-min-n", "int64_t",
-           /*default=*/"8192",
+           /*default=*/"16384",
            "With forward-producer=1: the layout's forward also carries its "
            "kernel without the split, launched below this sequence length "
            "(the manifest gates both grids on N), where the split's walks "

@@ -108,7 +108,7 @@ struct GpuPipelineOptions : public PassPipelineOptions<GpuPipelineOptions> {
       llvm::cl::desc("With forward-producer=1: below this sequence length "
                      "the forward runs its kernel without the split (0: "
                      "the split at every length)"),
-      llvm::cl::init(8192)};
+      llvm::cl::init(16384)};
   PassOptions::Option<int64_t> dqProducer{
       *this, "dq-producer",
       llvm::cl::desc("dQ kernels with a producer warpgroup and two consumer "

@@ -373,9 +373,11 @@ struct ConvertStAttentionToGpuPass
         // Where the rule splits the forward, short sequences run it
         // unsplit: fixed d = 128 at n = 4096 (summary walks of at most 8
         // tiles of 128 keys, 32 blocks a head) took 458.8 us split and
-        // 393.5 us unsplit, at n = 16384 1139.8 and 1207.2 (H100, session
-        // 12, call 1). Both kernels are in the module; the manifest gates
-        // their grids on N, and the runtime skips the empty launch.
+        // 393.5 us unsplit, at n = 8192 696 and 661, at n = 16384 1139.8
+        // and 1207.2 (H100, session 12, calls 1 and 3). Both kernels are
+        // in the module; the manifest gates their grids on N
+        // (split-forward-min-n, 16384), and the runtime skips the empty
+        // launch.
         if (split && forwardProducer == 1 && splitForwardMinN > 1) {
           gateGridX(forward.back(), /*atLeast=*/true, splitForwardMinN);
           addKernel("fwd", bufs, /*rowStats=*/false, group.front().queryView,

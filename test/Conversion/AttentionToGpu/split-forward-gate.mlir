@@ -3,7 +3,7 @@
 // (`<name>_short`: one warpgroup a block, 64 query rows), and the
 // manifest gates the two grids on the sequence length: the split's grid x
 // is multiplied by min(1, max(0, N - (T - 1))), the short kernel's by
-// min(1, max(0, T - N)), T = split-forward-min-n (8192 by default), so
+// min(1, max(0, T - N)), T = split-forward-min-n (16384 by default), so
 // exactly one of them is non-empty at any N and the runtime skips the
 // other. split-forward-min-n=0 keeps the split at every N; layouts the
 // rule does not split (strided) and forward-producer=2 have one kernel.
@@ -13,10 +13,10 @@
 // RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64,128 forward-producer=2" | FileCheck %s --check-prefix=NONE
 
 // The manifest (an escaped JSON string): the split kernel gated on N >=
-// 8192, then the short one on N < 8192, in the forward list.
+// 16384, then the short one on N < 16384, in the forward list.
 // CHECK-LABEL: module attributes
-// CHECK-SAME: \22block\22:[384,1,1],\22early_launch\22:true,\22grid\22:[{\22args\22:[{\22args\22:[\22N\22,128],\22op\22:\22ceildiv\22},{\22args\22:[1,{\22args\22:[0,{\22args\22:[\22N\22,8191],\22op\22:\22sub\22}],\22op\22:\22max\22}],\22op\22:\22min\22}],\22op\22:\22mul\22},\22BH\22,1],\22kernel\22:\22st_attn_fixed128_fwd0\22
-// CHECK-SAME: \22block\22:[128,1,1],\22early_launch\22:true,\22grid\22:[{\22args\22:[{\22args\22:[\22N\22,64],\22op\22:\22ceildiv\22},{\22args\22:[1,{\22args\22:[0,{\22args\22:[8192,\22N\22],\22op\22:\22sub\22}],\22op\22:\22max\22}],\22op\22:\22min\22}],\22op\22:\22mul\22},\22BH\22,1],\22kernel\22:\22st_attn_fixed128_fwd0_short\22
+// CHECK-SAME: \22block\22:[384,1,1],\22early_launch\22:true,\22grid\22:[{\22args\22:[{\22args\22:[\22N\22,128],\22op\22:\22ceildiv\22},{\22args\22:[1,{\22args\22:[0,{\22args\22:[\22N\22,16383],\22op\22:\22sub\22}],\22op\22:\22max\22}],\22op\22:\22min\22}],\22op\22:\22mul\22},\22BH\22,1],\22kernel\22:\22st_attn_fixed128_fwd0\22
+// CHECK-SAME: \22block\22:[128,1,1],\22early_launch\22:true,\22grid\22:[{\22args\22:[{\22args\22:[\22N\22,64],\22op\22:\22ceildiv\22},{\22args\22:[1,{\22args\22:[0,{\22args\22:[16384,\22N\22],\22op\22:\22sub\22}],\22op\22:\22max\22}],\22op\22:\22min\22}],\22op\22:\22mul\22},\22BH\22,1],\22kernel\22:\22st_attn_fixed128_fwd0_short\22
 // The strided forward is not split: its grids are not gated.
 // CHECK-SAME: \22grid\22:[{\22args\22:[\22N\22,64],\22op\22:\22ceildiv\22},\22BH\22,1],\22kernel\22:\22st_attn_strided128_fwd0\22
 // CHECK-NOT: strided128_fwd0_short
