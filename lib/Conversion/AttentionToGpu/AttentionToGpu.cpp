@@ -227,14 +227,15 @@ struct ConvertStAttentionToGpuPass
       // `split`: a kernel with the producer split (`splits`: a third
       // warpgroup copies the walked tiles for two consumer warpgroups).
       // `variant`: the kernel is an alternative to the one added last
-      // (its name with `_<variant>` appended).
+      // (its name with `_<variant>` appended). Returns whether the kernel
+      // has the split (`split`, where the kernel takes warpgroup MMA).
       std::string lastName;
       auto addKernel = [&](StringRef kind,
                            ArrayRef<std::pair<StringRef, Type>> bufs,
                            bool rowStats, const ga::View &view,
                            bool reversedHeads, bool split, json::Array &list,
                            function_ref<void(KernelEmitter &)> emit,
-                           StringRef variant = "") {
+                           StringRef variant = "") -> bool {
         KernelEmitter k(b, loc, elt, d, scale, wgmma);
         k.dependentLaunch = dependentLaunch;
         k.classStatsStride = classStride;
@@ -314,6 +315,7 @@ struct ConvertStAttentionToGpuPass
                               k.dynamicSharedBytes));
         if (dependentLaunch)
           (*list.back().getAsObject())["early_launch"] = true;
+        return split;
       };
       // Serpentine order: the kernels of a chain alternate the order in
       // which their blocks take the (batch, head) pairs, so that each one
@@ -367,9 +369,9 @@ struct ConvertStAttentionToGpuPass
         auto emit = [&](KernelEmitter &k) {
           emitForward(k, group, first, last);
         };
-        bool split = splits(forwardProducer, group);
-        addKernel("fwd", bufs, /*rowStats=*/false, group.front().queryView,
-                  serpentine(i), split, forward, emit);
+        bool split = addKernel("fwd", bufs, /*rowStats=*/false,
+                               group.front().queryView, serpentine(i),
+                               splits(forwardProducer, group), forward, emit);
         // Where the rule splits the forward, short sequences run it
         // unsplit: fixed d = 128 at n = 4096 (summary walks of at most 8
         // tiles of 128 keys, 32 blocks a head) took 458.8 us split and

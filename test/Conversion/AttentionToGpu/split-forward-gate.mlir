@@ -20,6 +20,8 @@
 // The strided forward is not split: its grids are not gated.
 // CHECK-SAME: \22grid\22:[{\22args\22:[\22N\22,64],\22op\22:\22ceildiv\22},\22BH\22,1],\22kernel\22:\22st_attn_strided128_fwd0\22
 // CHECK-NOT: strided128_fwd0_short
+// CHECK-SAME: \22grid\22:[{\22args\22:[\22N\22,64],\22op\22:\22ceildiv\22},\22BH\22,1],\22kernel\22:\22st_attn_fixed128f32_fwd0\22
+// CHECK-NOT: fixed128f32_fwd0_short
 // CHECK-LABEL: gpu.func @st_attn_fixed128_fwd0(
 // CHECK-SAME: known_block_size = array<i32: 384, 1, 1>
 // CHECK: nvvm.setmaxregister  decrease 56
@@ -29,6 +31,10 @@
 // CHECK-LABEL: gpu.func @st_attn_fixed128_dq1(
 // CHECK-LABEL: gpu.func @st_attn_strided128_fwd0(
 // CHECK-NOT: gpu.func @st_attn_strided128_fwd0_short(
+// f32 inputs take mma.sync, never the split: one forward kernel.
+// CHECK-LABEL: gpu.func @st_attn_fixed128f32_fwd0(
+// CHECK-SAME: known_block_size = array<i32: 128, 1, 1>
+// CHECK-NOT: gpu.func @st_attn_fixed128f32_fwd0_short(
 
 // T4K-LABEL: module attributes
 // T4K-SAME: {\22args\22:[\22N\22,4095],\22op\22:\22sub\22}
@@ -54,4 +60,11 @@ func.func @strided128(%q: tensor<?x?x?x128xbf16>) -> tensor<?x?x?x128xbf16> {
       : tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16>, tensor<?x?x?x128xbf16>
       -> tensor<?x?x?x128xbf16>
   return %o : tensor<?x?x?x128xbf16>
+}
+
+func.func @fixed128f32(%q: tensor<?x?x?x128xf32>) -> tensor<?x?x?x128xf32> {
+  %o = st.attention %q, %q, %q layout(#st.fixed<stride = 128, summary = 32>)
+      : tensor<?x?x?x128xf32>, tensor<?x?x?x128xf32>, tensor<?x?x?x128xf32>
+      -> tensor<?x?x?x128xf32>
+  return %o : tensor<?x?x?x128xf32>
 }
