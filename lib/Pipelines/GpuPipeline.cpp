@@ -7,8 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "st/Conversion/Passes.h"
-#include "st/Pipelines/Pipelines.h"
+#include "st/Pipelines/GpuPipeline.h"
 
 #include "mlir/Conversion/GPUToNVVM/GPUToNVVMPass.h"
 #include "mlir/Conversion/NVGPUToNVVM/NVGPUToNVVM.h"
@@ -25,18 +24,10 @@ using namespace mlir;
 void mlir::st::buildGpuKernelsPipeline(OpPassManager &pm,
                                        const GpuPipelineOptions &options) {
   ConvertStAttentionToGpuOptions lower;
-  lower.prefix = options.prefix;
-  lower.wgmmaKeyTile = options.wgmmaKeyTile;
-  lower.forwardWarpgroups = options.forwardWarpgroups;
-  lower.pipelinedForward = options.pipelinedForward;
-  lower.forwardProducer = options.forwardProducer;
-  lower.splitForwardMinN = options.splitForwardMinN;
-  lower.forwardPingPong = options.forwardPingPong;
-  lower.dqProducer = options.dqProducer;
-  lower.dkvProducer = options.dkvProducer;
-  lower.pipelinedDq = options.pipelinedDq;
-  lower.serpentineHeads = options.serpentineHeads;
-  lower.classStats = options.classStats;
+#define ST_COPY_OPTION(type, member, flag, description)                        \
+  lower.member = options.member;
+  ST_GPU_LOWERING_OPTIONS(ST_COPY_OPTION)
+#undef ST_COPY_OPTION
   // Warpgroup MMA exists only in the architecture-specific sm_90a target:
   // there at the listed head dims, by default 64 and 128 (the kernels that
   // passed the whole gpu-check on the H200 and were measured; d = 32 passed

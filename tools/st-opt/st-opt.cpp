@@ -7,6 +7,7 @@
 
 #include "st/Conversion/Passes.h"
 #include "st/Dialect/StDialect.h"
+#include "st/Pipelines/GpuPipeline.h"
 #include "st/Pipelines/Pipelines.h"
 #include "st/Transforms/Passes.h"
 

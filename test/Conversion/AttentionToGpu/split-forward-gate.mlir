@@ -9,6 +9,9 @@
 // rule does not split (strided) and forward-producer=2 have one kernel.
 // RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64,128" | FileCheck %s
 // RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64,128 split-forward-min-n=4096" | FileCheck %s --check-prefix=T4K
+// The pipeline passes the option (and its default) through to the pass.
+// RUN: st-opt %s --st-gpu-kernels="chip=sm_90a split-forward-min-n=4096" | FileCheck %s --check-prefix=T4K
+// RUN: st-opt %s --st-gpu-kernels="chip=sm_90a" | FileCheck %s --check-prefix=PIPE
 // RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64,128 split-forward-min-n=0" | FileCheck %s --check-prefix=NONE
 // RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64,128 forward-producer=2" | FileCheck %s --check-prefix=NONE
 
@@ -41,6 +44,10 @@
 // T4K-SAME: \22kernel\22:\22st_attn_fixed128_fwd0\22
 // T4K-SAME: {\22args\22:[4096,\22N\22],\22op\22:\22sub\22}
 // T4K-SAME: \22kernel\22:\22st_attn_fixed128_fwd0_short\22
+
+// PIPE-LABEL: module attributes
+// PIPE-SAME: {\22args\22:[\22N\22,16383],\22op\22:\22sub\22}
+// PIPE-SAME: \22kernel\22:\22st_attn_fixed128_fwd0\22
 
 // NONE-LABEL: module attributes
 // NONE-NOT: _short
