@@ -265,7 +265,7 @@ struct ConvertStAttentionToGpuPass
         int64_t accumulators = kind == "dkv" ? 2 : 1; // dK and dV
         int64_t keyTile = wgmmaKeyTile;
         if (keyTile / 2 * scoreProducts + d / 2 * accumulators > 160)
-          keyTile = kMaxKeyTile;
+          keyTile = kKeyTile;
         // The split forward's consumers (224 registers) hold a 128-key
         // score tile beside the d / 2 of O at d = 128 without spilling:
         // half the tiles, each S product twice as wide (m64n128), and
@@ -297,7 +297,7 @@ struct ConvertStAttentionToGpuPass
           blocks = d == 64 ? 2 : 0;
         else if (k.pipelinedForward)
           blocks = d == 64 ? 4 : 0;
-        else if (k.useWgmma && d == 64 && keyTile == kMaxKeyTile)
+        else if (k.useWgmma && d == 64 && keyTile == kKeyTile)
           blocks = kind == "fwd" ? 5 : kind == "dq" ? 4 : 3;
         else if (k.singleStageB && d == 128)
           blocks = 3;

@@ -51,7 +51,7 @@ gpu::GPUFuncOp KernelEmitter::begin(gpu::GPUModuleOp module, StringRef name,
            numStagesB * tile * rowBytes +
            rowOperands * warpgroups * kBlockRows * rowBytes;
   };
-  keyTile = useWgmma ? wgmmaKeyTile : kMaxKeyTile;
+  keyTile = useWgmma ? wgmmaKeyTile : kKeyTile;
   while (bytes(keyTile, 1, 1) > budget)
     keyTile /= 2;
   stages = bytes(keyTile, 2, 2) <= budget ? 2 : 1;

@@ -725,7 +725,7 @@ public:
   /// copied after the products that read the current one, as a copy group
   /// of its own (tileLoop, awaitStagedB).
   bool singleStageB = false;
-  int64_t keyTile = kMaxKeyTile; // rows per staged tile
+  int64_t keyTile = kKeyTile;     // rows per staged tile
   int64_t dynamicSharedBytes = 0; // the launch's dynamic shared memory
   Value curStage; // the stage the current tile-loop iteration reads
 };

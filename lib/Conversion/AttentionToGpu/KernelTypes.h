@@ -24,7 +24,11 @@ namespace gpu_kernels {
 inline constexpr int64_t kWarps = 4;
 inline constexpr int64_t kWarpRows = 16;
 inline constexpr int64_t kBlockRows = kWarps * kWarpRows;
-inline constexpr int64_t kMaxKeyTile = 64;
+/// Keys a staged tile by default: always for mma.sync kernels (less where
+/// shared memory is short), and for warpgroup-MMA kernels unless
+/// wgmma-key-tile=128 fits their registers or the split forward takes
+/// kSplitForwardKeyTile.
+inline constexpr int64_t kKeyTile = 64;
 /// Keys a staged tile of the split forward (forward-producer; its
 /// consumers have the registers: AttentionToGpu.cpp).
 inline constexpr int64_t kSplitForwardKeyTile = 128;
