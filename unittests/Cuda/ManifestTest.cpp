@@ -75,6 +75,27 @@ TEST(CudaExpr, Operations) {
             1500);
 }
 
+// The gate that st-gpu-kernels puts on a split forward and its unsplit
+// twin (split-forward-min-n, AttentionToGpu.cpp; the text as
+// split-forward-gate.mlir checks it): at every N exactly one grid is
+// non-empty, the split's (128 rows a block) from N = 16384 on.
+TEST(CudaExpr, SequenceLengthGate) {
+  const char *split =
+      R"({"op": "mul", "args": [{"op": "ceildiv", "args": ["N", 128]},
+          {"op": "min", "args": [1, {"op": "max", "args": [0,
+            {"op": "sub", "args": ["N", 16383]}]}]}]})";
+  const char *unsplit =
+      R"({"op": "mul", "args": [{"op": "ceildiv", "args": ["N", 64]},
+          {"op": "min", "args": [1, {"op": "max", "args": [0,
+            {"op": "sub", "args": [16384, "N"]}]}]}]})";
+  for (int64_t n : {1, 100, 4096, 16383, 16384, 16385, 65536, 1 << 20}) {
+    int64_t a = eval(split, sizes(1, 8, n));
+    int64_t b = eval(unsplit, sizes(1, 8, n));
+    EXPECT_EQ(a, n >= 16384 ? (n + 127) / 128 : 0) << "N = " << n;
+    EXPECT_EQ(b, n < 16384 ? (n + 63) / 64 : 0) << "N = " << n;
+  }
+}
+
 TEST(CudaExpr, PrintsInfix) {
   Expected<Expr> expr = Expr::parse(
       R"({"op": "ceildiv", "args": [{"op": "sub", "args": ["N", 1]}, 128]})");
