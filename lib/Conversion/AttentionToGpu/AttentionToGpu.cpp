@@ -226,16 +226,14 @@ struct ConvertStAttentionToGpuPass
       // first (the serpentine order below).
       // `split`: a kernel with the producer split (`splits`: a third
       // warpgroup copies the walked tiles for two consumer warpgroups).
-      // `variant`: the kernel is an alternative to the one added last
-      // (its name with `_<variant>` appended). Returns whether the kernel
-      // has the split (`split`, where the kernel takes warpgroup MMA).
-      std::string lastName;
+      // `variant`: the kernel is an alternative to the last one in `list`
+      // (its name with `_<variant>` appended).
       auto addKernel = [&](StringRef kind,
                            ArrayRef<std::pair<StringRef, Type>> bufs,
                            bool rowStats, const ga::View &view,
                            bool reversedHeads, bool split, json::Array &list,
                            function_ref<void(KernelEmitter &)> emit,
-                           StringRef variant = "") -> bool {
+                           StringRef variant = "") {
         KernelEmitter k(b, loc, elt, d, scale, wgmma);
         k.dependentLaunch = dependentLaunch;
         k.classStatsStride = classStride;
@@ -243,7 +241,6 @@ struct ConvertStAttentionToGpuPass
           k.warpgroups = forwardWarpgroups;
           k.pipelinedForward = pipelinedForward;
         }
-        split &= k.useWgmma;
         if (split) {
           k.warpgroups = 2;
           k.producerWarpgroup = true;
@@ -255,8 +252,10 @@ struct ConvertStAttentionToGpuPass
           }
         }
         std::string kn =
-            variant.empty() ? kernelName(kind) : lastName + "_" + variant.str();
-        lastName = kn;
+            variant.empty() ? kernelName(kind)
+                            : (*list.back().getAsObject()->getString("kernel") +
+                               "_" + variant)
+                                  .str();
         // One row operand (wgmma) per score product: Q for the forward,
         // Q and dO for dQ, K and V for dK/dV. The key tile is the option's
         // where the score accumulators (keyTile / 2 a thread per product)
@@ -315,7 +314,6 @@ struct ConvertStAttentionToGpuPass
                               k.dynamicSharedBytes));
         if (dependentLaunch)
           (*list.back().getAsObject())["early_launch"] = true;
-        return split;
       };
       // Serpentine order: the kernels of a chain alternate the order in
       // which their blocks take the (batch, head) pairs, so that each one
@@ -348,7 +346,7 @@ struct ConvertStAttentionToGpuPass
       // split (dkv-producer) is off: exact, no faster, and its consumers
       // spill even at 240 registers (docs/gpu.md, session 11).
       auto splits = [&](int64_t option, ArrayRef<ga::GpuPart> group) {
-        if (!wgmma || option == 0)
+        if (!KernelEmitter::takesWgmma(elt, wgmma) || option == 0)
           return false;
         return option == 2 ||
                (d >= 128 && llvm::any_of(group, [](const ga::GpuPart &p) {
@@ -369,9 +367,9 @@ struct ConvertStAttentionToGpuPass
         auto emit = [&](KernelEmitter &k) {
           emitForward(k, group, first, last);
         };
-        bool split = addKernel("fwd", bufs, /*rowStats=*/false,
-                               group.front().queryView, serpentine(i),
-                               splits(forwardProducer, group), forward, emit);
+        bool split = splits(forwardProducer, group);
+        addKernel("fwd", bufs, /*rowStats=*/false, group.front().queryView,
+                  serpentine(i), split, forward, emit);
         // Where the rule splits the forward, short sequences run it
         // unsplit: fixed d = 128 at n = 4096 (summary walks of at most 8
         // tiles of 128 keys, 32 blocks a head) took 458.8 us split and

@@ -54,9 +54,14 @@ public:
   KernelEmitter(OpBuilder &b, Location loc, Type elt, int64_t d, double scale,
                 bool wgmma = false)
       : b(b), loc(loc), m{b, loc}, elt(elt), d(d), scale(scale),
-        useWgmma(wgmma && !elt.isF32()) {
+        useWgmma(takesWgmma(elt, wgmma)) {
     f32 = b.getF32Type();
   }
+
+  /// Whether kernels of element type `elt` at a head dim listed for
+  /// warpgroup MMA (`wgmma`) take it: bf16 and f16 do, f32 (tf32) keeps
+  /// mma.sync.
+  static bool takesWgmma(Type elt, bool wgmma) { return wgmma && !elt.isF32(); }
 
   /// Creates `name` in `module` with the buffer arguments `bufs` (element
   /// types) and i64 `N`, `H`; positions the builder in its body.
