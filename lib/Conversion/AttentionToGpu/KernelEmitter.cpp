@@ -385,26 +385,15 @@ void KernelEmitter::stage(Value tile, Value st, Value mem, const ga::View &v,
       copy(dst, element(col, originalRow32(v, c, x0, row, last)));
     }
   };
-  // Source rows at constant offsets from row0's: every view map is affine
-  // over a tile whose rows are all at most `last`, a compact view's only
-  // when the tile starts a window (x0 % width == 0, checked at run time)
-  // and the window is a multiple of rowStep rows.
+  // Source rows at constant offsets from row0's (View::positionOffset):
+  // every view map is affine over a tile whose rows are all at most
+  // `last`, a compact view's only when the tile starts a window (x0 %
+  // width == 0, checked at run time) and the window is a multiple of
+  // rowStep rows (row0 + r then stays in r's window).
   if (!stepped || (v.kind == ga::ViewKind::Compact && v.width % rowStep != 0)) {
     clampEveryRow();
     return;
   }
-  auto offset = [&](int64_t it) -> int64_t {
-    int64_t r = it * rowStep;
-    switch (v.kind) {
-    case ga::ViewKind::Identity:
-      return r;
-    case ga::ViewKind::Residue:
-      return r * v.stride;
-    case ga::ViewKind::Compact:
-      return r / v.width * v.stride + r % v.width;
-    }
-    llvm_unreachable("unknown view");
-  };
   Value whole =
       m.cmp(arith::CmpIPredicate::sle, m.add(x0, m.c(rows - 1)), last);
   if (v.kind == ga::ViewKind::Compact)
@@ -418,7 +407,8 @@ void KernelEmitter::stage(Value tile, Value st, Value mem, const ga::View &v,
   Value first0 = element(col, originalRow32(v, c, x0, row0, last));
   copy(dst0, first0);
   for (int64_t it = 1; it < copies; ++it)
-    copy(std::get<2>(destination(it)), m.add(first0, m.c(offset(it) * d)));
+    copy(std::get<2>(destination(it)),
+         m.add(first0, m.c(v.positionOffset(it * rowStep) * d)));
   b.setInsertionPointToStart(&ifOp.getElseRegion().front());
   clampEveryRow();
 }

@@ -2,6 +2,8 @@
 
 #include "Views.h"
 
+#include "llvm/Support/ErrorHandling.h"
+
 #include <algorithm>
 
 using namespace st::gpu_attention;
@@ -18,6 +20,18 @@ std::string View::str() const {
            ", " + std::to_string(width) + ")";
   }
   return "?";
+}
+
+int64_t View::positionOffset(int64_t r) const {
+  switch (kind) {
+  case ViewKind::Identity:
+    return r;
+  case ViewKind::Residue:
+    return r * stride;
+  case ViewKind::Compact:
+    return r / width * stride + r % width;
+  }
+  llvm_unreachable("unknown view");
 }
 
 std::vector<GpuPart> st::gpu_attention::gpuParts(const lay::Pattern &pattern) {

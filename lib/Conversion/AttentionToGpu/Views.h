@@ -46,6 +46,9 @@ struct View {
   /// True when every position is some view index (scratch it writes
   /// covers the whole sequence).
   bool coversAll() const { return kind != ViewKind::Compact; }
+  /// The position of view index x + r minus that of x, for r >= 0 and, in
+  /// a compact view, x at the start of a window (x % width == 0).
+  int64_t positionOffset(int64_t r) const;
   std::string str() const;
 };
 
