@@ -11,6 +11,10 @@ prints, per kernel name, the number of launches and the mean time per
 forward+backward, plus the sum. The kernel names are the manifest's
 (st_attn_<entry>_fwd0, _dq2, _dkv4, ...), so the table says
 which part of the layout (band, column, own block, summary) costs what.
+Below the sum, the GPU's wall time per forward+backward (first kernel
+start to last kernel end over the repetitions) and the part of it in
+which no kernel ran: what launch gaps and event waits add to the sum
+(kernels that overlap, on two streams or launched early, count once).
 
 --once runs one forward and one backward per layout and nothing else (no
 profiler): the program to put under a profiler that replays kernels,
@@ -27,6 +31,26 @@ import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
                                 "..", "python"))
+
+
+def timeline(intervals):
+    """(span, idle) of kernel intervals [(start, end), ...] in one unit:
+    span from the first start to the last end, idle the part of it that
+    no interval covers (launch gaps, event waits, a kernel's start before
+    the one it depends on ends counts as busy)."""
+    if not intervals:
+        return 0.0, 0.0
+    intervals = sorted(intervals)
+    busy, (lo, hi) = 0.0, intervals[0]
+    for start, end in intervals[1:]:
+        if start > hi:
+            busy += hi - lo
+            lo, hi = start, end
+        else:
+            hi = max(hi, end)
+    busy += hi - lo
+    span = hi - intervals[0][0]
+    return span, span - busy
 
 
 def main():
@@ -80,12 +104,14 @@ def main():
                     attn.backward_into(q, k, v, o, lse, dout)
                 torch.cuda.synchronize()
             times = {}
+            intervals = []
             for ev in prof.events():
                 if ev.device_type.name != "CUDA":
                     continue
                 name = ev.name
                 count, total = times.get(name, (0, 0.0))
                 times[name] = (count + 1, total + ev.device_time_total)
+                intervals.append((ev.time_range.start, ev.time_range.end))
             print(f"\n{pattern} n={args.n} B={args.batch} H={args.heads} "
                   f"d={d} bf16 ({match[0].library_dir}), per fwd+bwd:")
             print(f"  {'kernel':<44} {'launches':>8} {'us':>9}")
@@ -97,6 +123,11 @@ def main():
                 print(f"  {name[:44]:<44} {count // args.reps:>8} "
                       f"{per:>9.1f}")
             print(f"  {'total':<44} {'':>8} {total:>9.1f}")
+            span, idle = timeline(intervals)
+            print(f"  {'GPU wall (first start to last end)':<44} {'':>8} "
+                  f"{span / args.reps:>9.1f}")
+            print(f"  {'  of which no kernel ran':<44} {'':>8} "
+                  f"{idle / args.reps:>9.1f}")
 
 
 if __name__ == "__main__":
