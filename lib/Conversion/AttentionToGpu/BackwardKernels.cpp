@@ -21,12 +21,13 @@ namespace gpu_kernels {
 /// later step must complete it. The kernels' loops had each product wait
 /// for completion, and ncu put the backward's tensor pipe at 44-49% busy:
 /// the block's arithmetic and its products took turns.
-static std::pair<Frags, Frags>
-pipelineScores(KernelEmitter &k, const RowOperand &a0, const RowOperand &a1) {
+static std::pair<Frags, Frags> pipelineScores(KernelEmitter &k,
+                                              const RowOperand &a0, Value x0,
+                                              const RowOperand &a1, Value x1) {
   if (!k.useWgmma)
-    return k.scoresPair(a0, k.smem[0], a1, k.smem[1]);
-  SmallVector<Frags> r = k.stepWgmma(
-      {k.scoresOperands(a0, k.smem[0]), k.scoresOperands(a1, k.smem[1])}, 1);
+    return k.scoresPair(a0, x0, a1, x1);
+  SmallVector<Frags> r =
+      k.stepWgmma({k.scoresOperands(a0, x0), k.scoresOperands(a1, x1)}, 1);
   return {r[0], r[1]};
 }
 
@@ -254,7 +255,7 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
           Frags acc = KernelEmitter::unflatten(st, dTiles);
           // With wgmma, S and dP are two commit groups and P is computed
           // while dP still runs (pipelineScores).
-          auto [s, dp] = pipelineScores(k, qf, dof);
+          auto [s, dp] = pipelineScores(k, qf, k.smem[0], dof, k.smem[1]);
           Frags ds =
               dsOf(part, kr, kt, std::move(s), std::move(dp), k.useWgmma).first;
           k.accumulateShared(acc, ds, k.smem[0]);
@@ -284,6 +285,153 @@ static std::pair<Value, Value> columnRange(KernelEmitter &k, PartStructure &ps,
   Value lastK = m.sub(klen, m.c(1));
   return {ps.columnInterval(clampFirst ? m.min(first, lastK) : first).first,
           ps.columnInterval(m.min(m.add(first, m.c(span - 1)), lastK)).second};
+}
+
+/// What the dK/dV update of a query tile needs of one part, for the
+/// lane's two keys: the part, its query view and class, the view's last
+/// row, the column intervals of the keys, and the query tiles that need
+/// no mask ([innerLo, innerHi), null with exclusions).
+struct KeyColumns {
+  const ga::GpuPart *part;
+  Value c, lastRow, innerLo, innerHi;
+  std::pair<Value, Value> colIv[2];
+  LaneRows keys;
+};
+
+/// KeyColumns of `part` for the keys `keys` (view rows of a block whose
+/// unit's first key is `row0` and warp's `r0`) of a key view of length
+/// `klen` in class `c`, over query rows of length `qlen`.
+static KeyColumns keyColumns(KernelEmitter &k, const ga::GpuPart &part,
+                             PartStructure &ps, Value c, Value qlen, Value klen,
+                             const LaneRows &keys, Value row0, Value r0) {
+  IndexMath &m = k.m;
+  KeyColumns kc;
+  kc.part = &part;
+  kc.c = c;
+  kc.keys = keys;
+  Value lastK = m.sub(klen, m.c(1));
+  for (int r = 0; r < 2; ++r)
+    kc.colIv[r] = ps.columnInterval(keys.view[r]);
+  kc.lastRow = m.max(m.sub(qlen, m.c(1)), m.c(0));
+  // Query tiles inside every key column of the warp need no mask (column
+  // intervals are monotone: the warp's last key bounds the lows, its
+  // first key the highs).
+  if (part.excluded.empty()) {
+    auto [first, kLast] = interiorRows(k, row0, r0);
+    kc.innerLo = ps.columnInterval(m.min(kLast, lastK)).first;
+    kc.innerHi = k.select(
+        m.cmp(arith::CmpIPredicate::slt, kLast, klen),
+        m.min(ps.columnInterval(m.min(first, lastK)).second, qlen), m.c(-1));
+  }
+  return kc;
+}
+
+/// dK += dS^T Q and dV += P^T dO over the query tile `qt` (view rows) of
+/// one part, with the block's keys and values `kf`, `vf` as row operands,
+/// the tile's Q and dO staged in `qTile` and `doTile`, and its rows' lse2
+/// and delta in the current stage of the row-stat tiles.
+static void dkvUpdate(KernelEmitter &k, const KeyColumns &kc,
+                      const RowOperand &kf, const RowOperand &vf, Value qTile,
+                      Value doTile, Value qt, Frags &dk, Frags &dv) {
+  IndexMath &m = k.m;
+  const ga::GpuPart &part = *kc.part;
+  const ga::View &qv = part.queryView;
+  const LaneRows &keys = kc.keys;
+  Value scale2 = k.f(k.scale * kLog2e);
+  auto [s, dp] = pipelineScores(k, kf, qTile, vf, doTile);
+  // The lane's query rows qt + 2t + {0, 1} + 8 nt (clamped).
+  Value rowBase = m.add(qt, m.mul(k.t, m.c(2)));
+  auto rowOrig = [&](int64_t nt, int e) {
+    Value i = m.add(rowBase, m.c(nt * 8 + e % 2));
+    return k.toOriginal(qv, kc.c, m.min(i, kc.lastRow));
+  };
+  s = k.maskedOrNot(
+      tileInside(k, qt, kc.innerLo, kc.innerHi), s, [&](Frags &x) {
+        // i32 bounds, as for the query-driven kernels (TileMask).
+        Value lo[2], hi[2];
+        for (int r = 0; r < 2; ++r) {
+          lo[r] = k.narrow(m.sub(kc.colIv[r].first, rowBase));
+          hi[r] = k.narrow(k.select(
+              keys.valid[r], m.sub(kc.colIv[r].second, rowBase), m.c(-1)));
+        }
+        for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
+          for (int e = 0; e < 4; ++e) {
+            int r = e / 2;
+            Value col = k.i32(nt * 8 + e % 2);
+            Value ok = m.andi(m.cmp(arith::CmpIPredicate::sge, col, lo[r]),
+                              m.cmp(arith::CmpIPredicate::slt, col, hi[r]));
+            if (!part.excluded.empty())
+              ok = m.andi(ok,
+                          k.passesExcluded(part, rowOrig(nt, e), keys.orig[r]));
+            x[nt][e] = k.select(ok, x[nt][e], k.negInf());
+          }
+      });
+  // The staged row (lse2, delta) of score element (nt, e).
+  // The lane's columns are query rows 2t + 8 nt + {0, 1}: one
+  // 8-byte shared load gives both (ld.shared.v2; the short
+  // scoreboard was a fifth of the summary dK/dV kernel's stalls),
+  // loaded where first used, so that lse2 lives over P's loop and
+  // delta over dS's only.
+  SmallVector<std::optional<std::array<Value, 2>>> stats[2];
+  for (int i = 0; i < 2; ++i)
+    stats[i].resize(k.keyTile / 8);
+  auto stat = [&](int i, int64_t nt, int e) {
+    if (!stats[i][nt])
+      stats[i][nt] = k.rowStatPair(i, m.add(m.mul(k.t, m.c(2)), m.c(nt * 8)));
+    return (*stats[i][nt])[e % 2];
+  };
+  Frags p = s;
+  for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
+    for (int e = 0; e < 4; ++e)
+      p[nt][e] = k.exp2(k.fma(s[nt][e], scale2, stat(0, nt, e)));
+  // With wgmma, dV += P^T dO is issued before dS is computed, so
+  // that dS's arithmetic overlaps it; its wait completes dP.
+  if (k.useWgmma) {
+    SmallVector<Frags> r =
+        k.stepWgmma({k.accumulateOperands(dv, p, doTile)}, 1, {dp});
+    dv = r[0];
+    dp = r[1];
+  }
+  for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
+    for (int e = 0; e < 4; ++e)
+      s[nt][e] = k.fmul(p[nt][e], k.fsub(dp[nt][e], stat(1, nt, e)));
+  if (k.useWgmma) {
+    SmallVector<Frags> r =
+        k.stepWgmma({k.accumulateOperands(dk, s, qTile)}, 0, {dv});
+    dk = r[0];
+    dv = r[1];
+  } else {
+    k.accumulatePair(dv, p, doTile, dk, s, qTile);
+  }
+}
+
+/// Stores the keys' dK and dV: the rows that a kernel over a `later` view
+/// continues go to the chain, the others are final (fixed: the own
+/// block's kernel ends every row outside the summaries).
+static void storeKeyRows(KernelEmitter &k, const Frags &dk, const Frags &dv,
+                         const LaneRows &keys, ArrayRef<ga::View> later) {
+  IndexMath &m = k.m;
+  Value factor[2] = {k.f(k.scale), k.f(k.scale)};
+  Value one[2] = {k.f(1), k.f(1)};
+  bool coveredLater =
+      llvm::any_of(later, [](const ga::View &v) { return v.coversAll(); });
+  LaneRows ends = keys, goesOn = keys;
+  if (!later.empty() && !coveredLater)
+    for (int r = 0; r < 2; ++r) {
+      Value held = k.inView(later.front(), keys.orig[r]);
+      for (const ga::View &v : later.drop_front())
+        held = m.ori(held, k.inView(v, keys.orig[r]));
+      goesOn.valid[r] = m.andi(keys.valid[r], held);
+      ends.valid[r] = m.andi(keys.valid[r], m.noti(held));
+    }
+  if (!coveredLater) {
+    k.storeRows(dk, ends, factor, k.arg["dk"]);
+    k.storeRows(dv, ends, one, k.arg["dv"]);
+  }
+  if (!later.empty()) {
+    k.storeChain(dk, goesOn, one, "dk_acc");
+    k.storeChain(dv, goesOn, one, "dv_acc");
+  }
 }
 
 /// dK and dV for one group of parts sharing a key view: each warp owns 16
@@ -329,11 +477,9 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
     KernelEmitter::flatten(k.loadChain(keys, "dk_acc"), state);
     KernelEmitter::flatten(k.loadChain(keys, "dv_acc"), state);
   }
-  Value scale2 = k.f(k.scale * kLog2e);
   for (const ga::GpuPart &part : parts) {
     const ga::View &qv = part.queryView;
     auto [ps, qlen, lo, hi] = blockWalk(part);
-    Value lastK = m.sub(klen, m.c(1));
     // The range of the unit that runs a tile or not: the warp (mma.sync),
     // the warpgroup (wgmma).
     Value u0 = k.useWgmma ? row0 : r0;
@@ -346,93 +492,14 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
     // 292 bytes with it, 148 without, at 240 registers).
     if (k.producerWarpgroup)
       wlo = whi = Value();
-    std::pair<Value, Value> colIv[2] = {ps.columnInterval(keys.view[0]),
-                                        ps.columnInterval(keys.view[1])};
-    Value lastRow = m.max(m.sub(qlen, m.c(1)), m.c(0));
-    // Query tiles inside every key column of the warp need no mask (column
-    // intervals are monotone: the warp's last key bounds the lows, its
-    // first key the highs).
-    Value innerLo, innerHi;
-    if (part.excluded.empty()) {
-      auto [first, kLast] = interiorRows(k, row0, r0);
-      innerLo = ps.columnInterval(m.min(kLast, lastK)).first;
-      innerHi = k.select(
-          m.cmp(arith::CmpIPredicate::slt, kLast, klen),
-          m.min(ps.columnInterval(m.min(first, lastK)).second, qlen), m.c(-1));
-    }
+    KeyColumns kc = keyColumns(k, part, ps, c, qlen, klen, keys, row0, r0);
     state = k.tileLoop(
-        lo, hi, wlo, whi, qv, c, lastRow, k.arg["q"], k.arg["dout"], state,
+        lo, hi, wlo, whi, qv, c, kc.lastRow, k.arg["q"], k.arg["dout"], state,
         [&](Value qt, ValueRange st) -> SmallVector<Value> {
           Frags dk = KernelEmitter::unflatten(st, dTiles);
           Frags dv =
               KernelEmitter::unflatten(st.drop_front(4 * dTiles), dTiles);
-          auto [s, dp] = pipelineScores(k, kf, vf);
-          // The lane's query rows qt + 2t + {0, 1} + 8 nt (clamped).
-          Value rowBase = m.add(qt, m.mul(k.t, m.c(2)));
-          auto rowOrig = [&](int64_t nt, int e) {
-            Value i = m.add(rowBase, m.c(nt * 8 + e % 2));
-            return k.toOriginal(qv, c, m.min(i, lastRow));
-          };
-          s = k.maskedOrNot(
-              tileInside(k, qt, innerLo, innerHi), s, [&](Frags &x) {
-                // i32 bounds, as for the query-driven kernels (TileMask).
-                Value lo[2], hi[2];
-                for (int r = 0; r < 2; ++r) {
-                  lo[r] = k.narrow(m.sub(colIv[r].first, rowBase));
-                  hi[r] = k.narrow(k.select(
-                      keys.valid[r], m.sub(colIv[r].second, rowBase), m.c(-1)));
-                }
-                for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
-                  for (int e = 0; e < 4; ++e) {
-                    int r = e / 2;
-                    Value col = k.i32(nt * 8 + e % 2);
-                    Value ok =
-                        m.andi(m.cmp(arith::CmpIPredicate::sge, col, lo[r]),
-                               m.cmp(arith::CmpIPredicate::slt, col, hi[r]));
-                    if (!part.excluded.empty())
-                      ok = m.andi(ok, k.passesExcluded(part, rowOrig(nt, e),
-                                                       keys.orig[r]));
-                    x[nt][e] = k.select(ok, x[nt][e], k.negInf());
-                  }
-              });
-          // The staged row (lse2, delta) of score element (nt, e).
-          // The lane's columns are query rows 2t + 8 nt + {0, 1}: one
-          // 8-byte shared load gives both (ld.shared.v2; the short
-          // scoreboard was a fifth of the summary dK/dV kernel's stalls),
-          // loaded where first used, so that lse2 lives over P's loop and
-          // delta over dS's only.
-          SmallVector<std::optional<std::array<Value, 2>>> stats[2];
-          for (int i = 0; i < 2; ++i)
-            stats[i].resize(k.keyTile / 8);
-          auto stat = [&](int i, int64_t nt, int e) {
-            if (!stats[i][nt])
-              stats[i][nt] =
-                  k.rowStatPair(i, m.add(m.mul(k.t, m.c(2)), m.c(nt * 8)));
-            return (*stats[i][nt])[e % 2];
-          };
-          Frags p = s;
-          for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
-            for (int e = 0; e < 4; ++e)
-              p[nt][e] = k.exp2(k.fma(s[nt][e], scale2, stat(0, nt, e)));
-          // With wgmma, dV += P^T dO is issued before dS is computed, so
-          // that dS's arithmetic overlaps it; its wait completes dP.
-          if (k.useWgmma) {
-            SmallVector<Frags> r =
-                k.stepWgmma({k.accumulateOperands(dv, p, k.smem[1])}, 1, {dp});
-            dv = r[0];
-            dp = r[1];
-          }
-          for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
-            for (int e = 0; e < 4; ++e)
-              s[nt][e] = k.fmul(p[nt][e], k.fsub(dp[nt][e], stat(1, nt, e)));
-          if (k.useWgmma) {
-            SmallVector<Frags> r =
-                k.stepWgmma({k.accumulateOperands(dk, s, k.smem[0])}, 0, {dv});
-            dk = r[0];
-            dv = r[1];
-          } else {
-            k.accumulatePair(dv, p, k.smem[1], dk, s, k.smem[0]);
-          }
+          dkvUpdate(k, kc, kf, vf, k.smem[0], k.smem[1], qt, dk, dv);
           SmallVector<Value> next;
           KernelEmitter::flatten(dk, next);
           KernelEmitter::flatten(dv, next);
@@ -444,29 +511,7 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   Frags dk = KernelEmitter::unflatten(state, dTiles);
   Frags dv = KernelEmitter::unflatten(ValueRange(state).drop_front(4 * dTiles),
                                       dTiles);
-  Value factor[2] = {k.f(k.scale), k.f(k.scale)};
-  Value one[2] = {k.f(1), k.f(1)};
-  // The rows that a later kernel continues go to the chain, the others are
-  // final (fixed: the band's kernel ends every row outside the summaries).
-  bool coveredLater =
-      llvm::any_of(later, [](const ga::View &v) { return v.coversAll(); });
-  LaneRows ends = keys, goesOn = keys;
-  if (!later.empty() && !coveredLater)
-    for (int r = 0; r < 2; ++r) {
-      Value held = k.inView(later.front(), keys.orig[r]);
-      for (const ga::View &v : later.drop_front())
-        held = m.ori(held, k.inView(v, keys.orig[r]));
-      goesOn.valid[r] = m.andi(keys.valid[r], held);
-      ends.valid[r] = m.andi(keys.valid[r], m.noti(held));
-    }
-  if (!coveredLater) {
-    k.storeRows(dk, ends, factor, k.arg["dk"]);
-    k.storeRows(dv, ends, one, k.arg["dv"]);
-  }
-  if (!later.empty()) {
-    k.storeChain(dk, goesOn, one, "dk_acc");
-    k.storeChain(dv, goesOn, one, "dv_acc");
-  }
+  storeKeyRows(k, dk, dv, keys, later);
 }
 
 } // namespace gpu_kernels
