@@ -19,7 +19,8 @@
 # 1 where it pays, 2 always) split those kernels into a producer warpgroup
 # and two consumer warpgroups; ST_GPU_SPLIT_FORWARD_MIN_N is the sequence
 # length below which a split forward's unsplit kernel runs instead (0: none);
-# ST_GPU_PIPELINED_DQ, ST_GPU_FORWARD_PING_PONG shape the split kernels
+# ST_GPU_PIPELINED_DQ, ST_GPU_FORWARD_PING_PONG, ST_GPU_DQ_OWN_BLOCK_DKV shape
+# the split kernels
 # (docs/gpu.md).
 # ST_GPU_SERPENTINE=0 turns serpentine-heads off (on by default: the kernels
 # of a chain alternate the order of their (batch, head) pairs).
@@ -77,6 +78,7 @@ for pair in WGMMA_HEAD_DIMS:wgmma-head-dims WGMMA_KEY_TILE:wgmma-key-tile \
   FORWARD_WARPGROUPS:forward-warpgroups \
   FORWARD_PING_PONG:forward-ping-pong DQ_PRODUCER:dq-producer \
   DKV_PRODUCER:dkv-producer PIPELINED_DQ:pipelined-dq \
+  DQ_OWN_BLOCK_DKV:dq-own-block-dkv \
   SPLIT_FORWARD_MIN_N:split-forward-min-n; do
   var="ST_GPU_${pair%%:*}"
   if [ -n "${!var:-}" ]; then

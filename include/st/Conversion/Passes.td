@@ -232,6 +232,13 @@ def ConvertStAttentionToGpu
            "warpgroup copying the query tiles: Q, dO, lse2 and delta into "
            "mbarrier-tracked stages): 0 never, 1 where it pays (d >= 128 "
            "over a long walk: fixed's summaries), 2 always">,
+    Option<"dqOwnBlockDkv", "dq-own-block-dkv", "bool", /*default=*/"false",
+           "Where the dQ kernel has the producer split and the first dK/dV "
+           "kernel's parts are blocks inside its 128 query rows (fixed's "
+           "own block), the dQ kernel also computes their dK and dV from "
+           "the tiles it holds (its Q and dO, the block's K and V walked "
+           "last), and that dK/dV kernel is not emitted (exact; slower "
+           "on the H100 so far: docs/gpu.md)">,
     Option<"pipelinedDq", "pipelined-dq", "bool", /*default=*/"true",
            "Where dQ has the producer split: each consumer issues a tile's "
            "update dQ += "

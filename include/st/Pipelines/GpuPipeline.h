@@ -43,6 +43,9 @@
   X(int64_t, dkvProducer, "dkv-producer",                                      \
     "dK/dV kernels with a producer warpgroup and two consumer warpgroups: "    \
     "0 never, 1 where it pays, 2 always")                                      \
+  X(bool, dqOwnBlockDkv, "dq-own-block-dkv",                                   \
+    "The split dQ kernel also computes the dK/dV of the blocks inside its "    \
+    "rows (fixed's own block)")                                                \
   X(bool, pipelinedDq, "pipelined-dq",                                         \
     "Where dQ has the producer split: its consumers overlap a tile's "         \
     "update with the next tile's scores")                                      \

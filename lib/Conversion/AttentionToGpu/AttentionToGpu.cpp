@@ -103,6 +103,27 @@ void gateGridX(json::Value &launch, bool atLeast, int64_t minN) {
       exOp("mul", grid[0], exOp("min", ex(1), exOp("max", ex(int64_t(0)), on)));
 }
 
+/// Whether a split dQ kernel of query group `dq` (blocks of `rows` query
+/// rows) can compute the dK/dV of key group `dkv` itself
+/// (dq-own-block-dkv, emitDq): one part, a block factor whose blocks lie
+/// inside the dQ block's rows (identity views both ways), which that dQ
+/// kernel walks too. Then every query that attends a key of the block is
+/// one of the block's rows.
+bool ownBlockInside(ArrayRef<ga::GpuPart> dkv, ArrayRef<ga::GpuPart> dq,
+                    int64_t rows) {
+  if (dkv.size() != 1)
+    return false;
+  const ga::GpuPart &p = dkv.front();
+  if (p.factor.getKind() != lay::FactorKind::Block ||
+      rows % p.factor.getPeriod() != 0 ||
+      p.queryView.kind != ga::ViewKind::Identity ||
+      p.keyView.kind != ga::ViewKind::Identity)
+    return false;
+  return llvm::any_of(dq, [&](const ga::GpuPart &q) {
+    return q.factor == p.factor && q.excluded == p.excluded;
+  });
+}
+
 json::Value launch(StringRef kernel, json::Value gx, json::Value gy,
                    int64_t threads, ArrayRef<StringRef> args,
                    int64_t sharedBytes = 0) {
@@ -246,7 +267,9 @@ struct ConvertStAttentionToGpuPass
           k.producerWarpgroup = true;
           k.pingPong = kind == "fwd" && forwardPingPong;
           k.pipelinedDq = kind == "dq" && pipelinedDq;
-          if (kind == "dkv") {
+          // The dK/dV consumers hold dK and dV (and the dQ consumers that
+          // compute their own block's: rowStats, emitDq).
+          if (kind == "dkv" || (kind == "dq" && rowStats)) {
             k.producerRegisters = kMinProducerRegisters;
             k.consumerRegisters = kMaxConsumerRegisters;
           }
@@ -385,13 +408,36 @@ struct ConvertStAttentionToGpuPass
           gateGridX(forward.back(), /*atLeast=*/false, splitForwardMinN);
         }
       }
+      // dK, dV: covering key views first (groupParts), so the first kernel
+      // starts every row's chain and no scratch needs zeroing. Every layout
+      // has one (the diagonal is in a band, own block or column).
+      auto bwd = ga::groupParts(parts, /*byKeyView=*/true);
+      if (!bwd.front().front().keyView.coversAll())
+        return op.emitOpError()
+               << "head " << h << ": no key view covers the sequence";
+      // dq-own-block-dkv: the split dQ kernel of query group `ownDq`
+      // computes the first key group's dK/dV (fixed's own block) from the
+      // tiles it holds, and that group's kernel is not emitted. Its part
+      // is walked last (emitDq). The split dQ's key tile is 64 at
+      // wgmma-key-tile=64 (its accumulators' rule above).
+      int64_t ownDq = -1;
+      if (dqOwnBlockDkv && wgmmaKeyTile == kKeyTile)
+        for (auto entry : llvm::enumerate(fwd))
+          if (splits(dqProducer, entry.value()) &&
+              ownBlockInside(bwd.front(), entry.value(), 2 * kBlockRows))
+            ownDq = int64_t(entry.index());
+      SmallVector<ga::View> afterOwn;
+      for (const auto &g : ArrayRef(bwd).drop_front())
+        afterOwn.push_back(g.front().keyView);
       // dQ.
-      // The backward launch of this head group's first dQ kernel, and of
-      // the one that writes the class-major statistics.
-      int64_t firstDq = int64_t(backward.size()), classWriter = -1;
+      // The backward launch of this head group's first dQ kernel, of the
+      // one that writes the class-major statistics, and of the one that
+      // computes the own block's dK/dV.
+      int64_t firstDq = int64_t(backward.size()), classWriter = -1,
+              ownWriter = -1;
       for (auto entry : llvm::enumerate(fwd)) {
         size_t i = entry.index();
-        const auto &group = entry.value();
+        std::vector<ga::GpuPart> group = entry.value();
         bool first = i == 0, last = i + 1 == fwd.size();
         needDqAcc |= fwd.size() > 1;
         SmallVector<std::pair<StringRef, Type>> bufs = {
@@ -406,21 +452,38 @@ struct ConvertStAttentionToGpuPass
           bufs.append({{"lse2_c", f32}, {"delta_c", f32}});
           classWriter = int64_t(backward.size());
         }
-        addKernel("dq", bufs, /*rowStats=*/false, group.front().queryView,
+        bool owns = int64_t(i) == ownDq;
+        OwnBlockDkv own{bwd.front(), afterOwn};
+        if (owns) {
+          // The own part last: its K and V tiles stay in the last stages.
+          const ga::GpuPart &p = own.parts.front();
+          std::stable_partition(
+              group.begin(), group.end(), [&](const ga::GpuPart &q) {
+                return !(q.factor == p.factor && q.excluded == p.excluded);
+              });
+          bufs.append({{"dk", elt}, {"dv", elt}});
+          if (!afterOwn.empty()) {
+            addChain(bufs, "dk_acc");
+            addChain(bufs, "dv_acc");
+            needDkvAcc = true;
+          }
+          ownWriter = int64_t(backward.size());
+        }
+        addKernel("dq", bufs, /*rowStats=*/owns, group.front().queryView,
                   serpentine(i), splits(dqProducer, group), backward,
-                  [&](KernelEmitter &k) { emitDq(k, group, first, last); });
+                  [&](KernelEmitter &k) {
+                    emitDq(k, group, first, last, owns ? &own : nullptr);
+                  });
       }
-      // dK, dV: covering key views first (groupParts), so the first kernel
-      // starts every row's chain and no scratch needs zeroing. Every layout
-      // has one (the diagonal is in a band, own block or column).
-      auto bwd = ga::groupParts(parts, /*byKeyView=*/true);
-      if (!bwd.front().front().keyView.coversAll())
-        return op.emitOpError()
-               << "head " << h << ": no key view covers the sequence";
       for (auto entry : llvm::enumerate(bwd)) {
         size_t i = entry.index();
         const auto &group = entry.value();
+        if (i == 0 && ownWriter >= 0)
+          continue;
         bool first = i == 0;
+        // The first dK/dV kernel launched waits for the dQ kernels that
+        // write delta and lse2 (and, fused, the start of its chain).
+        bool firstLaunched = i == (ownWriter >= 0 ? 1 : 0);
         bool chained = bwd.size() > 1;
         needDkvAcc |= chained;
         SmallVector<std::pair<StringRef, Type>> bufs = {
@@ -447,8 +510,10 @@ struct ConvertStAttentionToGpuPass
         json::Object &dkv = *backward.back().getAsObject();
         dkv["stream"] = 1;
         json::Array waits;
-        if (first)
+        if (firstLaunched)
           waits.push_back(firstDq);
+        if (firstLaunched && ownWriter >= 0 && ownWriter != firstDq)
+          waits.push_back(ownWriter);
         if (readsClassStats) {
           assert(classWriter >= 0 && "a residue view's dQ kernel writes them");
           waits.push_back(classWriter);

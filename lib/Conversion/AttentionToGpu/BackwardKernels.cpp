@@ -162,8 +162,12 @@ static SmallVector<Value> dqWalkConsumer(
 }
 
 /// dQ for one group of parts sharing a query view.
+static void ownBlockDkv(KernelEmitter &k, const OwnBlockDkv &own,
+                        const BlockRows &br, ArrayRef<Value> minusLse2,
+                        ArrayRef<Value> delta, Value ownTiles);
+
 void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
-            bool last) {
+            bool last, const OwnBlockDkv *own) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
   IndexMath &m = k.m;
@@ -273,6 +277,13 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
     k.storeRows(acc, rows, factor, k.arg["dq"]);
   else
     k.storeChain(acc, rows, one, "dq_acc");
+  if (own) {
+    // The own parts' tiles, the last that the walk staged.
+    KeyRange okr = keyRange(k, own->parts.front(), br);
+    Value ownTiles =
+        m.ceilDiv(m.sub(m.max(okr.lo, okr.hi), okr.lo), m.c(k.keyTile));
+    ownBlockDkv(k, *own, br, minusLse2, delta, ownTiles);
+  }
 }
 
 /// The query tiles that the keys [first, first + span) (clamped to the
@@ -432,6 +443,94 @@ static void storeKeyRows(KernelEmitter &k, const Frags &dk, const Frags &dv,
     k.storeChain(dk, goesOn, one, "dk_acc");
     k.storeChain(dv, goesOn, one, "dv_acc");
   }
+}
+
+/// The dK and dV of the keys in a split dQ block's own rows
+/// (dq-own-block-dkv), after its dQ: the keys of the own parts (blocks
+/// inside the block's 128 rows, one part) are its query rows, and the
+/// queries that attend them are the block's own. Consumer warpgroup w
+/// takes the key tile of its rows, whose K and V the walk staged last
+/// (the own part is walked last: tile w of its `ownTiles` is stage
+/// (T - ownTiles + w) mod stages after T tiles), and walks the block's
+/// two query tiles: their Q and dO are the warpgroups' row operands, their
+/// lse2 and delta each warpgroup writes into the row-stat tiles (stage =
+/// its warpgroup) before a barrier of the two. No load from global memory,
+/// where the own-block dK/dV kernel reads Q, K, V and dO again (fixed d =
+/// 128 at n = 4096: 267 us at 88% of DRAM bandwidth; ncu, session 13).
+/// Exact, but slower, so off by default: the phase runs once a block, a
+/// chain of dependent products with nothing to overlap it (one block an
+/// SM), and it costs the walk registers: fixed d = 128's dQ took 823 us
+/// instead of 499 at n = 4096 (fwd+bwd 1.044; at n = 65536 1.029; H100,
+/// session 13). It would pay where the next block's walk overlaps it (a
+/// persistent dQ kernel).
+static void ownBlockDkv(KernelEmitter &k, const OwnBlockDkv &own,
+                        const BlockRows &br, ArrayRef<Value> minusLse2,
+                        ArrayRef<Value> delta, Value ownTiles) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  IndexMath &m = k.m;
+  assert(own.parts.size() == 1 && k.producerWarpgroup &&
+         k.keyTile == kBlockRows && k.stages >= 2 && "a split dQ block");
+  const ga::GpuPart &part = own.parts.front();
+  // The lane's rows' statistics, at their row in the warpgroup's tile.
+  for (int r = 0; r < 2; ++r) {
+    auto ifOp = scf::IfOp::create(b, loc, k.t0, false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    Value row = m.add(m.sub(br.r0, br.row0), m.add(k.g, m.c(8 * r)));
+    memref::StoreOp::create(b, loc, minusLse2[r], k.statMem[0],
+                            ValueRange{k.wg, row});
+    memref::StoreOp::create(b, loc, delta[r], k.statMem[1],
+                            ValueRange{k.wg, row});
+  }
+  // Both consumer warpgroups' statistics (and row operands) are in.
+  ga::namedBarrierSync(b, loc, kOwnBlockBarrier, 2 * kThreads);
+  Value c = br.c, len = br.len;
+  auto live = scf::IfOp::create(
+      b, loc, m.cmp(arith::CmpIPredicate::slt, br.row0, len), false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&live.getThenRegion().front());
+  Value stage = m.rem(m.add(m.sub(k.tileCount, ownTiles), k.wg), m.c(k.stages));
+  RowOperand kf, vf;
+  kf.tile = k.stagedTile(0, stage);
+  vf.tile = k.stagedTile(1, stage);
+  PartStructure ps = structureOf(m, part, len);
+  KeyColumns kc =
+      keyColumns(k, part, ps, c, len, len, br.lanes, br.row0, br.r0);
+  auto [lo, hi] = columnRange(k, ps, br.row0, kBlockRows, len, true);
+  int64_t dTiles = k.d / 8;
+  SmallVector<Value> state;
+  KernelEmitter::flatten(k.zeros(dTiles), state);
+  KernelEmitter::flatten(k.zeros(dTiles), state);
+  for (int64_t w = 0; w < 2; ++w) {
+    Value x0 = m.add(br.blockRow0, m.c(w * kBlockRows));
+    Value meets = m.andi(
+        m.cmp(arith::CmpIPredicate::slt, x0, hi),
+        m.cmp(arith::CmpIPredicate::sgt, m.add(x0, m.c(kBlockRows)), lo));
+    auto tile =
+        scf::IfOp::create(b, loc, TypeRange(ValueRange(state)), meets, true);
+    {
+      OpBuilder::InsertionGuard g(b);
+      b.setInsertionPointToStart(&tile.getThenRegion().front());
+      Frags dk = KernelEmitter::unflatten(state, dTiles);
+      Frags dv = KernelEmitter::unflatten(
+          ValueRange(state).drop_front(4 * dTiles), dTiles);
+      k.curStage = m.c(w);
+      dkvUpdate(k, kc, kf, vf, k.rowOperandOf(0, m.c(w)),
+                k.rowOperandOf(1, m.c(w)), x0, dk, dv);
+      SmallVector<Value> next;
+      KernelEmitter::flatten(dk, next);
+      KernelEmitter::flatten(dv, next);
+      scf::YieldOp::create(b, loc, next);
+      b.setInsertionPointToStart(&tile.getElseRegion().front());
+      scf::YieldOp::create(b, loc, state);
+    }
+    state.assign(tile.getResults().begin(), tile.getResults().end());
+  }
+  Frags dk = KernelEmitter::unflatten(state, dTiles);
+  Frags dv = KernelEmitter::unflatten(ValueRange(state).drop_front(4 * dTiles),
+                                      dTiles);
+  storeKeyRows(k, dk, dv, br.lanes, own.later);
 }
 
 /// dK and dV for one group of parts sharing a key view: each warp owns 16

@@ -136,9 +136,13 @@ gpu::GPUFuncOp KernelEmitter::begin(gpu::GPUModuleOp module, StringRef name,
         at = m.add(at, m.mul(ownWg, m.c(tileBytes)));
       tileValues.push_back(
           memref::ViewOp::create(b, loc, type, raw, at, ValueRange()));
+      tileOffsets.push_back(offset);
       offset += tileBytes * (perWg ? warpgroups : 1);
     }
+    sharedRaw = raw;
+    sharedStart = pad;
   }
+  rowOperandCount = rowOperands;
   for (int64_t i = 0; i < rowOperands; ++i)
     rowMem[i] = tileValues[i];
   if (staged) {
@@ -223,6 +227,26 @@ Value KernelEmitter::viewLength(const ga::View &v, Value c) {
   }
   }
   llvm_unreachable("unknown view");
+}
+
+Value KernelEmitter::sharedTileAt(int64_t i, Value byteOffset) {
+  assert(sharedRaw && "tiles in dynamic shared memory");
+  auto type = MemRefType::get(
+      {1, kBlockRows * d}, elt, MemRefLayoutAttrInterface(),
+      gpu::AddressSpaceAttr::get(b.getContext(), gpu::AddressSpace::Workgroup));
+  Value at = m.add(sharedStart, m.add(m.c(tileOffsets[i]), byteOffset));
+  return memref::ViewOp::create(b, loc, type, sharedRaw, at, ValueRange());
+}
+
+Value KernelEmitter::rowOperandOf(int64_t i, Value w) {
+  int64_t tileBytes = kBlockRows * d * (elt.getIntOrFloatBitWidth() / 8);
+  return sharedTileAt(i, m.mul(w, m.c(tileBytes)));
+}
+
+Value KernelEmitter::stagedTile(int64_t i, Value s) {
+  assert(keyTile == kBlockRows && "a stage of 64 rows");
+  int64_t stageBytes = keyTile * d * (elt.getIntOrFloatBitWidth() / 8);
+  return sharedTileAt(rowOperandCount + i, m.mul(s, m.c(stageBytes)));
 }
 
 Value KernelEmitter::anyThread(Value pred) {

@@ -733,6 +733,21 @@ public:
   int64_t keyTile = kKeyTile;     // rows per staged tile
   int64_t dynamicSharedBytes = 0; // the launch's dynamic shared memory
   Value curStage; // the stage the current tile-loop iteration reads
+
+  /// wgmma tiles in dynamic shared memory, seen from any warpgroup: row
+  /// operand `i` (Q, dO: rowOperands()) of warpgroup `w`, and stage `s` of
+  /// staged operand `i` (smem[i], 64-row stages). Each is a [1, 64 * d]
+  /// tile, as a RowOperand's (the split dQ kernel's own-block dK/dV reads
+  /// the other warpgroup's rows and the last walked stages).
+  Value rowOperandOf(int64_t i, Value w);
+  Value stagedTile(int64_t i, Value s);
+
+private:
+  /// The tile `i` of begin()'s layout, `byteOffset` bytes in.
+  Value sharedTileAt(int64_t i, Value byteOffset);
+  Value sharedRaw, sharedStart;
+  SmallVector<int64_t> tileOffsets;
+  int64_t rowOperandCount = 0;
 };
 
 //===----------------------------------------------------------------------===//
@@ -743,9 +758,18 @@ public:
 /// and `last` say whether it starts or ends the f32 chain through o_acc.
 void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
                  bool last);
-/// dQ for one group of parts sharing a query view.
+/// The dK/dV that a split dQ kernel computes for the key group `parts`
+/// (dq-own-block-dkv): blocks inside its 128 query rows, which it walks
+/// last; `later` are the key views of the dK/dV kernels after it (as
+/// emitDkv's).
+struct OwnBlockDkv {
+  ArrayRef<ga::GpuPart> parts;
+  ArrayRef<ga::View> later;
+};
+/// dQ for one group of parts sharing a query view; with `own`, also the
+/// dK and dV of its keys (the parts in `own` must come last in `parts`).
 void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
-            bool last);
+            bool last, const OwnBlockDkv *own = nullptr);
 /// dK and dV for one group of parts sharing a key view, followed in the
 /// chain by kernels over the key views `later` (none: it ends the chain).
 /// A key row that no later view holds ends here: it is stored as the final

@@ -33,6 +33,11 @@ inline constexpr int64_t kKeyTile = 64;
 /// consumers have the registers: AttentionToGpu.cpp).
 inline constexpr int64_t kSplitForwardKeyTile = 128;
 inline constexpr int64_t kThreads = kWarps * 32;
+/// Named barriers besides the block's (0): 1 + w a warpgroup's votes
+/// (anyThread), 3 + w its row operands, 5 and 6 the ping-pong turns, and
+/// this one the two consumer warpgroups of a split dQ block before its
+/// own-block dK/dV (their statistics and row operands).
+inline constexpr int32_t kOwnBlockBarrier = 7;
 inline constexpr double kLog2e = 1.4426950408889634;
 inline constexpr double kHugeLse = 1e30;
 /// The forward's lazy rescaling (emitForward): a row's reference max moves
