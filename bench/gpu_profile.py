@@ -15,6 +15,9 @@ Below the sum, the GPU's wall time per forward+backward (first kernel
 start to last kernel end over the repetitions) and the part of it in
 which no kernel ran: what launch gaps and event waits add to the sum
 (kernels that overlap, on two streams or launched early, count once).
+The repetitions run back to back, so where a forward+backward is short
+(about 2 ms) the idle part is mostly the CPU's launches between them,
+slower under the profiler; --timeline shows the gaps inside one.
 
 --once runs one forward and one backward per layout and nothing else (no
 profiler): the program to put under a profiler that replays kernels,
@@ -64,6 +67,10 @@ def main():
     parser.add_argument("--head-dims", default="64")
     parser.add_argument("--patterns", default="strided,fixed")
     parser.add_argument("--reps", type=int, default=10)
+    parser.add_argument("--timeline", action="store_true",
+                        help="also print the last forward+backward's "
+                        "kernels in start order: start, duration and the "
+                        "idle gap before each (us)")
     parser.add_argument("--once", action="store_true",
                         help="one forward and backward per layout, no "
                         "profiler (for ncu)")
@@ -111,7 +118,8 @@ def main():
                 name = ev.name
                 count, total = times.get(name, (0, 0.0))
                 times[name] = (count + 1, total + ev.device_time_total)
-                intervals.append((ev.time_range.start, ev.time_range.end))
+                intervals.append((ev.time_range.start, ev.time_range.end,
+                                  name))
             print(f"\n{pattern} n={args.n} B={args.batch} H={args.heads} "
                   f"d={d} bf16 ({match[0].library_dir}), per fwd+bwd:")
             print(f"  {'kernel':<44} {'launches':>8} {'us':>9}")
@@ -123,11 +131,22 @@ def main():
                 print(f"  {name[:44]:<44} {count // args.reps:>8} "
                       f"{per:>9.1f}")
             print(f"  {'total':<44} {'':>8} {total:>9.1f}")
-            span, idle = timeline(intervals)
+            span, idle = timeline([i[:2] for i in intervals])
             print(f"  {'GPU wall (first start to last end)':<44} {'':>8} "
                   f"{span / args.reps:>9.1f}")
             print(f"  {'  of which no kernel ran':<44} {'':>8} "
                   f"{idle / args.reps:>9.1f}")
+            if args.timeline:
+                per = len(intervals) // args.reps
+                last = sorted(intervals)[-per:]
+                t0, busy = last[0][0], last[0][0]
+                print(f"  last forward+backward: {'start':>9} {'us':>9} "
+                      f"{'idle before':>12}")
+                for start, end, name in last:
+                    gap = max(0.0, start - busy)
+                    busy = max(busy, end)
+                    print(f"  {name[:44]:<44} {start - t0:>9.1f} "
+                          f"{end - start:>9.1f} {gap:>12.1f}")
 
 
 if __name__ == "__main__":
