@@ -20,8 +20,7 @@
 # and two consumer warpgroups; ST_GPU_SPLIT_FORWARD_MIN_N is the sequence
 # length below which a split forward's unsplit kernel runs instead (0: none);
 # ST_GPU_PIPELINED_DQ, ST_GPU_FORWARD_PING_PONG, ST_GPU_DQ_OWN_BLOCK_DKV shape
-# the split kernels
-# (docs/gpu.md).
+# the split kernels (docs/gpu.md).
 # ST_GPU_SERPENTINE=0 turns serpentine-heads off (on by default: the kernels
 # of a chain alternate the order of their (batch, head) pairs).
 # ST_GPU_CLASS_STATS=0 turns class-stats off (on by default: the strided

@@ -119,9 +119,7 @@ bool ownBlockInside(ArrayRef<ga::GpuPart> dkv, ArrayRef<ga::GpuPart> dq,
       p.queryView.kind != ga::ViewKind::Identity ||
       p.keyView.kind != ga::ViewKind::Identity)
     return false;
-  return llvm::any_of(dq, [&](const ga::GpuPart &q) {
-    return q.factor == p.factor && q.excluded == p.excluded;
-  });
+  return llvm::any_of(dq, [&](const ga::GpuPart &q) { return q.sameAs(p); });
 }
 
 json::Value launch(StringRef kernel, json::Value gx, json::Value gy,
@@ -458,9 +456,8 @@ struct ConvertStAttentionToGpuPass
           // The own part last: its K and V tiles stay in the last stages.
           const ga::GpuPart &p = own.parts.front();
           std::stable_partition(
-              group.begin(), group.end(), [&](const ga::GpuPart &q) {
-                return !(q.factor == p.factor && q.excluded == p.excluded);
-              });
+              group.begin(), group.end(),
+              [&](const ga::GpuPart &q) { return !q.sameAs(p); });
           bufs.append({{"dk", elt}, {"dv", elt}});
           if (!afterOwn.empty()) {
             addChain(bufs, "dk_acc");

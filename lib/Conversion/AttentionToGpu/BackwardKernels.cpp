@@ -504,28 +504,19 @@ static void ownBlockDkv(KernelEmitter &k, const OwnBlockDkv &own,
   KernelEmitter::flatten(k.zeros(dTiles), state);
   for (int64_t w = 0; w < 2; ++w) {
     Value x0 = m.add(br.blockRow0, m.c(w * kBlockRows));
-    Value meets = m.andi(
-        m.cmp(arith::CmpIPredicate::slt, x0, hi),
-        m.cmp(arith::CmpIPredicate::sgt, m.add(x0, m.c(kBlockRows)), lo));
-    auto tile =
-        scf::IfOp::create(b, loc, TypeRange(ValueRange(state)), meets, true);
-    {
-      OpBuilder::InsertionGuard g(b);
-      b.setInsertionPointToStart(&tile.getThenRegion().front());
-      Frags dk = KernelEmitter::unflatten(state, dTiles);
-      Frags dv = KernelEmitter::unflatten(
-          ValueRange(state).drop_front(4 * dTiles), dTiles);
-      k.curStage = m.c(w);
-      dkvUpdate(k, kc, kf, vf, k.rowOperandOf(0, m.c(w)),
-                k.rowOperandOf(1, m.c(w)), x0, dk, dv);
-      SmallVector<Value> next;
-      KernelEmitter::flatten(dk, next);
-      KernelEmitter::flatten(dv, next);
-      scf::YieldOp::create(b, loc, next);
-      b.setInsertionPointToStart(&tile.getElseRegion().front());
-      scf::YieldOp::create(b, loc, state);
-    }
-    state.assign(tile.getResults().begin(), tile.getResults().end());
+    state = k.ifMeets(
+        x0, lo, hi, state, [&](Value x0, ValueRange st) -> SmallVector<Value> {
+          Frags dk = KernelEmitter::unflatten(st, dTiles);
+          Frags dv =
+              KernelEmitter::unflatten(st.drop_front(4 * dTiles), dTiles);
+          k.curStage = m.c(w);
+          dkvUpdate(k, kc, kf, vf, k.rowOperandOf(0, m.c(w)),
+                    k.rowOperandOf(1, m.c(w)), x0, dk, dv);
+          SmallVector<Value> next;
+          KernelEmitter::flatten(dk, next);
+          KernelEmitter::flatten(dv, next);
+          return next;
+        });
   }
   Frags dk = KernelEmitter::unflatten(state, dTiles);
   Frags dv = KernelEmitter::unflatten(ValueRange(state).drop_front(4 * dTiles),

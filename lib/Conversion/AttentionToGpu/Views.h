@@ -65,6 +65,11 @@ struct GpuPart {
   bool compact = false;
   View queryView;
   View keyView;
+
+  /// The same part of a pattern (the rest derives from these).
+  bool sameAs(const GpuPart &o) const {
+    return factor == o.factor && excluded == o.excluded;
+  }
 };
 
 /// The GPU parts of `pattern`, in the order of Pattern::disjointParts.
