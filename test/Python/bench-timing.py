@@ -95,3 +95,49 @@ targets = gpu_attention.evaluate_targets(rows, [4096], [128], ["fixed"])
 table = gpu_attention.markdown(rows, targets, "test", "0")
 print("\n".join(l for l in table.splitlines() if "fwd_bwd effective" in l))
 # CHECK: | fixed n=4096 d=128: ST fwd_bwd effective TFLOP/s / SDPA dense | 0.5998 | 0.6 | NO |
+
+# A rate target's DRAM ceiling: strided (l = 128) at n = 4096 has 579648
+# attended pairs a head (band: 128 x 129 / 2 + 3968 x 128; strided:
+# 128 x 32 x 31 / 2). At d = 128 a row moves at least 4 x 256 + 4 = 1028
+# bytes in the forward (q, k, v, o; lse) and 8 x 256 + 4 = 2052 more in the
+# backward (q, k, v, o, dout, dq, dk, dv; lse). The ceiling is the rate at
+# that many bytes moved at the bandwidth, over SDPA's rate; here computed
+# again by hand.
+from st_attention import layouts, patterns  # noqa: E402
+nnz = patterns.closed_form_nonzeros(layouts.strided(128), 4096)
+# CHECK: strided 4096 nonzeros a head: 579648
+print("strided 4096 nonzeros a head:", nnz)
+st = {"method": "ST", "pattern": "strided", "n": 4096, "d": 128, "B": 16,
+      "heads": 8, "nnz_per_head": nnz, "fwd_ms": 0.45, "fwd_bwd_ms": 1.88,
+      "fwd_tflops": 83.7, "fwd_bwd_tflops": 70.7, "peak_mib": 1042.0,
+      "note": ""}
+sdpa = {"method": "SDPA", "pattern": "causal", "n": 4096, "d": 128, "B": 16,
+        "fwd_ms": 0.96, "fwd_bwd_ms": 3.97, "fwd_tflops": 570.4,
+        "fwd_bwd_tflops": 484.3, "peak_mib": 772.0, "note": ""}
+rows_per_call = 16 * 8 * 4096
+by_hand = {"fwd": (4 * 128 * nnz * 16 * 8) /
+           (1028 * rows_per_call / 3.35e12) / 570.4e12,
+           "fwd_bwd": (3.5 * 4 * 128 * nnz * 16 * 8) /
+           ((1028 + 2052) * rows_per_call / 3.35e12) / 484.3e12}
+for kind in ("fwd", "fwd_bwd"):
+    got = gpu_attention.dram_ceiling(st, sdpa, kind, 3.35e12)
+    print(f"{kind} ceiling {got:.4f}, by hand {by_hand[kind]:.4f}")
+# CHECK: fwd ceiling 0.4139, by hand 0.4139
+# CHECK: fwd_bwd ceiling 0.5695, by hand 0.5695
+targets = gpu_attention.evaluate_targets([sdpa, st], [4096], [128],
+                                         ["strided"], 3.35e12)
+table = gpu_attention.markdown([sdpa, st], targets, "test", "0", 3.35e12)
+print("\n".join(l for l in table.splitlines()
+                if "ceiling" in l or "effective" in l))
+# CHECK: bandwidth measured in this run, 3350 GB/s.
+# CHECK: | target | measured | bound | met | DRAM ceiling |
+# CHECK: | strided n=4096 d=128: ST fwd effective TFLOP/s / SDPA dense | 0.1467 | 0.6 | NO | 0.414 (below the bound) |
+# CHECK: | strided n=4096 d=128: ST fwd_bwd effective TFLOP/s / SDPA dense | 0.146 | 0.6 | NO | 0.57 (below the bound) |
+# Without a bandwidth the column stays empty.
+# CHECK-NOT: below the bound
+# CHECK: last line
+print("\n".join(l for l in gpu_attention.markdown(
+    [sdpa, st], gpu_attention.evaluate_targets([sdpa, st], [4096], [128],
+                                               ["strided"]),
+    "test", "0").splitlines() if "effective" in l))
+print("last line")
