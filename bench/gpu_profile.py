@@ -71,6 +71,11 @@ def main():
                         help="also print the last forward+backward's "
                         "kernels in start order: start, duration and the "
                         "idle gap before each (us)")
+    parser.add_argument("--as-timed", action="store_true",
+                        help="each repetition as bench/gpu_attention.py "
+                        "times it: an L2 flush (a 256 MiB memset, listed "
+                        "with the kernels), then forward and backward "
+                        "through torch.autograd")
     parser.add_argument("--once", action="store_true",
                         help="one forward and backward per layout, no "
                         "profiler (for ncu)")
@@ -105,8 +110,16 @@ def main():
                 print(f"{pattern} d={d}: one forward and backward done",
                       flush=True)
                 continue
+            flush = torch.empty(256 << 20, dtype=torch.int8, device="cuda")
+            leaves = [t.detach().requires_grad_() for t in (q, k, v)]
             with profile(activities=[ProfilerActivity.CUDA]) as prof:
                 for _ in range(args.reps):
+                    if args.as_timed:
+                        flush.zero_()
+                        for t in leaves:
+                            t.grad = None
+                        attn(*leaves).backward(dout)
+                        continue
                     o, lse = attn.forward_into(q, k, v, o, lse)
                     attn.backward_into(q, k, v, o, lse, dout)
                 torch.cuda.synchronize()
