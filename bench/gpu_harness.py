@@ -106,10 +106,13 @@ def main():
         return 2
     watcher = None
     if args.watch:
-        watcher = subprocess.Popen(
-            ["nvidia-smi", "--query-gpu=clocks.sm,power.draw,"
-             "clocks_throttle_reasons.active", "--format=csv,noheader",
-             "-lms", "200"], stdout=subprocess.PIPE, text=True)
+        try:
+            watcher = subprocess.Popen(
+                ["nvidia-smi", "--query-gpu=clocks.sm,power.draw,"
+                 "clocks_throttle_reasons.active", "--format=csv,noheader",
+                 "-lms", "200"], stdout=subprocess.PIPE, text=True)
+        except OSError as e:
+            print(f"gpu_harness: --watch: nvidia-smi did not start ({e})")
     flush = torch.empty(256 << 20, dtype=torch.int8, device="cuda")
     gen = torch.Generator(device="cuda").manual_seed(0)
     entries = libraries.find_entries(args.kernels)
