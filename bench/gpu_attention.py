@@ -66,12 +66,17 @@ class Timer:
     def __call__(self, fn, **kw):
         return self.alternating([fn], **kw)[0]
 
-    def alternating(self, fns, target_ms=200.0, min_reps=5, max_reps=100):
+    def alternating(self, fns, target_ms=200.0, min_reps=5, max_reps=100,
+                    before=None):
         """The median of each of `fns`, timed in alternation: repetition i
         runs fns[0], fns[1], ... in turn, each after its own flush. Timing
         one method after the other let the same kernels' ratio to SDPA
-        move by 4% between two runs (docs/performance.md, session 6)."""
+        move by 4% between two runs (docs/performance.md, session 6).
+        `before`, one callable a fn, replaces the flush: what runs ahead
+        of that fn's start event in each repetition."""
         torch = self.torch
+        if before is None:
+            before = [self.flush.zero_] * len(fns)
         estimates = []
         for fn in fns:
             fn()
@@ -92,9 +97,9 @@ class Timer:
                     torch.cuda.Event(enable_timing=True))
                    for _ in range(reps)] for _ in fns]
         for i in range(reps):
-            for fn, per_fn in zip(fns, events):
+            for fn, ahead, per_fn in zip(fns, before, events):
                 s, e = per_fn[i]
-                self.flush.zero_()
+                ahead()
                 s.record()
                 fn()
                 e.record()

@@ -46,40 +46,42 @@ sys.path.insert(0, os.path.join(HERE, "..", "python"))
 
 import st_attention  # noqa: E402
 from st_attention import libraries  # noqa: E402
-from gpu_attention import HEADS, PATTERNS  # noqa: E402
+from gpu_attention import HEADS, PATTERNS, Timer  # noqa: E402
 
 # torch.cuda._sleep's cycles: about 200 us at the H100's 1.98 GHz, longer
 # than the CPU's path to the first launch.
 SLEEP_CYCLES = 400_000
 
 
-def time_variants(torch, flush, variants, reps):
+def time_variants(torch, timer, variants, reps):
     """{name: (median GPU ms, median CPU us)} of `variants`, a list of
-    (name, fn, flushed, gpu_ahead), timed in alternation."""
-    for _, fn, _, _ in variants:
-        fn()
-    torch.cuda.synchronize()
-    events = {name: [] for name, *_ in variants}
-    cpu = {name: [] for name, *_ in variants}
-    for _ in range(reps):
-        for name, fn, flushed, ahead in variants:
+    (name, fn, flushed, gpu_ahead), timed in alternation by `timer`
+    (gpu_attention.Timer), `reps` repetitions: ahead of each variant's
+    start event its flush (if `flushed`) and then the GPU sleep (if
+    `gpu_ahead`); the CPU time is the call's, from entry to return."""
+    def before(flushed, ahead):
+        def run():
             if flushed:
-                flush.zero_()
+                timer.flush.zero_()
             if ahead:
                 torch.cuda._sleep(SLEEP_CYCLES)
-            start = torch.cuda.Event(enable_timing=True)
-            end = torch.cuda.Event(enable_timing=True)
-            start.record()
+        return run
+
+    cpu = {name: [] for name, *_ in variants}
+
+    def timed(name, fn):
+        def run():
             t0 = time.perf_counter()
             fn()
             cpu[name].append((time.perf_counter() - t0) * 1e6)
-            end.record()
-            events[name].append((start, end))
-    torch.cuda.synchronize()
-    return {name: (statistics.median(s.elapsed_time(e)
-                                     for s, e in events[name]),
-                   statistics.median(cpu[name]))
-            for name in events}
+        return run
+
+    fns = [timed(name, fn) for name, fn, _, _ in variants]
+    hooks = [before(flushed, ahead) for _, _, flushed, ahead in variants]
+    ms = timer.alternating(fns, min_reps=reps, max_reps=reps, before=hooks)
+    # The last `reps` calls of each are the timed ones.
+    return {name: (t, statistics.median(cpu[name][-reps:]))
+            for (name, *_), t in zip(variants, ms)}
 
 
 def main():
@@ -113,7 +115,7 @@ def main():
                  "-lms", "200"], stdout=subprocess.PIPE, text=True)
         except OSError as e:
             print(f"gpu_harness: --watch: nvidia-smi did not start ({e})")
-    flush = torch.empty(256 << 20, dtype=torch.int8, device="cuda")
+    timer = Timer(torch)
     gen = torch.Generator(device="cuda").manual_seed(0)
     entries = libraries.find_entries(args.kernels)
     print(f"gpu_harness: {torch.cuda.get_device_name()}, n = {args.n}, "
@@ -164,7 +166,7 @@ def main():
                         ("backward, GPU ahead", backward, True, True)]
             for r in range(args.rounds):
                 print(f"  {name} d={d} round {r}: GPU us, CPU us to return")
-                results = time_variants(torch, flush, variants, args.reps)
+                results = time_variants(torch, timer, variants, args.reps)
                 for variant, (ms, cpu_us) in results.items():
                     print(f"    {variant:22s} {ms * 1e3:9.1f} {cpu_us:9.1f}",
                           flush=True)

@@ -110,8 +110,10 @@ def main():
                 print(f"{pattern} d={d}: one forward and backward done",
                       flush=True)
                 continue
-            flush = torch.empty(256 << 20, dtype=torch.int8, device="cuda")
-            leaves = [t.detach().requires_grad_() for t in (q, k, v)]
+            if args.as_timed:
+                flush = torch.empty(256 << 20, dtype=torch.int8,
+                                    device="cuda")
+                leaves = [t.detach().requires_grad_() for t in (q, k, v)]
             with profile(activities=[ProfilerActivity.CUDA]) as prof:
                 for _ in range(args.reps):
                     if args.as_timed:
