@@ -167,7 +167,7 @@ json exampleManifest() {
           {"name": "o_acc",
            "bytes": {"op": "mul", "args": [{"op": "mul", "args": ["BH", "N"]}, 256]}},
           {"name": "m", "bytes": {"op": "mul", "args": ["BH", "N"]},
-           "element_bytes": 1}
+           "element_bytes": 1, "zeroed": true}
         ],
         "forward": [
           {"kernel": "st_fwd_band",
@@ -224,6 +224,8 @@ TEST(CudaManifest, ParsesTheExample) {
   EXPECT_EQ(entry.scratch[0].name, "o_acc");
   EXPECT_EQ(entry.scratch[0].elementBytes, 4);
   EXPECT_EQ(entry.scratch[1].elementBytes, 1);
+  EXPECT_FALSE(entry.scratch[0].zeroed);
+  EXPECT_TRUE(entry.scratch[1].zeroed);
   ASSERT_EQ(entry.forward.size(), 2u);
   ASSERT_EQ(entry.backward.size(), 1u);
   const Launch &band = entry.forward[0];
@@ -406,6 +408,10 @@ TEST(CudaManifest, BadManifestsAreReportedInOneLine) {
        [](json &m) { m["entries"][0]["scratch"][1]["element_bytes"] = 3; },
        "lib/manifest.json: entries[0] (#st.strided<stride = 128>, head_dim "
        "64, bf16): scratch[1]: 'element_bytes' must be 1, 2, 4 or 8, got 3"},
+      {"zeroed not a boolean",
+       [](json &m) { m["entries"][0]["scratch"][1]["zeroed"] = 1; },
+       "lib/manifest.json: entries[0] (#st.strided<stride = 128>, head_dim "
+       "64, bf16): scratch[1]: 'zeroed' must be true or false, got 1"},
       {"bad scratch size",
        [](json &m) {
          m["entries"][0]["scratch"][0]["bytes"] =

@@ -207,8 +207,8 @@ Expected<Entry> Parser::parseEntry(const json &value,
           entryWhere + ": scratch[" + std::to_string(i) + "]";
       if (!item.is_object())
         return Status::error(itemWhere + ": must be an object");
-      if (Status s =
-              checkKeys(item, {"name", "bytes", "element_bytes"}, itemWhere);
+      if (Status s = checkKeys(
+              item, {"name", "bytes", "element_bytes", "zeroed"}, itemWhere);
           s.isError())
         return s;
       Scratch scratch;
@@ -240,6 +240,13 @@ Expected<Entry> Parser::parseEntry(const json &value,
                                ": 'element_bytes' must be 1, 2, 4 or 8, got " +
                                std::to_string(*elementBytes));
         scratch.elementBytes = *elementBytes;
+      }
+      if (auto zeroed = item.find("zeroed"); zeroed != item.end()) {
+        if (!zeroed->is_boolean())
+          return Status::error(itemWhere +
+                               ": 'zeroed' must be true or false, got " +
+                               brief(*zeroed));
+        scratch.zeroed = zeroed->get<bool>();
       }
       entry.scratch.push_back(std::move(scratch));
     }

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 
 using namespace st::cuda;
 
@@ -203,6 +204,35 @@ Status AttentionPlan::prepareScratch(const Sizes &sizes,
   return Status::success();
 }
 
+Status AttentionPlan::zeroScratch(Pass pass, const Sizes &sizes,
+                                  const std::vector<uint64_t> &addresses,
+                                  CUstream stream) {
+  std::vector<bool> taken(entry.scratch.size(), false);
+  for (const Launch &launch : entry.launches(pass))
+    for (const Arg &arg : launch.args)
+      if (arg.kind == ArgKind::Scratch)
+        taken[arg.scratch] = true;
+  std::optional<std::vector<int64_t>> bytes;
+  const Driver &driver = context.getDriver();
+  for (size_t i = 0; i < entry.scratch.size(); ++i) {
+    if (!entry.scratch[i].zeroed || !taken[i] || addresses[i] == 0)
+      continue;
+    if (!bytes) {
+      Expected<std::vector<int64_t>> evaluated = scratchBytes(entry, sizes);
+      if (!evaluated)
+        return evaluated.status();
+      bytes = evaluated.take();
+    }
+    if (Status s = driver.check(
+            driver.cuMemsetD8Async(addresses[i], 0,
+                                   static_cast<size_t>((*bytes)[i]), stream),
+            "cuMemsetD8Async(scratch '" + entry.scratch[i].name + "')");
+        s.isError())
+      return s;
+  }
+  return Status::success();
+}
+
 Expected<bool> AttentionPlan::prepareStreams(Pass pass) {
   const std::vector<Launch> &launches = entry.launches(pass);
   std::vector<std::optional<Event>> &doneEvents = done[static_cast<int>(pass)];
@@ -303,6 +333,9 @@ Status AttentionPlan::run(Pass pass, const Sizes &sizes,
 
   Buffers buffers = userBuffers;
   if (Status s = prepareScratch(sizes, buffers.scratch); s.isError())
+    return fail(s.message());
+  // Before the fork below, so that both streams' launches see the zeros.
+  if (Status s = zeroScratch(pass, sizes, buffers.scratch, stream); s.isError())
     return fail(s.message());
 
   const std::vector<Launch> &launches = entry.launches(pass);

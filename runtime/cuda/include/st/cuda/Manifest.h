@@ -120,6 +120,10 @@ struct Scratch {
   /// Size of one element as the kernels see it; the descriptor's size
   /// parameter is bytes / elementBytes.
   int64_t elementBytes = 4;
+  /// Whether the runtime sets the buffer to zero before each pass whose
+  /// launches take it (synchronisation counters that the kernels count
+  /// up from zero; every other scratch buffer is uninitialised).
+  bool zeroed = false;
 };
 
 struct Launch {

@@ -67,6 +67,10 @@ private:
   Status run(Pass pass, const Sizes &sizes, const Buffers &buffers,
              CUstream stream);
   Status prepareScratch(const Sizes &sizes, std::vector<uint64_t> &addresses);
+  /// Sets the scratch buffers marked `zeroed` that `pass`'s launches take
+  /// to zero on `stream`, ahead of those launches.
+  Status zeroScratch(Pass pass, const Sizes &sizes,
+                     const std::vector<uint64_t> &addresses, CUstream stream);
   /// Whether `pass` uses the second stream; creates it and the events that
   /// the pass's launches need (Launch::stream, Launch::waits), once.
   Expected<bool> prepareStreams(Pass pass);
