@@ -269,7 +269,14 @@ def ConvertStAttentionToGpu
            "Kernels end their prologue with griddepcontrol (sm_90 and "
            "later) and their launches say early_launch, so the runtime "
            "may start each one while the kernel before it finishes "
-           "(programmatic dependent launch; docs/gpu-kernel-abi.md)">
+           "(programmatic dependent launch; docs/gpu-kernel-abi.md)">,
+    Option<"spanForward", "span-forward", "int64_t", /*default=*/"0",
+           "Where the forward is a chain of a band kernel and a residue-"
+           "column kernel (strided), 0 keeps the two kernels; a lag of S > "
+           "0 spans runs both views in one kernel whose blocks take band "
+           "and column tiles by ticket, the column tiles of a span S spans "
+           "after its band tiles, so that the chain is read from L2 "
+           "(SpanForward.cpp)">
   ];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect", "::mlir::NVVM::NVVMDialect",

@@ -60,7 +60,10 @@
     "residue view")                                                            \
   X(bool, serpentineHeads, "serpentine-heads",                                 \
     "The kernels of a chain alternate the order of their (batch, head) "       \
-    "pairs (L2 reuse between them)")
+    "pairs (L2 reuse between them)")                                           \
+  X(int64_t, spanForward, "span-forward",                                      \
+    "0, or the lag in spans of the span-ordered forward: a band and a "        \
+    "column kernel as one kernel of tiles taken by ticket")
 
 namespace mlir {
 namespace st {

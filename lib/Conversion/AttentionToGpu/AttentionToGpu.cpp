@@ -184,6 +184,11 @@ struct ConvertStAttentionToGpuPass
     if (splitForwardMinN < 0)
       return op.emitOpError() << "split-forward-min-n must be at least 0 (got "
                               << int64_t(splitForwardMinN) << ")";
+    if (spanForward < 0)
+      return op.emitOpError()
+             << "span-forward must be 0 (off) or a lag of at least one span "
+                "(got "
+             << int64_t(spanForward) << ")";
     if (forwardPingPong && !(forwardProducer && pipelinedForward))
       return op.emitOpError() << "forward-ping-pong takes forward-producer and "
                                  "pipelined-forward";
@@ -252,9 +257,10 @@ struct ConvertStAttentionToGpuPass
                            bool rowStats, const ga::View &view,
                            bool reversedHeads, bool split, json::Array &list,
                            function_ref<void(KernelEmitter &)> emit,
-                           StringRef variant = "") {
+                           StringRef variant = "", bool tickets = false) {
         KernelEmitter k(b, loc, elt, d, scale, wgmma);
         k.dependentLaunch = dependentLaunch;
+        k.ticketSlot = tickets;
         k.classStatsStride = classStride;
         if (kind == "fwd" && k.useWgmma) {
           k.warpgroups = forwardWarpgroups;
@@ -376,7 +382,52 @@ struct ConvertStAttentionToGpuPass
       };
       // Forward.
       auto fwd = ga::groupParts(parts, /*byKeyView=*/false);
-      for (auto entry : llvm::enumerate(fwd)) {
+      // span-forward: a chain of a band kernel and a column kernel (one
+      // pattern for every head, kernels of 64 rows a block) runs as one
+      // kernel that takes its tiles by ticket (SpanForward.cpp). Not
+      // measured yet on a GPU, so off by default.
+      auto viewIs = [](ArrayRef<ga::GpuPart> g, ga::ViewKind kind) {
+        return g.front().queryView.kind == kind;
+      };
+      bool spanOrdered = false;
+      if (spanForward > 0 && cycle == 1 && fwd.size() == 2 &&
+          forwardWarpgroups == 1 && !pipelinedForward &&
+          !splits(forwardProducer, fwd[0]) &&
+          !splits(forwardProducer, fwd[1])) {
+        int64_t bandAt = viewIs(fwd[0], ga::ViewKind::Identity) ? 0 : 1;
+        const auto &band = fwd[bandAt], &columns = fwd[1 - bandAt];
+        if (viewIs(band, ga::ViewKind::Identity) &&
+            viewIs(columns, ga::ViewKind::Residue)) {
+          int64_t stride = columns.front().queryView.stride;
+          needOacc = true;
+          SmallVector<std::pair<StringRef, Type>> bufs = {
+              {"q", elt}, {"k", elt}, {"v", elt}, {"o", elt}, {"lse", f32}};
+          addChain(bufs, "o_acc");
+          bufs.push_back({"span_flags", b.getI32Type()});
+          addKernel(
+              "fwd", bufs, /*rowStats=*/false, band.front().queryView,
+              /*reversedHeads=*/false, /*split=*/false, forward,
+              [&](KernelEmitter &k) {
+                emitSpanForward(k, band, columns, stride, spanForward);
+              },
+              /*variant=*/"", /*tickets=*/true);
+          // A ticket a block: 2 L tiles a span, `spans` a head.
+          json::Value spans = exOp(
+              "ceildiv", exOp("ceildiv", ex("N"), ex(stride)), ex(kBlockRows));
+          (*forward.back().getAsObject())["grid"] = json::Array{
+              exOp("mul", ex("BH"), exOp("mul", ex(2 * stride), spans)), ex(1),
+              ex(1)};
+          scratch.push_back(json::Object{
+              {"name", "span_flags"},
+              {"bytes",
+               exOp("mul", exOp("add", ex(1), exOp("mul", ex("BH"), spans)),
+                    ex(4))},
+              {"zeroed", true}});
+          spanOrdered = true;
+        }
+      }
+      for (auto entry : llvm::enumerate(
+               ArrayRef(fwd).drop_front(spanOrdered ? fwd.size() : 0))) {
         size_t i = entry.index();
         const auto &group = entry.value();
         bool first = i == 0, last = i + 1 == fwd.size();

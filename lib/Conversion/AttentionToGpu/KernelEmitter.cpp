@@ -47,7 +47,7 @@ gpu::GPUFuncOp KernelEmitter::begin(gpu::GPUModuleOp module, StringRef name,
     rowOperands = 0;
   auto bytes = [&](int64_t tile, int64_t numStages, int64_t numStagesB) {
     int64_t statBytes = rowStats ? 2 * tile * 4 : 0;
-    return numStages * (tile * rowBytes + statBytes) +
+    return (ticketSlot ? 16 : 0) + numStages * (tile * rowBytes + statBytes) +
            numStagesB * tile * rowBytes +
            rowOperands * warpgroups * kBlockRows * rowBytes;
   };
@@ -97,6 +97,9 @@ gpu::GPUFuncOp KernelEmitter::begin(gpu::GPUModuleOp module, StringRef name,
     }
     if (producerWarpgroup)
       tiles.push_back(MemRefType::get({2 * stages}, b.getI64Type(),
+                                      MemRefLayoutAttrInterface(), ws));
+    if (ticketSlot)
+      tiles.push_back(MemRefType::get({4}, b.getI32Type(),
                                       MemRefLayoutAttrInterface(), ws));
     // wgmma tiles are 1024-byte aligned (the 128-byte swizzle's atoms):
     // dynamic shared memory with room to align its start.
@@ -153,8 +156,10 @@ gpu::GPUFuncOp KernelEmitter::begin(gpu::GPUModuleOp module, StringRef name,
     statMem[0] = tileValues[rowOperands + 2];
     statMem[1] = tileValues[rowOperands + 3];
   }
+  if (ticketSlot)
+    ticketMem = tileValues.back();
   if (producerWarpgroup)
-    stageBarriers = tileValues.back();
+    stageBarriers = tileValues[tileValues.size() - (ticketSlot ? 2 : 1)];
   func->setAttr(gpu::GPUDialect::getKernelFuncAttrName(), b.getUnitAttr());
   func.setKnownBlockSizeAttr(
       b.getDenseI32ArrayAttr({int32_t(threads()), 1, 1}));
@@ -191,6 +196,10 @@ void KernelEmitter::headMapping(int64_t first, int64_t cycle, bool reversed) {
     Value h = m.add(m.c(first), m.mul(m.rem(by, cnt), m.c(cycle)));
     bh = m.add(m.mul(m.div(by, cnt), heads), h);
   }
+  setHead(bh);
+}
+
+void KernelEmitter::setHead(Value bh) {
   headIndex = bh;
   rowBase = m.mul(bh, n);
   base = m.mul(rowBase, m.c(d));
@@ -198,6 +207,8 @@ void KernelEmitter::headMapping(int64_t first, int64_t cycle, bool reversed) {
 
 std::pair<Value, Value> KernelEmitter::tileOf(const ga::View &v,
                                               bool reversed) {
+  if (tileOverride)
+    return *tileOverride;
   if (v.kind == ga::ViewKind::Compact)
     return {m.c(0), bx};
   // Row tiles per residue class (the whole view for Identity).
@@ -312,9 +323,10 @@ KernelEmitter::rowOperands(ArrayRef<StringRef> names, const LaneRows &rows,
 }
 
 void KernelEmitter::awaitPredecessors() {
-  if (!dependentLaunch)
-    return;
-  NVVM::GriddepcontrolOp::create(b, loc, NVVM::GridDepActionKind::wait);
+  if (dependentLaunch)
+    NVVM::GriddepcontrolOp::create(b, loc, NVVM::GridDepActionKind::wait);
+  if (chainFlag)
+    awaitChainFlag();
 }
 
 void KernelEmitter::releaseDependents() {

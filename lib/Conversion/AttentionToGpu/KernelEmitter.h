@@ -37,6 +37,7 @@
 #include "llvm/ADT/StringSwitch.h"
 
 #include <cmath>
+#include <optional>
 
 namespace mlir {
 namespace st {
@@ -81,6 +82,9 @@ public:
   /// follows one in the other order starts on the heads whose rows that
   /// one touched last, still in L2 (AttentionToGpu.cpp, "serpentine").
   void headMapping(int64_t first, int64_t cycle, bool reversed = false);
+  /// Sets the block's (batch, head) pair to `bh` (batch * H + head) and
+  /// the base offsets from it (headMapping, or a ticket: SpanForward.cpp).
+  void setHead(Value bh);
 
   /// Decomposes blockIdx.x for driving view `v` into (residue, tile).
   /// Blocks start in blockIdx order. The tiles of one residue are
@@ -94,6 +98,9 @@ public:
   /// causal walks, longer for later rows) the last tiles start first, so
   /// that short walks fill the tail (fixed's forward and dQ: 3%).
   std::pair<Value, Value> tileOf(const ga::View &v, bool reversed);
+  /// When set, tileOf returns this (residue, tile) instead of decomposing
+  /// blockIdx.x: a kernel that names its tiles by ticket (SpanForward.cpp).
+  std::optional<std::pair<Value, Value>> tileOverride;
 
   Value viewLength(const ga::View &v, Value c);
 
@@ -234,6 +241,13 @@ public:
   /// started after the inputs were complete. Without the launch attribute
   /// it returns at once.
   void awaitPredecessors();
+  /// The span-ordered forward's column tiles (SpanForward.cpp): when
+  /// `chainFlag` (the generic address of an i32 counter) is set,
+  /// awaitPredecessors also waits until the counter reaches
+  /// `chainFlagTarget`, the band tiles that write the block's chain rows.
+  Value chainFlag;
+  int64_t chainFlagTarget = 0;
+  void awaitChainFlag();
   /// Lets the next kernel's blocks be scheduled once every block of this
   /// one has got here or exited (griddepcontrol.launch_dependents): after
   /// the tile loops, so that they take only the SMs that this kernel's
@@ -639,6 +653,10 @@ public:
   /// Kernels end their prologue with awaitPredecessors() (sm_90 and
   /// later: griddepcontrol); without it that emits nothing.
   bool dependentLaunch = false;
+  /// begin() reserves 16 bytes of shared memory (`ticketSlot`, [4] i32)
+  /// through which thread 0 hands the block its ticket (SpanForward.cpp).
+  bool ticketSlot = false;
+  Value ticketMem;
   /// Warpgroups a block (set before begin(); 2 only with wgmma, for the
   /// query-driven kernels): each owns 64 rows of the block and its own row
   /// operands, and the block stages every key tile once for all of them.
@@ -758,6 +776,21 @@ private:
 /// and `last` say whether it starts or ends the f32 chain through o_acc.
 void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
                  bool last);
+
+/// The span-ordered forward (SpanForward.cpp): one kernel for a layout
+/// whose forward is a chain of two kernels, `band` (identity query view,
+/// first) and `columns` (residue classes of `stride`, last). Blocks take
+/// tickets that name band tiles and column tiles in span order, `lag`
+/// spans of band tiles ahead of the column tiles that read their chain
+/// rows, so that those rows are read from L2. Needs begin() with
+/// ticketSlot, and the scratch `span_flags` (zeroed) as an argument.
+void emitSpanForward(KernelEmitter &k, ArrayRef<ga::GpuPart> band,
+                     ArrayRef<ga::GpuPart> columns, int64_t stride,
+                     int64_t lag);
+/// The i32 words of `span_flags` for `bh` heads of sequence length `n`
+/// (a ticket counter, then a flag a span a head), as a manifest expression
+/// is built by the pass; and the spans of a head.
+int64_t spanCount(int64_t n, int64_t stride, int64_t rows);
 /// The dK/dV that a split dQ kernel computes for the key group `parts`
 /// (dq-own-block-dkv): blocks inside its 128 query rows, which it walks
 /// last; `later` are the key views of the dK/dV kernels after it (as

@@ -26,7 +26,9 @@ uint64_t bits(int64_t leading, int64_t stride, uint64_t swizzle) {
   return (uint64_t(leading >> 4) & 0x3FFF) << 16 |
          (uint64_t(stride >> 4) & 0x3FFF) << 32 | swizzle << 62;
 }
-/// An inline PTX op with side effects (AT&T dialect, as NVPTX expects).
+} // namespace
+
+// AT&T dialect, as NVPTX expects.
 LLVM::InlineAsmOp sideEffectAsm(OpBuilder &b, Location loc, Type result,
                                 ValueRange operands, StringRef text,
                                 StringRef constraints) {
@@ -37,7 +39,6 @@ LLVM::InlineAsmOp sideEffectAsm(OpBuilder &b, Location loc, Type result,
       LLVM::AsmDialectAttr::get(b.getContext(), LLVM::AsmDialect::AD_ATT),
       ArrayAttr());
 }
-} // namespace
 
 uint64_t TileLayout::kMajorBits() const {
   if (swizzle128())

@@ -54,6 +54,7 @@
 #ifndef ST_LIB_CONVERSION_ATTENTIONTOGPU_WGMMA_H
 #define ST_LIB_CONVERSION_ATTENTIONTOGPU_WGMMA_H
 
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Value.h"
 
@@ -145,6 +146,14 @@ warpgroupStep(mlir::OpBuilder &b, mlir::Location loc, const WarpgroupStep &step,
 /// Orders this thread's completed writes to shared memory (asynchronous
 /// copies included) before later reads by the tensor cores' async proxy.
 void fenceProxyAsyncShared(mlir::OpBuilder &b, mlir::Location loc);
+
+/// An inline PTX statement with side effects (never moved, merged or
+/// removed), with `constraints` in LLVM's form ("=r,l,r").
+mlir::LLVM::InlineAsmOp sideEffectAsm(mlir::OpBuilder &b, mlir::Location loc,
+                                      mlir::Type result,
+                                      mlir::ValueRange operands,
+                                      llvm::StringRef text,
+                                      llvm::StringRef constraints);
 
 /// Whether i1 `pred` holds in any of the `threads` threads that meet at
 /// named barrier `id`: bar.red.or.pred, which nvvm.barrier offers only at

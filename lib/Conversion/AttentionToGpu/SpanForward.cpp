@@ -1,0 +1,193 @@
+//===- SpanForward.cpp - Both views of a chained forward in one kernel ----===//
+//
+// The span-ordered forward (the pass option `span-forward`): where a
+// layout's forward is a chain of two kernels, the band (identity query
+// view; it starts the chain o_acc and lse) and the residue-class columns
+// of one stride L (they finish it), one kernel runs the tiles of both, so
+// that a chain row is read a few microseconds after it was written, from
+// L2, instead of after the whole band kernel has streamed Q, K, V past it
+// (docs/performance.md, session 13: the chain is 1.05 of the 4.71 GB that
+// strided d = 128 moves at n = 65536; without it the call took 0.783 of
+// its time).
+//
+// Spans. A column tile (class c, view rows R s .. R s + R - 1 at R rows a
+// block) holds the positions c + L (R s .. R s + R - 1): all of them lie
+// in positions R L s .. R L (s + 1), the band tiles L s .. L s + L - 1 of
+// the same head. That set is span s; a head has ns = ceil(ceil(N / L) / R)
+// spans, each of L band tiles (past the sequence: empty) and L column
+// tiles (one a class; empty where the class is shorter).
+//
+// Tickets, not blockIdx. Thread 0 of each block takes a ticket from a
+// counter (atomic add); the ticket names the tile. A head's tickets come
+// in rounds: round r holds band span σ(r) (r < ns) and then column span
+// σ(r - lag) (r >= lag), with σ(i) = ns - 1 - i: the last spans first,
+// whose column walks are the longest (as the column kernel's reversed
+// tiles: KernelEmitter::tileOf). Heads follow one another.
+//
+// Flags. A band tile, after its chain rows and lse are stored and the
+// block has met at a barrier, adds one to its span's flag (a release at
+// device scope). A column tile's thread 0 spins on its span's flag until
+// it reads L (acquire at device scope), and the block meets at a barrier,
+// before it reads lse and the chain (KernelEmitter::awaitPredecessors).
+//
+// No deadlock: a column tile waits only for band tiles whose tickets are
+// smaller than its own; their blocks took those tickets, so they are
+// running, and a band tile never waits. So the launch completes whatever
+// order the hardware starts the blocks in.
+//
+// The counter and the flags are the scratch buffer `span_flags`, which
+// the manifest marks `zeroed`: the runtime sets it to zero before each
+// forward pass.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Walks.h"
+
+namespace mlir {
+namespace st {
+namespace gpu_kernels {
+
+namespace {
+
+/// The generic address of element `index` of the i32 buffer `mem`.
+Value wordAddress(KernelEmitter &k, Value mem, Value index) {
+  return k.sharedAddress(mem, k.m.mul(index, k.m.c(4)));
+}
+
+/// Thread `0` adds one to the counter at `addr` (relaxed, device scope)
+/// and returns the old value.
+Value takeTicket(KernelEmitter &k, Value addr) {
+  OpBuilder &b = k.b;
+  Value one = arith::ConstantIntOp::create(b, k.loc, b.getI32Type(), 1);
+  return ga::sideEffectAsm(b, k.loc, b.getI32Type(), {addr, one},
+                           "atom.relaxed.gpu.add.u32 $0, [$1], $2;", "=r,l,r")
+      .getRes();
+}
+
+} // namespace
+
+int64_t spanCount(int64_t n, int64_t stride, int64_t rows) {
+  int64_t perClass = (n + stride - 1) / stride;
+  return (perClass + rows - 1) / rows;
+}
+
+void KernelEmitter::awaitChainFlag() {
+  // Thread 0 spins (acquire, device scope: the band tiles' chain stores
+  // that the flag's release covers are visible to it), then the block
+  // meets, which orders the other threads' loads after its acquire.
+  auto ifOp = scf::IfOp::create(
+      b, loc, m.cmp(arith::CmpIPredicate::eq, tid, m.c(0)), false);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    Type i32 = b.getI32Type();
+    Value target = arith::ConstantIntOp::create(b, loc, i32, chainFlagTarget);
+    auto loop = scf::WhileOp::create(b, loc, TypeRange(), ValueRange());
+    b.createBlock(&loop.getBefore());
+    Value seen = ga::sideEffectAsm(b, loc, i32, {chainFlag},
+                                   "ld.acquire.gpu.u32 $0, [$1];", "=r,l")
+                     .getRes();
+    scf::ConditionOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, seen, target),
+        ValueRange());
+    b.createBlock(&loop.getAfter());
+    // Back off: a spinning block shares its SM with three others.
+    ga::sideEffectAsm(b, loc, Type(), {}, "nanosleep.u32 256;", "");
+    scf::YieldOp::create(b, loc);
+  }
+  gpu::BarrierOp::create(b, loc);
+}
+
+void emitSpanForward(KernelEmitter &k, ArrayRef<ga::GpuPart> band,
+                     ArrayRef<ga::GpuPart> columns, int64_t stride,
+                     int64_t lag) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  IndexMath &m = k.m;
+  assert(k.ticketMem && "begin() with ticketSlot");
+  assert(lag > 0 && "column tiles lag their band tiles");
+  Value flags = k.arg["span_flags"];
+  Type i32 = b.getI32Type();
+
+  // The ticket, from thread 0 through shared memory.
+  Value zero = m.c(0);
+  auto first = scf::IfOp::create(
+      b, loc, m.cmp(arith::CmpIPredicate::eq, k.tid, zero), false);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&first.getThenRegion().front());
+    Value ticket = takeTicket(k, wordAddress(k, flags, zero));
+    memref::StoreOp::create(b, loc, ticket, k.ticketMem, ValueRange{zero});
+  }
+  gpu::BarrierOp::create(b, loc);
+  Value ticket = arith::IndexCastUIOp::create(
+      b, loc, b.getIndexType(),
+      memref::LoadOp::create(b, loc, k.ticketMem, ValueRange{zero}));
+
+  // (batch, head) and the place in the head's rounds (file comment).
+  int64_t rows = k.rowsPerBlock();
+  Value L = m.c(stride);
+  Value spans = m.ceilDiv(m.ceilDiv(k.n, L), m.c(rows));
+  Value twoL = m.c(2 * stride);
+  Value perHead = m.mul(twoL, spans);
+  Value bh = m.div(ticket, perHead);
+  Value local = m.rem(ticket, perHead);
+  k.setHead(bh);
+  Value lagC = m.c(lag);
+  Value lead = m.mul(m.min(lagC, spans), L);       // band tickets first
+  Value pairs = m.max(zero, m.sub(spans, lagC));   // rounds of both
+  Value pairEnd = m.add(lead, m.mul(twoL, pairs)); // then columns only
+  Value inLead = m.cmp(arith::CmpIPredicate::slt, local, lead);
+  Value inPairs =
+      m.andi(m.noti(inLead), m.cmp(arith::CmpIPredicate::slt, local, pairEnd));
+  Value mid = m.sub(local, lead);
+  Value round = m.div(mid, twoL), at = m.rem(mid, twoL);
+  Value tail = m.sub(local, pairEnd);
+  Value isBand =
+      m.ori(inLead, m.andi(inPairs, m.cmp(arith::CmpIPredicate::slt, at, L)));
+  // Band: the i-th span in order, and the tile in it.
+  Value bandOrder = k.select(inLead, m.div(local, L), m.add(round, lagC));
+  Value bandAt = k.select(inLead, m.rem(local, L), at);
+  // Columns: the i-th span in order, and the class.
+  Value colOrder = k.select(inPairs, round, m.add(pairs, m.div(tail, L)));
+  Value colClass = k.select(inPairs, m.sub(at, L), m.rem(tail, L));
+  auto spanOf = [&](Value order) { return m.sub(m.sub(spans, m.c(1)), order); };
+  Value bandSpan = spanOf(bandOrder), colSpan = spanOf(colOrder);
+  auto flagAddress = [&](Value span) {
+    return wordAddress(k, flags, m.add(m.c(1), m.add(m.mul(bh, spans), span)));
+  };
+
+  auto which = scf::IfOp::create(b, loc, isBand, true);
+  Block *bandBlock = &which.getThenRegion().front();
+  b.setInsertionPoint(bandBlock->getTerminator());
+  k.tileOverride = {zero, m.add(m.mul(bandSpan, L), bandAt)};
+  emitForward(k, band, /*first=*/true, /*last=*/false);
+  // Every thread's chain and lse stores, then one release for the block.
+  b.setInsertionPoint(bandBlock->getTerminator());
+  gpu::BarrierOp::create(b, loc);
+  auto release = scf::IfOp::create(
+      b, loc, m.cmp(arith::CmpIPredicate::eq, k.tid, zero), false);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&release.getThenRegion().front());
+    Value one = arith::ConstantIntOp::create(b, loc, i32, 1);
+    ga::sideEffectAsm(b, loc, Type(), {flagAddress(bandSpan), one},
+                      "fence.acq_rel.gpu;\n\tred.relaxed.gpu.add.u32 [$0], $1;",
+                      "l,r");
+  }
+
+  Block *colBlock = &which.getElseRegion().front();
+  b.setInsertionPoint(colBlock->getTerminator());
+  k.tileOverride = {colClass, colSpan};
+  k.chainFlag = flagAddress(colSpan);
+  k.chainFlagTarget = stride;
+  emitForward(k, columns, /*first=*/false, /*last=*/true);
+  k.chainFlag = Value();
+  k.tileOverride.reset();
+  b.setInsertionPointAfter(which);
+}
+
+} // namespace gpu_kernels
+} // namespace st
+} // namespace mlir
