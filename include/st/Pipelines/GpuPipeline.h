@@ -63,7 +63,9 @@
     "pairs (L2 reuse between them)")                                           \
   X(int64_t, spanForward, "span-forward",                                      \
     "0, or the lag in spans of the span-ordered forward: a band and a "        \
-    "column kernel as one kernel of tiles taken by ticket")
+    "column kernel as one kernel of tiles taken by ticket")                    \
+  X(bool, discardChain, "discard-chain",                                       \
+    "With span-forward: the chain's L2 lines are discarded once read")
 
 namespace mlir {
 namespace st {

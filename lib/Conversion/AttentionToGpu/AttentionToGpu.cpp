@@ -408,7 +408,8 @@ struct ConvertStAttentionToGpuPass
               "fwd", bufs, /*rowStats=*/false, band.front().queryView,
               /*reversedHeads=*/false, /*split=*/false, forward,
               [&](KernelEmitter &k) {
-                emitSpanForward(k, band, columns, stride, spanForward);
+                emitSpanForward(k, band, columns, stride, spanForward,
+                                discardChain);
               },
               /*variant=*/"", /*tickets=*/true);
           // A ticket a block: 2 L tiles a span, `spans` a head.

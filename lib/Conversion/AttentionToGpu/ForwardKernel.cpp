@@ -409,10 +409,13 @@ void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
     memref::StoreOp::create(b, loc, lse, k.arg["lse"],
                             ValueRange{m.add(k.rowBase, rows.orig[r])});
   }
-  if (last)
-    k.storeRows(acc, rows, inv, k.arg["o"]);
-  else
+  if (!last) {
     k.storeChain(acc, rows, inv, "o_acc");
+    return;
+  }
+  k.storeRows(acc, rows, inv, k.arg["o"]);
+  if (!first && k.discardChain)
+    discardChainRows(k, parts.front().queryView, br, "o_acc");
 }
 
 } // namespace gpu_kernels

@@ -247,6 +247,10 @@ public:
   /// `chainFlagTarget`, the band tiles that write the block's chain rows.
   Value chainFlag;
   int64_t chainFlagTarget = 0;
+  /// The forward that finishes a chain discards the chain's L2 lines once
+  /// it has read them (discardChainRows; the span-ordered forward, whose
+  /// chain rows are read from L2 soon after they are written).
+  bool discardChain = false;
   void awaitChainFlag();
   /// Lets the next kernel's blocks be scheduled once every block of this
   /// one has got here or exited (griddepcontrol.launch_dependents): after
@@ -782,15 +786,13 @@ void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
 /// first) and `columns` (residue classes of `stride`, last). Blocks take
 /// tickets that name band tiles and column tiles in span order, `lag`
 /// spans of band tiles ahead of the column tiles that read their chain
-/// rows, so that those rows are read from L2. Needs begin() with
-/// ticketSlot, and the scratch `span_flags` (zeroed) as an argument.
+/// rows, so that those rows are read from L2; with `discard` the column
+/// tiles then discard those rows' L2 lines (discardChainRows). Needs
+/// begin() with ticketSlot, and the scratch `span_flags` (zeroed) as an
+/// argument.
 void emitSpanForward(KernelEmitter &k, ArrayRef<ga::GpuPart> band,
-                     ArrayRef<ga::GpuPart> columns, int64_t stride,
-                     int64_t lag);
-/// The i32 words of `span_flags` for `bh` heads of sequence length `n`
-/// (a ticket counter, then a flag a span a head), as a manifest expression
-/// is built by the pass; and the spans of a head.
-int64_t spanCount(int64_t n, int64_t stride, int64_t rows);
+                     ArrayRef<ga::GpuPart> columns, int64_t stride, int64_t lag,
+                     bool discard);
 /// The dK/dV that a split dQ kernel computes for the key group `parts`
 /// (dq-own-block-dkv): blocks inside its 128 query rows, which it walks
 /// last; `later` are the key views of the dK/dV kernels after it (as

@@ -49,6 +49,8 @@ namespace gpu_kernels {
 
 namespace {
 
+constexpr int64_t kL2Line = 128; // bytes
+
 /// The generic address of element `index` of the i32 buffer `mem`.
 Value wordAddress(KernelEmitter &k, Value mem, Value index) {
   return k.sharedAddress(mem, k.m.mul(index, k.m.c(4)));
@@ -65,11 +67,6 @@ Value takeTicket(KernelEmitter &k, Value addr) {
 }
 
 } // namespace
-
-int64_t spanCount(int64_t n, int64_t stride, int64_t rows) {
-  int64_t perClass = (n + stride - 1) / stride;
-  return (perClass + rows - 1) / rows;
-}
 
 void KernelEmitter::awaitChainFlag() {
   // Thread 0 spins (acquire, device scope: the band tiles' chain stores
@@ -99,9 +96,41 @@ void KernelEmitter::awaitChainFlag() {
   gpu::BarrierOp::create(b, loc);
 }
 
+void discardChainRows(KernelEmitter &k, const ga::View &v, const BlockRows &br,
+                      StringRef name) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  IndexMath &m = k.m;
+  int64_t rowBytes = k.d * k.chainType().getIntOrFloatBitWidth() / 8;
+  if (rowBytes % kL2Line != 0)
+    return;
+  // The chain's loads have completed once every thread has got here: their
+  // values went into the tile loops and the stores above.
+  gpu::BarrierOp::create(b, loc);
+  int64_t lines = rowBytes / kL2Line;
+  int64_t total = k.rowsPerBlock() * lines, threads = k.threads();
+  Value mem = k.arg[name];
+  for (int64_t j = 0; j * threads < total; ++j) {
+    Value at = m.add(k.tid, m.c(j * threads));
+    Value row = m.add(br.blockRow0, m.div(at, m.c(lines)));
+    Value valid = m.andi(m.cmp(arith::CmpIPredicate::slt, at, m.c(total)),
+                         m.cmp(arith::CmpIPredicate::slt, row, br.len));
+    auto ifOp = scf::IfOp::create(b, loc, valid, false);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    Value pos = k.toOriginal(v, br.c, row);
+    Value byte = m.add(m.mul(m.add(k.rowBase, pos), m.c(rowBytes)),
+                       m.mul(m.rem(at, m.c(lines)), m.c(kL2Line)));
+    ga::sideEffectAsm(b, loc, Type(), {k.sharedAddress(mem, byte)},
+                      "{\n\t.reg .u64 g;\n\tcvta.to.global.u64 g, $0;\n\t"
+                      "discard.global.L2 [g], 128;\n\t}",
+                      "l");
+  }
+}
+
 void emitSpanForward(KernelEmitter &k, ArrayRef<ga::GpuPart> band,
-                     ArrayRef<ga::GpuPart> columns, int64_t stride,
-                     int64_t lag) {
+                     ArrayRef<ga::GpuPart> columns, int64_t stride, int64_t lag,
+                     bool discard) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
   IndexMath &m = k.m;
@@ -182,7 +211,9 @@ void emitSpanForward(KernelEmitter &k, ArrayRef<ga::GpuPart> band,
   k.tileOverride = {colClass, colSpan};
   k.chainFlag = flagAddress(colSpan);
   k.chainFlagTarget = stride;
+  k.discardChain = discard;
   emitForward(k, columns, /*first=*/false, /*last=*/true);
+  k.discardChain = false;
   k.chainFlag = Value();
   k.tileOverride.reset();
   b.setInsertionPointAfter(which);

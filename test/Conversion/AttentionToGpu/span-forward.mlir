@@ -7,10 +7,13 @@
 // block reads lse and the chain. The manifest launches one kernel of
 // BH * 2 * 128 * spans blocks and asks for span_flags zeroed. Layouts
 // whose forward is not such a pair (fixed: one query view) keep their
-// kernels. Off by default.
+// kernels. Off by default. After its output, a column tile discards the
+// L2 lines of the chain rows it read (a whole 128-byte line a row at d =
+// 64 in f16), so that they are never written back (discard-chain).
 // RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64 span-forward=2" | FileCheck %s
 // RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64" | FileCheck %s --check-prefix=OFF
 // RUN: st-opt %s --st-gpu-kernels="chip=sm_90a span-forward=1" | FileCheck %s --check-prefix=NVVM
+// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64 span-forward=2 discard-chain=false" | FileCheck %s --check-prefix=KEEP
 
 // The manifest (the module's attribute, printed first).
 // CHECK: st.gpu_manifest
@@ -33,6 +36,10 @@
 // CHECK: llvm.inline_asm has_side_effects asm_dialect = att "ld.acquire.gpu.u32 $0, [$1];"
 // CHECK: arith.cmpi slt, %{{.*}}, %c128_i32
 // CHECK: gpu.barrier
+// CHECK: memref.store
+// CHECK: gpu.barrier
+// CHECK: scf.if
+// CHECK: llvm.inline_asm has_side_effects asm_dialect = att "{\0A\09.reg .u64 g;\0A\09cvta.to.global.u64 g, $0;\0A\09discard.global.L2 [g], 128;\0A\09}", "l"
 // CHECK: gpu.return
 // CHECK-NOT: gpu.func @st_attn_strided_fwd1
 // CHECK-LABEL: gpu.func @st_attn_strided_dq1(
@@ -43,6 +50,11 @@
 // OFF-NOT: span_flags
 // OFF-LABEL: gpu.func @st_attn_strided_fwd1(
 // OFF-NOT: span_flags
+
+// KEEP-LABEL: gpu.func @st_attn_strided_fwd0(
+// KEEP: ld.acquire.gpu
+// KEEP-NOT: discard.global
+// KEEP: gpu.func @st_attn_strided_dq1(
 
 // NVVM-LABEL: llvm.func @st_attn_strided_fwd0(
 // NVVM: atom.relaxed.gpu.add.u32
