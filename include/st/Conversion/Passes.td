@@ -276,9 +276,12 @@ def ConvertStAttentionToGpu
            "0 spans runs both views in one kernel whose blocks take band "
            "and column tiles by ticket, the column tiles of a span S spans "
            "after its band tiles, so that the chain is read from L2 "
-           "(SpanForward.cpp)">,
+           "(SpanOrder.cpp)">,
+    Option<"spanDkv", "span-dkv", "int64_t", /*default=*/"0",
+           "As span-forward, for the dK/dV kernels of the band keys and the "
+           "key residue classes (SpanOrder.cpp)">,
     Option<"discardChain", "discard-chain", "bool", /*default=*/"true",
-           "With span-forward: the column tiles discard the chain rows' L2 "
+           "With span-forward or span-dkv: the column tiles discard the chain rows' L2 "
            "lines once read (discard.global.L2), so that they are never "
            "written back to DRAM">
   ];

@@ -64,8 +64,11 @@
   X(int64_t, spanForward, "span-forward",                                      \
     "0, or the lag in spans of the span-ordered forward: a band and a "        \
     "column kernel as one kernel of tiles taken by ticket")                    \
+  X(int64_t, spanDkv, "span-dkv",                                              \
+    "0, or the lag in spans of the span-ordered dK/dV kernel")                 \
   X(bool, discardChain, "discard-chain",                                       \
-    "With span-forward: the chain's L2 lines are discarded once read")
+    "With span-forward or span-dkv: the chain's L2 lines are discarded once "  \
+    "read")
 
 namespace mlir {
 namespace st {

@@ -184,11 +184,13 @@ struct ConvertStAttentionToGpuPass
     if (splitForwardMinN < 0)
       return op.emitOpError() << "split-forward-min-n must be at least 0 (got "
                               << int64_t(splitForwardMinN) << ")";
-    if (spanForward < 0)
-      return op.emitOpError()
-             << "span-forward must be 0 (off) or a lag of at least one span "
-                "(got "
-             << int64_t(spanForward) << ")";
+    for (auto [name, value] :
+         {std::pair<StringRef, int64_t>{"span-forward", spanForward},
+          {"span-dkv", spanDkv}})
+      if (value < 0)
+        return op.emitOpError()
+               << name << " must be 0 (off) or a lag of at least one span (got "
+               << value << ")";
     if (forwardPingPong && !(forwardProducer && pipelinedForward))
       return op.emitOpError() << "forward-ping-pong takes forward-producer and "
                                  "pipelined-forward";
@@ -382,50 +384,71 @@ struct ConvertStAttentionToGpuPass
       };
       // Forward.
       auto fwd = ga::groupParts(parts, /*byKeyView=*/false);
-      // span-forward: a chain of a band kernel and a column kernel (one
-      // pattern for every head, kernels of 64 rows a block) runs as one
-      // kernel that takes its tiles by ticket (SpanForward.cpp). Not
-      // measured yet on a GPU, so off by default.
-      auto viewIs = [](ArrayRef<ga::GpuPart> g, ga::ViewKind kind) {
-        return g.front().queryView.kind == kind;
+      // span-forward, span-dkv: a pass's chain of a band kernel and a
+      // column kernel (one pattern for every head, kernels of 64 rows a
+      // block, neither split) runs as one kernel that takes its tiles by
+      // ticket (SpanOrder.cpp). Not measured yet on a GPU, so off by
+      // default. `spanPair` gives the band group's index and the columns'
+      // stride where `groups` (by query view, or by key view) are such a
+      // pair; `spanLaunch` makes the last launch of `list` one ticket a
+      // block (2 L tiles a span, `spans` a head) and adds its zeroed
+      // scratch `flags` (a ticket counter, then a flag a span a head).
+      auto spanPair = [&](ArrayRef<std::vector<ga::GpuPart>> groups,
+                          bool byKeyView, int64_t producerOption)
+          -> std::optional<std::pair<size_t, int64_t>> {
+        auto viewOf = [&](size_t i) -> const ga::View & {
+          return byKeyView ? groups[i].front().keyView
+                           : groups[i].front().queryView;
+        };
+        if (cycle != 1 || groups.size() != 2 ||
+            splits(producerOption, groups[0]) ||
+            splits(producerOption, groups[1]))
+          return std::nullopt;
+        size_t band = viewOf(0).kind == ga::ViewKind::Identity ? 0 : 1;
+        if (viewOf(band).kind != ga::ViewKind::Identity ||
+            viewOf(1 - band).kind != ga::ViewKind::Residue)
+          return std::nullopt;
+        return std::make_pair(band, viewOf(1 - band).stride);
+      };
+      auto spanLaunch = [&](json::Array &list, StringRef flags,
+                            int64_t stride) {
+        json::Value spans = exOp(
+            "ceildiv", exOp("ceildiv", ex("N"), ex(stride)), ex(kBlockRows));
+        (*list.back().getAsObject())["grid"] = json::Array{
+            exOp("mul", ex("BH"), exOp("mul", ex(2 * stride), spans)), ex(1),
+            ex(1)};
+        scratch.push_back(json::Object{
+            {"name", flags},
+            {"bytes",
+             exOp("mul", exOp("add", ex(1), exOp("mul", ex("BH"), spans)),
+                  ex(4))},
+            {"zeroed", true}});
       };
       bool spanOrdered = false;
-      if (spanForward > 0 && cycle == 1 && fwd.size() == 2 &&
-          forwardWarpgroups == 1 && !pipelinedForward &&
-          !splits(forwardProducer, fwd[0]) &&
-          !splits(forwardProducer, fwd[1])) {
-        int64_t bandAt = viewIs(fwd[0], ga::ViewKind::Identity) ? 0 : 1;
+      if (auto pair = spanPair(fwd, /*byKeyView=*/false, forwardProducer);
+          pair && spanForward > 0 && forwardWarpgroups == 1 &&
+          !pipelinedForward) {
+        auto [bandAt, stride] = *pair;
         const auto &band = fwd[bandAt], &columns = fwd[1 - bandAt];
-        if (viewIs(band, ga::ViewKind::Identity) &&
-            viewIs(columns, ga::ViewKind::Residue)) {
-          int64_t stride = columns.front().queryView.stride;
-          needOacc = true;
-          SmallVector<std::pair<StringRef, Type>> bufs = {
-              {"q", elt}, {"k", elt}, {"v", elt}, {"o", elt}, {"lse", f32}};
-          addChain(bufs, "o_acc");
-          bufs.push_back({"span_flags", b.getI32Type()});
-          addKernel(
-              "fwd", bufs, /*rowStats=*/false, band.front().queryView,
-              /*reversedHeads=*/false, /*split=*/false, forward,
-              [&](KernelEmitter &k) {
-                emitSpanForward(k, band, columns, stride, spanForward,
-                                discardChain);
-              },
-              /*variant=*/"", /*tickets=*/true);
-          // A ticket a block: 2 L tiles a span, `spans` a head.
-          json::Value spans = exOp(
-              "ceildiv", exOp("ceildiv", ex("N"), ex(stride)), ex(kBlockRows));
-          (*forward.back().getAsObject())["grid"] = json::Array{
-              exOp("mul", ex("BH"), exOp("mul", ex(2 * stride), spans)), ex(1),
-              ex(1)};
-          scratch.push_back(json::Object{
-              {"name", "span_flags"},
-              {"bytes",
-               exOp("mul", exOp("add", ex(1), exOp("mul", ex("BH"), spans)),
-                    ex(4))},
-              {"zeroed", true}});
-          spanOrdered = true;
-        }
+        needOacc = true;
+        SmallVector<std::pair<StringRef, Type>> bufs = {
+            {"q", elt}, {"k", elt}, {"v", elt}, {"o", elt}, {"lse", f32}};
+        addChain(bufs, "o_acc");
+        bufs.push_back({"span_flags", b.getI32Type()});
+        addKernel(
+            "fwd", bufs, /*rowStats=*/false, band.front().queryView,
+            /*reversedHeads=*/false, /*split=*/false, forward,
+            [&](KernelEmitter &k) {
+              emitSpanOrdered(
+                  k, stride, spanForward, discardChain, "span_flags",
+                  [&] { emitForward(k, band, /*first=*/true, /*last=*/false); },
+                  [&] {
+                    emitForward(k, columns, /*first=*/false, /*last=*/true);
+                  });
+            },
+            /*variant=*/"", /*tickets=*/true);
+        spanLaunch(forward, "span_flags", stride);
+        spanOrdered = true;
       }
       for (auto entry : llvm::enumerate(
                ArrayRef(fwd).drop_front(spanOrdered ? fwd.size() : 0))) {
@@ -524,7 +547,49 @@ struct ConvertStAttentionToGpuPass
                     emitDq(k, group, first, last, owns ? &own : nullptr);
                   });
       }
-      for (auto entry : llvm::enumerate(bwd)) {
+      // span-dkv: the dK/dV pair (band keys first, then the key residue
+      // classes) as one kernel. It needs the class-major statistics of
+      // the last dQ kernel, so it waits for the whole dQ chain instead of
+      // running beside its second kernel.
+      bool spanDkvOrdered = false;
+      if (auto pair = spanPair(bwd, /*byKeyView=*/true, dkvProducer);
+          pair && spanDkv > 0 && ownWriter < 0 && pair->first == 0) {
+        int64_t stride = pair->second;
+        const auto &band = bwd[0], &columns = bwd[1];
+        needDkvAcc = true;
+        SmallVector<std::pair<StringRef, Type>> bufs = {
+            {"q", elt},    {"k", elt},     {"v", elt},  {"dout", elt},
+            {"lse2", f32}, {"delta", f32}, {"dk", elt}, {"dv", elt}};
+        addChain(bufs, "dk_acc");
+        addChain(bufs, "dv_acc");
+        bool readsClassStats = byClass(columns);
+        if (readsClassStats)
+          bufs.append({{"lse2_c", f32}, {"delta_c", f32}});
+        bufs.push_back({"span_flags_dkv", b.getI32Type()});
+        SmallVector<ga::View> later = {columns.front().keyView};
+        addKernel(
+            "dkv", bufs, /*rowStats=*/true, band.front().keyView,
+            /*reversedHeads=*/false, /*split=*/false, backward,
+            [&](KernelEmitter &k) {
+              emitSpanOrdered(
+                  k, stride, spanDkv, discardChain, "span_flags_dkv",
+                  [&] { emitDkv(k, band, /*first=*/true, later); },
+                  [&] { emitDkv(k, columns, /*first=*/false, {}); });
+            },
+            /*variant=*/"", /*tickets=*/true);
+        spanLaunch(backward, "span_flags_dkv", stride);
+        json::Object &dkv = *backward.back().getAsObject();
+        dkv["stream"] = 1;
+        json::Array waits{firstDq};
+        if (readsClassStats && classWriter != firstDq) {
+          assert(classWriter >= 0 && "a residue view's dQ kernel writes them");
+          waits.push_back(classWriter);
+        }
+        dkv["waits"] = std::move(waits);
+        spanDkvOrdered = true;
+      }
+      for (auto entry : llvm::enumerate(
+               ArrayRef(bwd).drop_front(spanDkvOrdered ? bwd.size() : 0))) {
         size_t i = entry.index();
         const auto &group = entry.value();
         if (i == 0 && ownWriter >= 0)

@@ -602,6 +602,9 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   Frags dv = KernelEmitter::unflatten(ValueRange(state).drop_front(4 * dTiles),
                                       dTiles);
   storeKeyRows(k, dk, dv, keys, later);
+  if (later.empty() && !first && k.discardChain)
+    for (StringRef chain : {"dk_acc", "dv_acc"})
+      discardChainRows(k, kv, br, chain);
 }
 
 } // namespace gpu_kernels

@@ -83,7 +83,7 @@ public:
   /// one touched last, still in L2 (AttentionToGpu.cpp, "serpentine").
   void headMapping(int64_t first, int64_t cycle, bool reversed = false);
   /// Sets the block's (batch, head) pair to `bh` (batch * H + head) and
-  /// the base offsets from it (headMapping, or a ticket: SpanForward.cpp).
+  /// the base offsets from it (headMapping, or a ticket: SpanOrder.cpp).
   void setHead(Value bh);
 
   /// Decomposes blockIdx.x for driving view `v` into (residue, tile).
@@ -99,7 +99,7 @@ public:
   /// that short walks fill the tail (fixed's forward and dQ: 3%).
   std::pair<Value, Value> tileOf(const ga::View &v, bool reversed);
   /// When set, tileOf returns this (residue, tile) instead of decomposing
-  /// blockIdx.x: a kernel that names its tiles by ticket (SpanForward.cpp).
+  /// blockIdx.x: a kernel that names its tiles by ticket (SpanOrder.cpp).
   std::optional<std::pair<Value, Value>> tileOverride;
 
   Value viewLength(const ga::View &v, Value c);
@@ -241,7 +241,7 @@ public:
   /// started after the inputs were complete. Without the launch attribute
   /// it returns at once.
   void awaitPredecessors();
-  /// The span-ordered forward's column tiles (SpanForward.cpp): when
+  /// The span-ordered forward's column tiles (SpanOrder.cpp): when
   /// `chainFlag` (the generic address of an i32 counter) is set,
   /// awaitPredecessors also waits until the counter reaches
   /// `chainFlagTarget`, the band tiles that write the block's chain rows.
@@ -658,7 +658,7 @@ public:
   /// later: griddepcontrol); without it that emits nothing.
   bool dependentLaunch = false;
   /// begin() reserves 16 bytes of shared memory (`ticketSlot`, [4] i32)
-  /// through which thread 0 hands the block its ticket (SpanForward.cpp).
+  /// through which thread 0 hands the block its ticket (SpanOrder.cpp).
   bool ticketSlot = false;
   Value ticketMem;
   /// Warpgroups a block (set before begin(); 2 only with wgmma, for the
@@ -781,18 +781,19 @@ private:
 void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
                  bool last);
 
-/// The span-ordered forward (SpanForward.cpp): one kernel for a layout
-/// whose forward is a chain of two kernels, `band` (identity query view,
-/// first) and `columns` (residue classes of `stride`, last). Blocks take
+/// A span-ordered kernel (SpanOrder.cpp): one kernel for a chain of two
+/// kernels of a pass, `band` (emits the kernel body over an identity
+/// view; it starts the chain) and `columns` (over residue classes of
+/// `stride`; it finishes the chain): the forward, or dK/dV. Blocks take
 /// tickets that name band tiles and column tiles in span order, `lag`
 /// spans of band tiles ahead of the column tiles that read their chain
 /// rows, so that those rows are read from L2; with `discard` the column
-/// tiles then discard those rows' L2 lines (discardChainRows). Needs
-/// begin() with ticketSlot, and the scratch `span_flags` (zeroed) as an
-/// argument.
-void emitSpanForward(KernelEmitter &k, ArrayRef<ga::GpuPart> band,
-                     ArrayRef<ga::GpuPart> columns, int64_t stride, int64_t lag,
-                     bool discard);
+/// tiles then discard those rows' L2 lines (KernelEmitter::discardChain).
+/// Needs begin() with ticketSlot, and the zeroed scratch `flagsName` as an
+/// argument (a ticket counter, then a flag a span a head).
+void emitSpanOrdered(KernelEmitter &k, int64_t stride, int64_t lag,
+                     bool discard, StringRef flagsName,
+                     function_ref<void()> band, function_ref<void()> columns);
 /// The dK/dV that a split dQ kernel computes for the key group `parts`
 /// (dq-own-block-dkv): blocks inside its 128 query rows, which it walks
 /// last; `later` are the key views of the dK/dV kernels after it (as

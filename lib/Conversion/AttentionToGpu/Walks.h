@@ -35,7 +35,7 @@ BlockRows blockRows(KernelEmitter &k, const ga::View &v, bool queryDriven);
 /// After the block has read its rows of chain buffer `name` (rows of view
 /// `v`): a block barrier, then the L2 lines of those rows are discarded
 /// (discard.global.L2), so that the chain written by another block and
-/// read from L2 is never written back to DRAM (SpanForward.cpp). Only where
+/// read from L2 is never written back to DRAM (SpanOrder.cpp). Only where
 /// a row is whole lines (its bytes a multiple of 128), since a line shared
 /// with another block's rows must stay.
 void discardChainRows(KernelEmitter &k, const ga::View &v, const BlockRows &br,

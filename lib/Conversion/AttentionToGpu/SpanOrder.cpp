@@ -1,4 +1,4 @@
-//===- SpanForward.cpp - Both views of a chained forward in one kernel ----===//
+//===- SpanOrder.cpp - Both views of a chained forward in one kernel ----===//
 //
 // The span-ordered forward (the pass option `span-forward`): where a
 // layout's forward is a chain of two kernels, the band (identity query
@@ -128,15 +128,15 @@ void discardChainRows(KernelEmitter &k, const ga::View &v, const BlockRows &br,
   }
 }
 
-void emitSpanForward(KernelEmitter &k, ArrayRef<ga::GpuPart> band,
-                     ArrayRef<ga::GpuPart> columns, int64_t stride, int64_t lag,
-                     bool discard) {
+void emitSpanOrdered(KernelEmitter &k, int64_t stride, int64_t lag,
+                     bool discard, StringRef flagsName,
+                     function_ref<void()> band, function_ref<void()> columns) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
   IndexMath &m = k.m;
   assert(k.ticketMem && "begin() with ticketSlot");
   assert(lag > 0 && "column tiles lag their band tiles");
-  Value flags = k.arg["span_flags"];
+  Value flags = k.arg[flagsName];
   Type i32 = b.getI32Type();
 
   // The ticket, from thread 0 through shared memory.
@@ -191,8 +191,8 @@ void emitSpanForward(KernelEmitter &k, ArrayRef<ga::GpuPart> band,
   Block *bandBlock = &which.getThenRegion().front();
   b.setInsertionPoint(bandBlock->getTerminator());
   k.tileOverride = {zero, m.add(m.mul(bandSpan, L), bandAt)};
-  emitForward(k, band, /*first=*/true, /*last=*/false);
-  // Every thread's chain and lse stores, then one release for the block.
+  band();
+  // Every thread's chain stores, then one release for the block.
   b.setInsertionPoint(bandBlock->getTerminator());
   gpu::BarrierOp::create(b, loc);
   auto release = scf::IfOp::create(
@@ -212,7 +212,7 @@ void emitSpanForward(KernelEmitter &k, ArrayRef<ga::GpuPart> band,
   k.chainFlag = flagAddress(colSpan);
   k.chainFlagTarget = stride;
   k.discardChain = discard;
-  emitForward(k, columns, /*first=*/false, /*last=*/true);
+  columns();
   k.discardChain = false;
   k.chainFlag = Value();
   k.tileOverride.reset();
