@@ -183,10 +183,11 @@ void emitSpanOrdered(KernelEmitter &k, int64_t stride, int64_t lag,
   Value colClass = k.select(inPairs, m.sub(at, L), m.rem(tail, L));
   auto spanOf = [&](Value order) { return m.sub(m.sub(spans, m.c(1)), order); };
   Value bandSpan = spanOf(bandOrder), colSpan = spanOf(colOrder);
-  auto flagAddress = [&](Value span) {
-    return wordAddress(k, flags, m.add(m.c(1), m.add(m.mul(bh, spans), span)));
-  };
 
+  // The band tile's flag, as one 32-bit word across its body (registers:
+  // the body's own are what the separate kernel had).
+  Value bandFlag = arith::IndexCastOp::create(
+      b, loc, i32, m.add(m.c(1), m.add(m.mul(bh, spans), bandSpan)));
   auto which = scf::IfOp::create(b, loc, isBand, true);
   Block *bandBlock = &which.getThenRegion().front();
   b.setInsertionPoint(bandBlock->getTerminator());
@@ -201,7 +202,10 @@ void emitSpanOrdered(KernelEmitter &k, int64_t stride, int64_t lag,
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&release.getThenRegion().front());
     Value one = arith::ConstantIntOp::create(b, loc, i32, 1);
-    ga::sideEffectAsm(b, loc, Type(), {flagAddress(bandSpan), one},
+    Value flag = wordAddress(
+        k, flags,
+        arith::IndexCastUIOp::create(b, loc, b.getIndexType(), bandFlag));
+    ga::sideEffectAsm(b, loc, Type(), {flag, one},
                       "fence.acq_rel.gpu;\n\tred.relaxed.gpu.add.u32 [$0], $1;",
                       "l,r");
   }
@@ -209,7 +213,8 @@ void emitSpanOrdered(KernelEmitter &k, int64_t stride, int64_t lag,
   Block *colBlock = &which.getElseRegion().front();
   b.setInsertionPoint(colBlock->getTerminator());
   k.tileOverride = {colClass, colSpan};
-  k.chainFlag = flagAddress(colSpan);
+  k.chainFlag =
+      wordAddress(k, flags, m.add(m.c(1), m.add(m.mul(bh, spans), colSpan)));
   k.chainFlagTarget = stride;
   k.discardChain = discard;
   columns();
