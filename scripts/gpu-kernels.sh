@@ -23,7 +23,7 @@
 # the split kernels (docs/gpu.md).
 # ST_GPU_SPAN_FORWARD=S (S > 0) runs strided's band and column forward as
 # one kernel whose column tiles follow their band tiles by S spans (off: 0);
-# ST_GPU_SPAN_DKV=S does the same for the dK/dV kernels;
+# ST_GPU_SPAN_DQ=S and ST_GPU_SPAN_DKV=S do the same for dQ and dK/dV;
 # ST_GPU_DISCARD_CHAIN=0 keeps their chain's L2 lines after they are read.
 # ST_GPU_SERPENTINE=0 turns serpentine-heads off (on by default: the kernels
 # of a chain alternate the order of their (batch, head) pairs).
@@ -82,7 +82,7 @@ for pair in WGMMA_HEAD_DIMS:wgmma-head-dims WGMMA_KEY_TILE:wgmma-key-tile \
   FORWARD_PING_PONG:forward-ping-pong DQ_PRODUCER:dq-producer \
   DKV_PRODUCER:dkv-producer PIPELINED_DQ:pipelined-dq \
   DQ_OWN_BLOCK_DKV:dq-own-block-dkv \
-  SPLIT_FORWARD_MIN_N:split-forward-min-n SPAN_FORWARD:span-forward SPAN_DKV:span-dkv \
+  SPLIT_FORWARD_MIN_N:split-forward-min-n SPAN_FORWARD:span-forward SPAN_DQ:span-dq SPAN_DKV:span-dkv \
   DISCARD_CHAIN:discard-chain; do
   var="ST_GPU_${pair%%:*}"
   if [ -n "${!var:-}" ]; then

@@ -277,6 +277,8 @@ def ConvertStAttentionToGpu
            "and column tiles by ticket, the column tiles of a span S spans "
            "after its band tiles, so that the chain is read from L2 "
            "(SpanOrder.cpp)">,
+    Option<"spanDq", "span-dq", "int64_t", /*default=*/"0",
+           "As span-forward, for the dQ kernels (SpanOrder.cpp)">,
     Option<"spanDkv", "span-dkv", "int64_t", /*default=*/"0",
            "As span-forward, for the dK/dV kernels of the band keys and the "
            "key residue classes (SpanOrder.cpp)">,

@@ -64,6 +64,8 @@
   X(int64_t, spanForward, "span-forward",                                      \
     "0, or the lag in spans of the span-ordered forward: a band and a "        \
     "column kernel as one kernel of tiles taken by ticket")                    \
+  X(int64_t, spanDq, "span-dq",                                                \
+    "0, or the lag in spans of the span-ordered dQ kernel")                    \
   X(int64_t, spanDkv, "span-dkv",                                              \
     "0, or the lag in spans of the span-ordered dK/dV kernel")                 \
   X(bool, discardChain, "discard-chain",                                       \

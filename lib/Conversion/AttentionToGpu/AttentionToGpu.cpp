@@ -186,6 +186,7 @@ struct ConvertStAttentionToGpuPass
                               << int64_t(splitForwardMinN) << ")";
     for (auto [name, value] :
          {std::pair<StringRef, int64_t>{"span-forward", spanForward},
+          {"span-dq", spanDq},
           {"span-dkv", spanDkv}})
       if (value < 0)
         return op.emitOpError()
@@ -508,7 +509,44 @@ struct ConvertStAttentionToGpuPass
       // computes the own block's dK/dV.
       int64_t firstDq = int64_t(backward.size()), classWriter = -1,
               ownWriter = -1;
-      for (auto entry : llvm::enumerate(fwd)) {
+      // span-dq: dQ's band and column kernels as one span-ordered kernel
+      // (the column tiles read the band tiles' delta and lse2 as well as
+      // the chain dq_acc). The dK/dV kernels then wait for all of dQ.
+      bool spanDqOrdered = false;
+      if (auto pair = spanPair(fwd, /*byKeyView=*/false, dqProducer);
+          pair && spanDq > 0 && ownDq < 0) {
+        auto [bandAt, stride] = *pair;
+        const auto &band = fwd[bandAt], &columns = fwd[1 - bandAt];
+        needDqAcc = true;
+        SmallVector<std::pair<StringRef, Type>> bufs = {
+            {"q", elt},    {"k", elt},   {"v", elt},
+            {"dout", elt}, {"lse", f32}, {"delta", f32},
+            {"dq", elt},   {"o", elt},   {"lse2", f32}};
+        addChain(bufs, "dq_acc");
+        if (byClass(columns)) {
+          bufs.append({{"lse2_c", f32}, {"delta_c", f32}});
+          classWriter = firstDq;
+        }
+        bufs.push_back({"span_flags_dq", b.getI32Type()});
+        addKernel(
+            "dq", bufs, /*rowStats=*/false, band.front().queryView,
+            /*reversedHeads=*/false, /*split=*/false, backward,
+            [&](KernelEmitter &k) {
+              emitSpanOrdered(
+                  k, stride, spanDq, discardChain, "span_flags_dq",
+                  [&] {
+                    emitDq(k, band, /*first=*/true, /*last=*/false, nullptr);
+                  },
+                  [&] {
+                    emitDq(k, columns, /*first=*/false, /*last=*/true, nullptr);
+                  });
+            },
+            /*variant=*/"", /*tickets=*/true);
+        spanLaunch(backward, "span_flags_dq", stride);
+        spanDqOrdered = true;
+      }
+      for (auto entry : llvm::enumerate(
+               ArrayRef(fwd).drop_front(spanDqOrdered ? fwd.size() : 0))) {
         size_t i = entry.index();
         std::vector<ga::GpuPart> group = entry.value();
         bool first = i == 0, last = i + 1 == fwd.size();

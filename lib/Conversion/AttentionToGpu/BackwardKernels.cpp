@@ -277,6 +277,8 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
     k.storeRows(acc, rows, factor, k.arg["dq"]);
   else
     k.storeChain(acc, rows, one, "dq_acc");
+  if (last && !first && k.discardChain)
+    discardChainRows(k, qv, br, "dq_acc");
   if (own) {
     // The own parts' tiles, the last that the walk staged.
     KeyRange okr = keyRange(k, own->parts.front(), br);
