@@ -391,9 +391,10 @@ struct ConvertStAttentionToGpuPass
       // ticket (SpanOrder.cpp). Not measured yet on a GPU, so off by
       // default. `spanPair` gives the band group's index and the columns'
       // stride where `groups` (by query view, or by key view) are such a
-      // pair; `spanLaunch` makes the last launch of `list` one ticket a
-      // block (2 L tiles a span, `spans` a head) and adds its zeroed
-      // scratch `flags` (a ticket counter, then a flag a span a head).
+      // pair; `addSpanKernel` emits the span-ordered kernel of the two
+      // bodies over `bufs` and the scratch `flags` into `list`, launched
+      // as one ticket a block (2 L tiles a span, `spans` a head), and adds
+      // `flags`, zeroed (a ticket counter, then a flag a span a head).
       auto spanPair = [&](ArrayRef<std::vector<ga::GpuPart>> groups,
                           bool byKeyView, int64_t producerOption)
           -> std::optional<std::pair<size_t, int64_t>> {
@@ -411,8 +412,23 @@ struct ConvertStAttentionToGpuPass
           return std::nullopt;
         return std::make_pair(band, viewOf(1 - band).stride);
       };
-      auto spanLaunch = [&](json::Array &list, StringRef flags,
-                            int64_t stride) {
+      auto addSpanKernel = [&](StringRef kind,
+                               SmallVector<std::pair<StringRef, Type>> bufs,
+                               bool rowStats, const ga::View &view,
+                               json::Array &list, StringRef flags,
+                               int64_t stride, int64_t lag,
+                               function_ref<void(KernelEmitter &)> band,
+                               function_ref<void(KernelEmitter &)> columns) {
+        bufs.push_back({flags, b.getI32Type()});
+        addKernel(
+            kind, bufs, rowStats, view, /*reversedHeads=*/false,
+            /*split=*/false, list,
+            [&](KernelEmitter &k) {
+              emitSpanOrdered(
+                  k, stride, lag, discardChain, flags, [&] { band(k); },
+                  [&] { columns(k); });
+            },
+            /*variant=*/"", /*tickets=*/true);
         json::Value spans = exOp(
             "ceildiv", exOp("ceildiv", ex("N"), ex(stride)), ex(kBlockRows));
         (*list.back().getAsObject())["grid"] = json::Array{
@@ -435,20 +451,15 @@ struct ConvertStAttentionToGpuPass
         SmallVector<std::pair<StringRef, Type>> bufs = {
             {"q", elt}, {"k", elt}, {"v", elt}, {"o", elt}, {"lse", f32}};
         addChain(bufs, "o_acc");
-        bufs.push_back({"span_flags", b.getI32Type()});
-        addKernel(
-            "fwd", bufs, /*rowStats=*/false, band.front().queryView,
-            /*reversedHeads=*/false, /*split=*/false, forward,
+        addSpanKernel(
+            "fwd", bufs, /*rowStats=*/false, band.front().queryView, forward,
+            "span_flags", stride, spanForward,
             [&](KernelEmitter &k) {
-              emitSpanOrdered(
-                  k, stride, spanForward, discardChain, "span_flags",
-                  [&] { emitForward(k, band, /*first=*/true, /*last=*/false); },
-                  [&] {
-                    emitForward(k, columns, /*first=*/false, /*last=*/true);
-                  });
+              emitForward(k, band, /*first=*/true, /*last=*/false);
             },
-            /*variant=*/"", /*tickets=*/true);
-        spanLaunch(forward, "span_flags", stride);
+            [&](KernelEmitter &k) {
+              emitForward(k, columns, /*first=*/false, /*last=*/true);
+            });
         spanOrdered = true;
       }
       for (auto entry : llvm::enumerate(
@@ -527,22 +538,15 @@ struct ConvertStAttentionToGpuPass
           bufs.append({{"lse2_c", f32}, {"delta_c", f32}});
           classWriter = firstDq;
         }
-        bufs.push_back({"span_flags_dq", b.getI32Type()});
-        addKernel(
-            "dq", bufs, /*rowStats=*/false, band.front().queryView,
-            /*reversedHeads=*/false, /*split=*/false, backward,
+        addSpanKernel(
+            "dq", bufs, /*rowStats=*/false, band.front().queryView, backward,
+            "span_flags_dq", stride, spanDq,
             [&](KernelEmitter &k) {
-              emitSpanOrdered(
-                  k, stride, spanDq, discardChain, "span_flags_dq",
-                  [&] {
-                    emitDq(k, band, /*first=*/true, /*last=*/false, nullptr);
-                  },
-                  [&] {
-                    emitDq(k, columns, /*first=*/false, /*last=*/true, nullptr);
-                  });
+              emitDq(k, band, /*first=*/true, /*last=*/false, nullptr);
             },
-            /*variant=*/"", /*tickets=*/true);
-        spanLaunch(backward, "span_flags_dq", stride);
+            [&](KernelEmitter &k) {
+              emitDq(k, columns, /*first=*/false, /*last=*/true, nullptr);
+            });
         spanDqOrdered = true;
       }
       for (auto entry : llvm::enumerate(
@@ -603,19 +607,14 @@ struct ConvertStAttentionToGpuPass
         bool readsClassStats = byClass(columns);
         if (readsClassStats)
           bufs.append({{"lse2_c", f32}, {"delta_c", f32}});
-        bufs.push_back({"span_flags_dkv", b.getI32Type()});
         SmallVector<ga::View> later = {columns.front().keyView};
-        addKernel(
-            "dkv", bufs, /*rowStats=*/true, band.front().keyView,
-            /*reversedHeads=*/false, /*split=*/false, backward,
+        addSpanKernel(
+            "dkv", bufs, /*rowStats=*/true, band.front().keyView, backward,
+            "span_flags_dkv", stride, spanDkv,
+            [&](KernelEmitter &k) { emitDkv(k, band, /*first=*/true, later); },
             [&](KernelEmitter &k) {
-              emitSpanOrdered(
-                  k, stride, spanDkv, discardChain, "span_flags_dkv",
-                  [&] { emitDkv(k, band, /*first=*/true, later); },
-                  [&] { emitDkv(k, columns, /*first=*/false, {}); });
-            },
-            /*variant=*/"", /*tickets=*/true);
-        spanLaunch(backward, "span_flags_dkv", stride);
+              emitDkv(k, columns, /*first=*/false, {});
+            });
         json::Object &dkv = *backward.back().getAsObject();
         dkv["stream"] = 1;
         json::Array waits{firstDq};
