@@ -41,6 +41,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "SpanOrder.h"
 #include "Walks.h"
 
 namespace mlir {
@@ -67,6 +68,49 @@ Value takeTicket(KernelEmitter &k, Value addr) {
 }
 
 } // namespace
+
+SpanTicket decodeSpanTicket(attention_loops::IndexMath &m, Value ticket,
+                            Value n, int64_t stride, int64_t rows,
+                            int64_t lag) {
+  OpBuilder &b = m.b;
+  Location loc = m.loc;
+  auto select = [&](Value c, Value x, Value y) {
+    return arith::SelectOp::create(b, loc, c, x, y).getResult();
+  };
+  SpanTicket st;
+  Value zero = m.c(0), L = m.c(stride), twoL = m.c(2 * stride);
+  st.spans = m.ceilDiv(m.ceilDiv(n, L), m.c(rows));
+  Value perHead = m.mul(twoL, st.spans);
+  st.head = m.div(ticket, perHead);
+  Value local = m.rem(ticket, perHead);
+  // A head's rounds (file comment): `lead` band tickets first (spans
+  // σ(0) .. σ(lag - 1)), then `pairs` rounds of 2 L (band span σ(r + lag),
+  // column span σ(r)), then the last column spans.
+  Value lagC = m.c(lag);
+  Value lead = m.mul(m.min(lagC, st.spans), L);
+  Value pairs = m.max(zero, m.sub(st.spans, lagC));
+  Value pairEnd = m.add(lead, m.mul(twoL, pairs));
+  Value inLead = m.cmp(arith::CmpIPredicate::slt, local, lead);
+  Value inPairs =
+      m.andi(m.noti(inLead), m.cmp(arith::CmpIPredicate::slt, local, pairEnd));
+  // Outside their range these are negative and selected away.
+  Value mid = m.sub(local, lead);
+  Value round = m.div(mid, twoL), at = m.rem(mid, twoL);
+  Value tail = m.sub(local, pairEnd);
+  st.isBand =
+      m.ori(inLead, m.andi(inPairs, m.cmp(arith::CmpIPredicate::slt, at, L)));
+  Value bandOrder = select(inLead, m.div(local, L), m.add(round, lagC));
+  Value bandAt = select(inLead, m.rem(local, L), at);
+  Value colOrder = select(inPairs, round, m.add(pairs, m.div(tail, L)));
+  st.columnClass = select(inPairs, m.sub(at, L), m.rem(tail, L));
+  auto spanOf = [&](Value order) {
+    return m.sub(m.sub(st.spans, m.c(1)), order);
+  };
+  st.bandSpan = spanOf(bandOrder);
+  st.bandTile = m.add(m.mul(st.bandSpan, L), bandAt);
+  st.columnSpan = spanOf(colOrder);
+  return st;
+}
 
 void KernelEmitter::awaitChainFlag() {
   // Thread 0 spins (acquire, device scope: the band tiles' chain stores
@@ -154,44 +198,19 @@ void emitSpanOrdered(KernelEmitter &k, int64_t stride, int64_t lag,
       b, loc, b.getIndexType(),
       memref::LoadOp::create(b, loc, k.ticketMem, ValueRange{zero}));
 
-  // (batch, head) and the place in the head's rounds (file comment).
-  int64_t rows = k.rowsPerBlock();
-  Value L = m.c(stride);
-  Value spans = m.ceilDiv(m.ceilDiv(k.n, L), m.c(rows));
-  Value twoL = m.c(2 * stride);
-  Value perHead = m.mul(twoL, spans);
-  Value bh = m.div(ticket, perHead);
-  Value local = m.rem(ticket, perHead);
+  SpanTicket st =
+      decodeSpanTicket(m, ticket, k.n, stride, k.rowsPerBlock(), lag);
+  Value bh = st.head, spans = st.spans;
   k.setHead(bh);
-  Value lagC = m.c(lag);
-  Value lead = m.mul(m.min(lagC, spans), L);       // band tickets first
-  Value pairs = m.max(zero, m.sub(spans, lagC));   // rounds of both
-  Value pairEnd = m.add(lead, m.mul(twoL, pairs)); // then columns only
-  Value inLead = m.cmp(arith::CmpIPredicate::slt, local, lead);
-  Value inPairs =
-      m.andi(m.noti(inLead), m.cmp(arith::CmpIPredicate::slt, local, pairEnd));
-  Value mid = m.sub(local, lead);
-  Value round = m.div(mid, twoL), at = m.rem(mid, twoL);
-  Value tail = m.sub(local, pairEnd);
-  Value isBand =
-      m.ori(inLead, m.andi(inPairs, m.cmp(arith::CmpIPredicate::slt, at, L)));
-  // Band: the i-th span in order, and the tile in it.
-  Value bandOrder = k.select(inLead, m.div(local, L), m.add(round, lagC));
-  Value bandAt = k.select(inLead, m.rem(local, L), at);
-  // Columns: the i-th span in order, and the class.
-  Value colOrder = k.select(inPairs, round, m.add(pairs, m.div(tail, L)));
-  Value colClass = k.select(inPairs, m.sub(at, L), m.rem(tail, L));
-  auto spanOf = [&](Value order) { return m.sub(m.sub(spans, m.c(1)), order); };
-  Value bandSpan = spanOf(bandOrder), colSpan = spanOf(colOrder);
 
   // The band tile's flag, as one 32-bit word across its body (registers:
   // the body's own are what the separate kernel had).
   Value bandFlag = arith::IndexCastOp::create(
-      b, loc, i32, m.add(m.c(1), m.add(m.mul(bh, spans), bandSpan)));
-  auto which = scf::IfOp::create(b, loc, isBand, true);
+      b, loc, i32, m.add(m.c(1), m.add(m.mul(bh, spans), st.bandSpan)));
+  auto which = scf::IfOp::create(b, loc, st.isBand, true);
   Block *bandBlock = &which.getThenRegion().front();
   b.setInsertionPoint(bandBlock->getTerminator());
-  k.tileOverride = {zero, m.add(m.mul(bandSpan, L), bandAt)};
+  k.tileOverride = {zero, st.bandTile};
   band();
   // Every thread's chain stores, then one release for the block.
   b.setInsertionPoint(bandBlock->getTerminator());
@@ -212,9 +231,9 @@ void emitSpanOrdered(KernelEmitter &k, int64_t stride, int64_t lag,
 
   Block *colBlock = &which.getElseRegion().front();
   b.setInsertionPoint(colBlock->getTerminator());
-  k.tileOverride = {colClass, colSpan};
-  k.chainFlag =
-      wordAddress(k, flags, m.add(m.c(1), m.add(m.mul(bh, spans), colSpan)));
+  k.tileOverride = {st.columnClass, st.columnSpan};
+  k.chainFlag = wordAddress(
+      k, flags, m.add(m.c(1), m.add(m.mul(bh, spans), st.columnSpan)));
   k.chainFlagTarget = stride;
   k.discardChain = discard;
   columns();

@@ -1,0 +1,42 @@
+//===- SpanOrder.h - The tickets of a span-ordered kernel --------*- C++
+//-*-===//
+//
+// The order in which a span-ordered kernel (SpanOrder.cpp) hands out its
+// tiles: the index arithmetic from a ticket to a (batch, head) pair and a
+// band tile or a column tile, on index values, so that it can be emitted
+// into a kernel and, by the unit tests, into a host function that is run
+// over every ticket of a launch.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ST_LIB_CONVERSION_ATTENTIONTOGPU_SPANORDER_H
+#define ST_LIB_CONVERSION_ATTENTIONTOGPU_SPANORDER_H
+
+#include "../AttentionToLoops/PartStructure.h"
+
+namespace mlir {
+namespace st {
+namespace gpu_kernels {
+
+/// What ticket `t` names (index values; i1 for isBand).
+struct SpanTicket {
+  Value head;   // batch * H + head
+  Value spans;  // spans a head: ceil(ceil(N / L) / rows)
+  Value isBand; // a band tile (else a column tile)
+  /// Band: the tile (rows rows of the identity view) and its span.
+  Value bandTile, bandSpan;
+  /// Column: the residue class and the tile in it, which is its span.
+  Value columnClass, columnSpan;
+};
+
+/// The tile of ticket `ticket` in a launch of BH x 2 L x spans tickets
+/// (L = `stride`; `rows` view rows a tile; column tiles of a span `lag`
+/// spans after its band tiles; the last spans first).
+SpanTicket decodeSpanTicket(attention_loops::IndexMath &m, Value ticket,
+                            Value n, int64_t stride, int64_t rows, int64_t lag);
+
+} // namespace gpu_kernels
+} // namespace st
+} // namespace mlir
+
+#endif // ST_LIB_CONVERSION_ATTENTIONTOGPU_SPANORDER_H

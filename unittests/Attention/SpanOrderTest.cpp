@@ -1,0 +1,174 @@
+//===- SpanOrderTest.cpp - The span-ordered kernels' ticket order, run ----===//
+//
+// The span-ordered kernels (lib/Conversion/AttentionToGpu/SpanOrder.cpp)
+// name their tiles by ticket. Their correctness and their freedom from
+// deadlock rest on two properties of that order, which this test checks by
+// running the very index arithmetic the kernels contain
+// (decodeSpanTicket), emitted into a host function and JIT-compiled, over
+// every ticket of a launch:
+//   - every ticket names one tile, and every tile of the launch (BH heads,
+//     2 L tiles a span: its L band tiles and one column tile a class) has
+//     one ticket;
+//   - every band tile of a column tile's (head, span) has a smaller ticket
+//     (a column tile waits only for blocks that have started).
+// It also checks the order the kernels promise for L2: a column span's
+// band tiles come at most `lag` + 1 spans of tickets before it, and the
+// last spans first.
+//
+//===----------------------------------------------------------------------===//
+
+#include "../../lib/Conversion/AttentionToGpu/SpanOrder.h"
+#include "st/Target/Cpu/Jit.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/ExecutionEngine/CRunnerUtils.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+
+#include "gtest/gtest.h"
+
+#include <map>
+#include <set>
+#include <tuple>
+#include <vector>
+
+using namespace mlir;
+using mlir::st::gpu_kernels::decodeSpanTicket;
+using mlir::st::gpu_kernels::SpanTicket;
+
+namespace {
+
+constexpr int64_t kFields = 7;
+
+class SpanOrder : public ::testing::Test {
+protected:
+  void SetUp() override {
+    DialectRegistry registry;
+    registerAllDialects(registry);
+    registerAllExtensions(registry);
+    context = std::make_unique<MLIRContext>(registry);
+    context->loadAllAvailableDialects();
+  }
+
+  /// A function decode(out: memref<?xi64>, n: index, count: index) that
+  /// stores ticket t's head, spans, isBand, band tile and span, column
+  /// class and span at out[7 t ..], for t < count.
+  OwningOpRef<ModuleOp> build(int64_t stride, int64_t rows, int64_t lag) {
+    OpBuilder b(context.get());
+    Location loc = b.getUnknownLoc();
+    OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+    b.setInsertionPointToEnd(module->getBody());
+    auto memref = MemRefType::get({ShapedType::kDynamic}, b.getI64Type());
+    auto func = func::FuncOp::create(
+        b, loc, "decode",
+        b.getFunctionType({memref, b.getIndexType(), b.getIndexType()}, {}));
+    func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+    Block *body = func.addEntryBlock();
+    b.setInsertionPointToEnd(body);
+    Value out = body->getArgument(0), n = body->getArgument(1),
+          count = body->getArgument(2);
+    mlir::st::attention_loops::IndexMath m{b, loc};
+    scf::ForOp::create(
+        b, loc, m.c(0), count, m.c(1), ValueRange(),
+        [&](OpBuilder &, Location, Value t, ValueRange) {
+          SpanTicket st = decodeSpanTicket(m, t, n, stride, rows, lag);
+          Value isBand =
+              arith::ExtUIOp::create(b, loc, b.getI64Type(), st.isBand);
+          Value fields[kFields] = {st.head,      st.spans,    isBand,
+                                   st.bandTile,  st.bandSpan, st.columnClass,
+                                   st.columnSpan};
+          for (int64_t i = 0; i < kFields; ++i) {
+            Value v = fields[i];
+            if (v.getType().isIndex())
+              v = arith::IndexCastOp::create(b, loc, b.getI64Type(), v);
+            memref::StoreOp::create(
+                b, loc, v, out,
+                ValueRange{m.add(m.mul(t, m.c(kFields)), m.c(i))});
+          }
+          scf::YieldOp::create(b, loc);
+        });
+    func::ReturnOp::create(b, loc);
+    return module;
+  }
+
+  std::unique_ptr<MLIRContext> context;
+};
+
+TEST_F(SpanOrder, EveryTileOnceAndBandTilesFirst) {
+  const int64_t rows = 64, heads = 3;
+  for (int64_t stride : {128, 100})
+    for (int64_t lag : {1, 2, 3}) {
+      OwningOpRef<ModuleOp> module = build(stride, rows, lag);
+      auto engine = mlir::st::compileForCpu(*module, {});
+      ASSERT_TRUE(succeeded(engine));
+      auto fn = (*engine)->lookup("_mlir_ciface_decode");
+      ASSERT_TRUE(!!fn);
+      using Fn = void (*)(StridedMemRefType<int64_t, 1> *, int64_t, int64_t);
+      for (int64_t n : {int64_t(1), int64_t(100), int64_t(1000), int64_t(4096),
+                        stride * rows - 1, stride * rows, stride * rows + 1,
+                        int64_t(65536), int64_t(100003)}) {
+        SCOPED_TRACE("L=" + std::to_string(stride) +
+                     " lag=" + std::to_string(lag) + " n=" + std::to_string(n));
+        int64_t perClass = (n + stride - 1) / stride;
+        int64_t spans = (perClass + rows - 1) / rows;
+        int64_t count = heads * 2 * stride * spans;
+        std::vector<int64_t> out(count * kFields, -7);
+        StridedMemRefType<int64_t, 1> desc;
+        desc.basePtr = desc.data = out.data();
+        desc.offset = 0;
+        desc.sizes[0] = int64_t(out.size());
+        desc.strides[0] = 1;
+        reinterpret_cast<Fn> (*fn)(&desc, n, count);
+
+        // (head, band?, tile or class, span) -> ticket
+        std::map<std::tuple<int64_t, bool, int64_t, int64_t>, int64_t> named;
+        // (head, span) -> last band ticket, first column ticket
+        std::map<std::pair<int64_t, int64_t>, std::pair<int64_t, int64_t>>
+            order;
+        int64_t prevHead = 0;
+        for (int64_t t = 0; t < count; ++t) {
+          const int64_t *f = &out[t * kFields];
+          int64_t head = f[0];
+          bool band = f[2] != 0;
+          ASSERT_EQ(f[1], spans);
+          ASSERT_TRUE(head >= prevHead && head < heads) << "ticket " << t;
+          prevHead = head;
+          int64_t what = band ? f[3] : f[5], span = band ? f[4] : f[6];
+          ASSERT_TRUE(span >= 0 && span < spans) << "ticket " << t;
+          if (band)
+            ASSERT_TRUE(what >= span * stride && what < (span + 1) * stride)
+                << "ticket " << t << ": band tile " << what << " in span "
+                << span;
+          else
+            ASSERT_TRUE(what >= 0 && what < stride) << "ticket " << t;
+          ASSERT_TRUE(named.insert({{head, band, what, span}, t}).second)
+              << "ticket " << t << " names a tile twice";
+          auto &o = order.try_emplace({head, span}, -1, count).first->second;
+          if (band)
+            o.first = std::max(o.first, t);
+          else
+            o.second = std::min(o.second, t);
+        }
+        ASSERT_EQ(int64_t(named.size()), count);
+        for (auto &[key, o] : order) {
+          // Every band tile before the first column tile of the span, and
+          // not more than lag + 1 spans of tickets (2 L each) before it.
+          EXPECT_LT(o.first, o.second)
+              << "head " << key.first << " span " << key.second;
+          EXPECT_LE(o.second - o.first, (lag + 1) * 2 * stride)
+              << "head " << key.first << " span " << key.second;
+        }
+        // The last span first: the head's first ticket is a band tile of
+        // span spans - 1.
+        EXPECT_EQ(out[2], 1);
+        EXPECT_EQ(out[4], spans - 1);
+      }
+    }
+}
+
+} // namespace
