@@ -1,17 +1,19 @@
-//===- SpanOrder.cpp - Both views of a chained forward in one kernel ----===//
+//===- SpanOrder.cpp - Both views of a chained pass in one kernel ---------===//
 //
-// The span-ordered forward (the pass option `span-forward`): where a
-// layout's forward is a chain of two kernels, the band (identity query
-// view; it starts the chain o_acc and lse) and the residue-class columns
-// of one stride L (they finish it), one kernel runs the tiles of both, so
-// that a chain row is read a few microseconds after it was written, from
-// L2, instead of after the whole band kernel has streamed Q, K, V past it
-// (docs/performance.md, session 13: the chain is 1.05 of the 4.71 GB that
-// strided d = 128 moves at n = 65536; without it the call took 0.783 of
-// its time).
+// The span-ordered kernels (the pass options `span-forward`, `span-dq`,
+// `span-dkv`): where a pass is a chain of two kernels, the band (identity
+// view; it starts the chain: o_acc and lse, dq_acc with delta and lse2, or
+// dk_acc and dv_acc) and the residue classes of one stride L (they finish
+// it), one kernel runs the tiles of both, so that a chain row is read a
+// few microseconds after it was written, from L2, instead of after the
+// whole band kernel has streamed Q, K, V past it (docs/performance.md,
+// session 13: the chains are 1.05 of the 4.71 GB that strided d = 128
+// moves at n = 65536; without them the call took 0.783 of its time).
+// The two bodies are the ordinary kernels' (emitForward, emitDq, emitDkv);
+// this file adds the order and the synchronisation around them.
 //
 // Spans. A column tile (class c, view rows R s .. R s + R - 1 at R rows a
-// block) holds the positions c + L (R s .. R s + R - 1): all of them lie
+// block; query rows, or key rows for dK/dV) holds the positions c + L (R s .. R s + R - 1): all of them lie
 // in positions R L s .. R L (s + 1), the band tiles L s .. L s + L - 1 of
 // the same head. That set is span s; a head has ns = ceil(ceil(N / L) / R)
 // spans, each of L band tiles (past the sequence: empty) and L column
@@ -28,16 +30,18 @@
 // block has met at a barrier, adds one to its span's flag (a release at
 // device scope). A column tile's thread 0 spins on its span's flag until
 // it reads L (acquire at device scope), and the block meets at a barrier,
-// before it reads lse and the chain (KernelEmitter::awaitPredecessors).
+// before it reads the chain and the statistics the band tiles wrote
+// (KernelEmitter::awaitPredecessors). After its output it may discard the
+// chain rows' L2 lines (discardChainRows).
 //
 // No deadlock: a column tile waits only for band tiles whose tickets are
 // smaller than its own; their blocks took those tickets, so they are
 // running, and a band tile never waits. So the launch completes whatever
 // order the hardware starts the blocks in.
 //
-// The counter and the flags are the scratch buffer `span_flags`, which
-// the manifest marks `zeroed`: the runtime sets it to zero before each
-// forward pass.
+// The counter and the flags are a scratch buffer (`span_flags`,
+// `span_flags_dq`, `span_flags_dkv`) that the manifest marks `zeroed`: the
+// runtime sets it to zero before each pass that takes it.
 //
 //===----------------------------------------------------------------------===//
 
