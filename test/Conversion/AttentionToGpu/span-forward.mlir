@@ -78,3 +78,20 @@ func.func @fixed(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>,
       -> tensor<?x?x?x64xbf16>
   return %o : tensor<?x?x?x64xbf16>
 }
+
+// f32 inputs (mma.sync, static shared memory): the ticket's word is a
+// fourth workgroup attribution beside the two staged tiles.
+// RUN: st-opt %s --convert-st-attention-to-gpu="span-forward=1" | FileCheck %s --check-prefix=F32
+// F32-LABEL: gpu.func @st_attn_tf32_fwd0(
+// F32-SAME: workgroup(%{{.*}} : memref<{{.*}}xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<{{.*}}xf32, #gpu.address_space<workgroup>>, %{{.*}} : memref<4xi32, #gpu.address_space<workgroup>>)
+// F32: atom.relaxed.gpu.add.u32
+// F32-NOT: gpu.func @st_attn_tf32_fwd1(
+// F32: gpu.func @st_attn_tf32_dq1(
+
+func.func @tf32(%q: tensor<?x?x?x32xf32>, %k: tensor<?x?x?x32xf32>,
+                %v: tensor<?x?x?x32xf32>) -> tensor<?x?x?x32xf32> {
+  %o = st.attention %q, %k, %v layout(#st.strided<stride = 64>)
+      : tensor<?x?x?x32xf32>, tensor<?x?x?x32xf32>, tensor<?x?x?x32xf32>
+      -> tensor<?x?x?x32xf32>
+  return %o : tensor<?x?x?x32xf32>
+}
