@@ -2,10 +2,10 @@
 
 #include "st/cuda/Plan.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <optional>
 
 using namespace st::cuda;
 
@@ -135,6 +135,13 @@ AttentionPlan::open(const std::string &libraryDir, const std::string &layout,
           s.isError())
         return s;
       kernels.push_back({*function, 48 * 1024});
+      std::vector<size_t> &zeroed = plan->zeroedScratch[static_cast<int>(pass)];
+      for (const Arg &arg : launch.args)
+        if (arg.kind == ArgKind::Scratch &&
+            plan->entry.scratch[arg.scratch].zeroed &&
+            std::find(zeroed.begin(), zeroed.end(), size_t(arg.scratch)) ==
+                zeroed.end())
+          zeroed.push_back(size_t(arg.scratch));
     }
   }
 
@@ -173,11 +180,13 @@ Status AttentionPlan::backward(const Sizes &sizes, const Buffers &buffers,
 }
 
 Status AttentionPlan::prepareScratch(const Sizes &sizes,
+                                     std::vector<int64_t> &bytes,
                                      std::vector<uint64_t> &addresses) {
-  Expected<std::vector<int64_t>> bytes = scratchBytes(entry, sizes);
-  if (!bytes)
-    return bytes.status();
-  Expected<ScratchLayout> layout = layoutScratch(*bytes);
+  Expected<std::vector<int64_t>> evaluated = scratchBytes(entry, sizes);
+  if (!evaluated)
+    return evaluated.status();
+  bytes = evaluated.take();
+  Expected<ScratchLayout> layout = layoutScratch(bytes);
   if (!layout)
     return layout.status();
   const Driver &driver = context.getDriver();
@@ -196,36 +205,24 @@ Status AttentionPlan::prepareScratch(const Sizes &sizes,
     scratch = grown.take();
   }
   addresses.clear();
-  for (size_t i = 0; i < bytes->size(); ++i)
-    addresses.push_back((*bytes)[i] == 0
+  for (size_t i = 0; i < bytes.size(); ++i)
+    addresses.push_back(bytes[i] == 0
                             ? 0
                             : scratch.get() +
                                   static_cast<uint64_t>(layout->offsets[i]));
   return Status::success();
 }
 
-Status AttentionPlan::zeroScratch(Pass pass, const Sizes &sizes,
+Status AttentionPlan::zeroScratch(Pass pass, const std::vector<int64_t> &bytes,
                                   const std::vector<uint64_t> &addresses,
                                   CUstream stream) {
-  std::vector<bool> taken(entry.scratch.size(), false);
-  for (const Launch &launch : entry.launches(pass))
-    for (const Arg &arg : launch.args)
-      if (arg.kind == ArgKind::Scratch)
-        taken[arg.scratch] = true;
-  std::optional<std::vector<int64_t>> bytes;
   const Driver &driver = context.getDriver();
-  for (size_t i = 0; i < entry.scratch.size(); ++i) {
-    if (!entry.scratch[i].zeroed || !taken[i] || addresses[i] == 0)
+  for (size_t i : zeroedScratch[static_cast<int>(pass)]) {
+    if (addresses[i] == 0)
       continue;
-    if (!bytes) {
-      Expected<std::vector<int64_t>> evaluated = scratchBytes(entry, sizes);
-      if (!evaluated)
-        return evaluated.status();
-      bytes = evaluated.take();
-    }
     if (Status s = driver.check(
             driver.cuMemsetD8Async(addresses[i], 0,
-                                   static_cast<size_t>((*bytes)[i]), stream),
+                                   static_cast<size_t>(bytes[i]), stream),
             "cuMemsetD8Async(scratch '" + entry.scratch[i].name + "')");
         s.isError())
       return s;
@@ -332,10 +329,13 @@ Status AttentionPlan::run(Pass pass, const Sizes &sizes,
       return fail(s.message());
 
   Buffers buffers = userBuffers;
-  if (Status s = prepareScratch(sizes, buffers.scratch); s.isError())
+  std::vector<int64_t> scratchSizes;
+  if (Status s = prepareScratch(sizes, scratchSizes, buffers.scratch);
+      s.isError())
     return fail(s.message());
   // Before the fork below, so that both streams' launches see the zeros.
-  if (Status s = zeroScratch(pass, sizes, buffers.scratch, stream); s.isError())
+  if (Status s = zeroScratch(pass, scratchSizes, buffers.scratch, stream);
+      s.isError())
     return fail(s.message());
 
   const std::vector<Launch> &launches = entry.launches(pass);

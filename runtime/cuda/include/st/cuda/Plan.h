@@ -66,10 +66,13 @@ private:
 
   Status run(Pass pass, const Sizes &sizes, const Buffers &buffers,
              CUstream stream);
-  Status prepareScratch(const Sizes &sizes, std::vector<uint64_t> &addresses);
-  /// Sets the scratch buffers marked `zeroed` that `pass`'s launches take
-  /// to zero on `stream`, ahead of those launches.
-  Status zeroScratch(Pass pass, const Sizes &sizes,
+  /// Grows the scratch allocation for `sizes` if needed; `bytes` and
+  /// `addresses` get every scratch buffer's size and address.
+  Status prepareScratch(const Sizes &sizes, std::vector<int64_t> &bytes,
+                        std::vector<uint64_t> &addresses);
+  /// Sets the scratch buffers of `zeroedScratch[pass]` to zero on `stream`,
+  /// ahead of the pass's launches.
+  Status zeroScratch(Pass pass, const std::vector<int64_t> &bytes,
                      const std::vector<uint64_t> &addresses, CUstream stream);
   /// Whether `pass` uses the second stream; creates it and the events that
   /// the pass's launches need (Launch::stream, Launch::waits), once.
@@ -90,6 +93,9 @@ private:
   std::optional<Module> module;
   /// Parallel to entry.forward and entry.backward.
   std::vector<Kernel> forwardKernels, backwardKernels;
+  /// Per pass, the scratch buffers (Entry::scratch indices) marked
+  /// `zeroed` that its launches take (open()).
+  std::vector<size_t> zeroedScratch[2];
   DeviceBuffer scratch;
   /// Recorded on the last call's stream after its last launch.
   std::optional<Event> lastUse;
