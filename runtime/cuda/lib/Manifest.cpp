@@ -143,6 +143,20 @@ Expected<int64_t> getInt(const json &object, const char *key,
   return *value;
 }
 
+/// Sets `out` from the optional boolean `key` of `object` (left as it is
+/// when absent).
+Status getOptionalBool(const json &object, const char *key,
+                       const std::string &where, bool &out) {
+  auto it = object.find(key);
+  if (it == object.end())
+    return Status::success();
+  if (!it->is_boolean())
+    return Status::error(where + ": '" + key + "' must be true or false, got " +
+                         brief(*it));
+  out = it->get<bool>();
+  return Status::success();
+}
+
 class Parser {
 public:
   explicit Parser(std::string source) : source(std::move(source)) {}
@@ -241,13 +255,9 @@ Expected<Entry> Parser::parseEntry(const json &value,
                                std::to_string(*elementBytes));
         scratch.elementBytes = *elementBytes;
       }
-      if (auto zeroed = item.find("zeroed"); zeroed != item.end()) {
-        if (!zeroed->is_boolean())
-          return Status::error(itemWhere +
-                               ": 'zeroed' must be true or false, got " +
-                               brief(*zeroed));
-        scratch.zeroed = zeroed->get<bool>();
-      }
+      if (Status s = getOptionalBool(item, "zeroed", itemWhere, scratch.zeroed);
+          s.isError())
+        return s;
       entry.scratch.push_back(std::move(scratch));
     }
   }
@@ -413,13 +423,10 @@ Expected<Launch> Parser::parseLaunch(const json &value, const Entry &entry,
       launch.waits.push_back(static_cast<int32_t>(*index));
     }
   }
-  if (auto it = value.find("early_launch"); it != value.end()) {
-    if (!it->is_boolean())
-      return Status::error(launchWhere +
-                           ": 'early_launch' must be true or false, got " +
-                           brief(*it));
-    launch.earlyLaunch = it->get<bool>();
-  }
+  if (Status s = getOptionalBool(value, "early_launch", launchWhere,
+                                 launch.earlyLaunch);
+      s.isError())
+    return s;
   return launch;
 }
 } // namespace
