@@ -34,6 +34,7 @@
 #include "st/Dialect/StDialect.h"
 
 #include "KernelEmitter.h"
+#include "Kernels.h"
 #include "Walks.h"
 
 #include "mlir/IR/BuiltinOps.h"

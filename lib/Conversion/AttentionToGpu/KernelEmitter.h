@@ -9,9 +9,9 @@
 // arithmetic. The larger members are defined in KernelEmitter.cpp (the
 // kernel frame, staging, the tile loops), RowIO.cpp (fragment rows to and
 // from global memory) and TensorCores.cpp (the products). The kernels
-// themselves are in ForwardKernel.cpp and BackwardKernels.cpp (dQ with delta,
-// dK/dV), over the rows and key ranges of Walks.h; the pass that chooses and
-// schedules them is AttentionToGpu.cpp.
+// themselves (Kernels.h) are in ForwardKernel.cpp, BackwardKernels.cpp (dQ
+// with delta, dK/dV) and SpanOrder.cpp, over the rows and key ranges of
+// Walks.h; the pass that chooses and schedules them is AttentionToGpu.cpp.
 //
 //===----------------------------------------------------------------------===//
 
@@ -241,15 +241,16 @@ public:
   /// started after the inputs were complete. Without the launch attribute
   /// it returns at once.
   void awaitPredecessors();
-  /// The span-ordered forward's column tiles (SpanOrder.cpp): when
+  /// The span-ordered kernels' column tiles (SpanOrder.cpp): when
   /// `chainFlag` (the generic address of an i32 counter) is set,
   /// awaitPredecessors also waits until the counter reaches
   /// `chainFlagTarget`, the band tiles that write the block's chain rows.
   Value chainFlag;
   int64_t chainFlagTarget = 0;
-  /// The forward that finishes a chain discards the chain's L2 lines once
-  /// it has read them (discardChainRows; the span-ordered forward, whose
-  /// chain rows are read from L2 soon after they are written).
+  /// The kernel that finishes a chain (forward, dQ or dK/dV) discards the
+  /// chain's L2 lines once it has read them (discardChainRows; the
+  /// span-ordered kernels, whose chain rows are read from L2 soon after
+  /// they are written).
   bool discardChain = false;
   void awaitChainFlag();
   /// Lets the next kernel's blocks be scheduled once every block of this
@@ -771,47 +772,6 @@ private:
   SmallVector<int64_t> tileOffsets;
   int64_t rowOperandCount = 0;
 };
-
-//===----------------------------------------------------------------------===//
-// The kernels (ForwardKernel.cpp, BackwardKernels.cpp)
-//===----------------------------------------------------------------------===//
-
-/// Forward (O and lse) of one group of parts sharing a query view; `first`
-/// and `last` say whether it starts or ends the f32 chain through o_acc.
-void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
-                 bool last);
-
-/// A span-ordered kernel (SpanOrder.cpp): one kernel for a chain of two
-/// kernels of a pass, `band` (emits the kernel body over an identity
-/// view; it starts the chain) and `columns` (over residue classes of
-/// `stride`; it finishes the chain): the forward, or dK/dV. Blocks take
-/// tickets that name band tiles and column tiles in span order, `lag`
-/// spans of band tiles ahead of the column tiles that read their chain
-/// rows, so that those rows are read from L2; with `discard` the column
-/// tiles then discard those rows' L2 lines (KernelEmitter::discardChain).
-/// Needs begin() with ticketSlot, and the zeroed scratch `flagsName` as an
-/// argument (a ticket counter, then a flag a span a head).
-void emitSpanOrdered(KernelEmitter &k, int64_t stride, int64_t lag,
-                     bool discard, StringRef flagsName,
-                     function_ref<void()> band, function_ref<void()> columns);
-/// The dK/dV that a split dQ kernel computes for the key group `parts`
-/// (dq-own-block-dkv): blocks inside its 128 query rows, which it walks
-/// last; `later` are the key views of the dK/dV kernels after it (as
-/// emitDkv's).
-struct OwnBlockDkv {
-  ArrayRef<ga::GpuPart> parts;
-  ArrayRef<ga::View> later;
-};
-/// dQ for one group of parts sharing a query view; with `own`, also the
-/// dK and dV of its keys (the parts in `own` must come last in `parts`).
-void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
-            bool last, const OwnBlockDkv *own = nullptr);
-/// dK and dV for one group of parts sharing a key view, followed in the
-/// chain by kernels over the key views `later` (none: it ends the chain).
-/// A key row that no later view holds ends here: it is stored as the final
-/// dK, dV; the others go to the chain.
-void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
-             ArrayRef<ga::View> later);
 
 } // namespace gpu_kernels
 } // namespace st

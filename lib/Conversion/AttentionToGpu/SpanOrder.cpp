@@ -46,6 +46,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "SpanOrder.h"
+#include "Kernels.h"
 #include "Walks.h"
 
 namespace mlir {

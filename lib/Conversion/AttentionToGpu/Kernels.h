@@ -1,0 +1,61 @@
+//===- Kernels.h - The attention kernels' bodies -----------------*- C++
+//-*-===//
+//
+// The kernels that AttentionToGpu.cpp emits, each over a KernelEmitter
+// after begin() and headMapping(): the forward (ForwardKernel.cpp), dQ
+// and dK/dV (BackwardKernels.cpp), and the span-ordered pair of a pass
+// (SpanOrder.cpp).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef ST_LIB_CONVERSION_ATTENTIONTOGPU_KERNELS_H
+#define ST_LIB_CONVERSION_ATTENTIONTOGPU_KERNELS_H
+
+#include "KernelEmitter.h"
+
+namespace mlir {
+namespace st {
+namespace gpu_kernels {
+
+/// Forward (O and lse) of one group of parts sharing a query view; `first`
+/// and `last` say whether it starts or ends the f32 chain through o_acc.
+void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
+                 bool last);
+
+/// A span-ordered kernel (SpanOrder.cpp): one kernel for a chain of two
+/// kernels of a pass, `band` (emits the kernel body over an identity
+/// view; it starts the chain) and `columns` (over residue classes of
+/// `stride`; it finishes the chain): the forward, dQ or dK/dV. Blocks take
+/// tickets that name band tiles and column tiles in span order, `lag`
+/// spans of band tiles ahead of the column tiles that read their chain
+/// rows, so that those rows are read from L2; with `discard` the column
+/// tiles then discard those rows' L2 lines (KernelEmitter::discardChain).
+/// Needs begin() with ticketSlot, and the zeroed scratch `flagsName` as an
+/// argument (a ticket counter, then a flag a span a head).
+void emitSpanOrdered(KernelEmitter &k, int64_t stride, int64_t lag,
+                     bool discard, StringRef flagsName,
+                     function_ref<void()> band, function_ref<void()> columns);
+/// The dK/dV that a split dQ kernel computes for the key group `parts`
+/// (dq-own-block-dkv): blocks inside its 128 query rows, which it walks
+/// last; `later` are the key views of the dK/dV kernels after it (as
+/// emitDkv's).
+struct OwnBlockDkv {
+  ArrayRef<ga::GpuPart> parts;
+  ArrayRef<ga::View> later;
+};
+/// dQ for one group of parts sharing a query view; with `own`, also the
+/// dK and dV of its keys (the parts in `own` must come last in `parts`).
+void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
+            bool last, const OwnBlockDkv *own = nullptr);
+/// dK and dV for one group of parts sharing a key view, followed in the
+/// chain by kernels over the key views `later` (none: it ends the chain).
+/// A key row that no later view holds ends here: it is stored as the final
+/// dK, dV; the others go to the chain.
+void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
+             ArrayRef<ga::View> later);
+
+} // namespace gpu_kernels
+} // namespace st
+} // namespace mlir
+
+#endif // ST_LIB_CONVERSION_ATTENTIONTOGPU_KERNELS_H
