@@ -370,7 +370,8 @@ public:
   /// wgmma `tile` (its only one when single-staged).
   Value stageAddress(Value tile);
   /// The shared-state-space byte address (i64) of `tile`, plus
-  /// `byteOffset` (an index) if given.
+  /// `byteOffset` (an index) if given. Of a global buffer (an argument),
+  /// the generic address (SpanOrder.cpp's counters and discarded lines).
   Value sharedAddress(Value tile, Value byteOffset = Value());
 
   /// `desc` advanced by `bytes` (the address field counts 16 bytes).
