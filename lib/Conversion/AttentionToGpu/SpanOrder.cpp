@@ -13,18 +13,23 @@
 // this file adds the order and the synchronisation around them.
 //
 // Spans. A column tile (class c, view rows R s .. R s + R - 1 at R rows a
-// block; query rows, or key rows for dK/dV) holds the positions c + L (R s .. R s + R - 1): all of them lie
-// in positions R L s .. R L (s + 1), the band tiles L s .. L s + L - 1 of
-// the same head. That set is span s; a head has ns = ceil(ceil(N / L) / R)
-// spans, each of L band tiles (past the sequence: empty) and L column
-// tiles (one a class; empty where the class is shorter).
+// block; query rows, or key rows for dK/dV) holds the positions c + L (R s .. R
+// s + R - 1): all of them lie in positions R L s .. R L (s + 1), the band tiles
+// L s .. L s + L - 1 of the same head. That set is span s; a head has ns =
+// ceil(ceil(N / L) / R) spans, each of L band tiles (past the sequence: empty)
+// and L column tiles (one a class; empty where the class is shorter).
 //
 // Tickets, not blockIdx. Thread 0 of each block takes a ticket from a
-// counter (atomic add); the ticket names the tile. A head's tickets come
-// in rounds: round r holds band span σ(r) (r < ns) and then column span
-// σ(r - lag) (r >= lag), with σ(i) = ns - 1 - i: the last spans first,
-// whose column walks are the longest (as the column kernel's reversed
-// tiles: KernelEmitter::tileOf). Heads follow one another.
+// counter (atomic add); the ticket names the tile. The launch's spans
+// form one list, head after head, each head's last span first (σ(i) = ns
+// - 1 - i: their column walks are the longest, as the column kernel's
+// reversed tiles: KernelEmitter::tileOf). Tickets come in rounds: round r
+// holds the band tiles of the list's span r and then the column tiles of
+// its span r - lag. The lag runs across heads: where a head is one span
+// (n <= 64 L), the columns of head h follow the band of head h + lag, so
+// that a head's q, k, v and chain are read by its columns from L2 (a
+// lag within each head, as first built, left the columns spinning on the
+// band tiles just started: 1.49x slower at n = 4096).
 //
 // Flags. A band tile, after its chain rows and lse are stored and the
 // block has met at a barrier, adds one to its span's flag (a release at
@@ -75,8 +80,8 @@ Value takeTicket(KernelEmitter &k, Value addr) {
 } // namespace
 
 SpanTicket decodeSpanTicket(attention_loops::IndexMath &m, Value ticket,
-                            Value n, int64_t stride, int64_t rows,
-                            int64_t lag) {
+                            Value tickets, Value n, int64_t stride,
+                            int64_t rows, int64_t lag) {
   OpBuilder &b = m.b;
   Location loc = m.loc;
   auto select = [&](Value c, Value x, Value y) {
@@ -85,35 +90,37 @@ SpanTicket decodeSpanTicket(attention_loops::IndexMath &m, Value ticket,
   SpanTicket st;
   Value zero = m.c(0), L = m.c(stride), twoL = m.c(2 * stride);
   st.spans = m.ceilDiv(m.ceilDiv(n, L), m.c(rows));
-  Value perHead = m.mul(twoL, st.spans);
-  st.head = m.div(ticket, perHead);
-  Value local = m.rem(ticket, perHead);
-  // A head's rounds (file comment): `lead` band tickets first (spans
-  // σ(0) .. σ(lag - 1)), then `pairs` rounds of 2 L (band span σ(r + lag),
-  // column span σ(r)), then the last column spans.
+  // The launch's spans, head after head: g = head * spans + σ⁻¹(span).
+  Value total = m.div(tickets, twoL);
+  // The rounds (file comment): `lead` band tickets first (spans 0 ..
+  // lag - 1 of that list), then `pairs` rounds of 2 L (band span r + lag,
+  // column span r), then the last column spans.
   Value lagC = m.c(lag);
-  Value lead = m.mul(m.min(lagC, st.spans), L);
-  Value pairs = m.max(zero, m.sub(st.spans, lagC));
+  Value lead = m.mul(m.min(lagC, total), L);
+  Value pairs = m.max(zero, m.sub(total, lagC));
   Value pairEnd = m.add(lead, m.mul(twoL, pairs));
-  Value inLead = m.cmp(arith::CmpIPredicate::slt, local, lead);
+  Value inLead = m.cmp(arith::CmpIPredicate::slt, ticket, lead);
   Value inPairs =
-      m.andi(m.noti(inLead), m.cmp(arith::CmpIPredicate::slt, local, pairEnd));
+      m.andi(m.noti(inLead), m.cmp(arith::CmpIPredicate::slt, ticket, pairEnd));
   // Outside their range these are negative and selected away.
-  Value mid = m.sub(local, lead);
+  Value mid = m.sub(ticket, lead);
   Value round = m.div(mid, twoL), at = m.rem(mid, twoL);
-  Value tail = m.sub(local, pairEnd);
+  Value tail = m.sub(ticket, pairEnd);
   st.isBand =
       m.ori(inLead, m.andi(inPairs, m.cmp(arith::CmpIPredicate::slt, at, L)));
-  Value bandOrder = select(inLead, m.div(local, L), m.add(round, lagC));
-  Value bandAt = select(inLead, m.rem(local, L), at);
+  Value bandOrder = select(inLead, m.div(ticket, L), m.add(round, lagC));
+  Value bandAt = select(inLead, m.rem(ticket, L), at);
   Value colOrder = select(inPairs, round, m.add(pairs, m.div(tail, L)));
   st.columnClass = select(inPairs, m.sub(at, L), m.rem(tail, L));
+  // A head's spans, the last first.
   auto spanOf = [&](Value order) {
-    return m.sub(m.sub(st.spans, m.c(1)), order);
+    return m.sub(m.sub(st.spans, m.c(1)), m.rem(order, st.spans));
   };
   st.bandSpan = spanOf(bandOrder);
   st.bandTile = m.add(m.mul(st.bandSpan, L), bandAt);
   st.columnSpan = spanOf(colOrder);
+  st.head =
+      select(st.isBand, m.div(bandOrder, st.spans), m.div(colOrder, st.spans));
   return st;
 }
 
@@ -203,8 +210,9 @@ void emitSpanOrdered(KernelEmitter &k, int64_t stride, int64_t lag,
       b, loc, b.getIndexType(),
       memref::LoadOp::create(b, loc, k.ticketMem, ValueRange{zero}));
 
+  Value tickets = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
   SpanTicket st =
-      decodeSpanTicket(m, ticket, k.n, stride, k.rowsPerBlock(), lag);
+      decodeSpanTicket(m, ticket, tickets, k.n, stride, k.rowsPerBlock(), lag);
   Value bh = st.head, spans = st.spans;
   k.setHead(bh);
 

@@ -29,11 +29,14 @@ struct SpanTicket {
   Value columnClass, columnSpan;
 };
 
-/// The tile of ticket `ticket` in a launch of BH x 2 L x spans tickets
-/// (L = `stride`; `rows` view rows a tile; column tiles of a span `lag`
-/// spans after its band tiles; the last spans first).
+/// The tile of ticket `ticket` in a launch of `tickets` = BH x 2 L x spans
+/// tickets (L = `stride`; `rows` view rows a tile). The launch's spans
+/// are one list, head after head and in each head the last span first;
+/// the column tiles of a span come `lag` spans of that list after its band
+/// tiles, so the lag crosses from one head into the next.
 SpanTicket decodeSpanTicket(attention_loops::IndexMath &m, Value ticket,
-                            Value n, int64_t stride, int64_t rows, int64_t lag);
+                            Value tickets, Value n, int64_t stride,
+                            int64_t rows, int64_t lag);
 
 } // namespace gpu_kernels
 } // namespace st
