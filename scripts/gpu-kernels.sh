@@ -27,6 +27,8 @@
 # ST_GPU_DISCARD_CHAIN=0 keeps their chain's L2 lines after they are read.
 # ST_GPU_SERPENTINE=0 turns serpentine-heads off (on by default: the kernels
 # of a chain alternate the order of their (batch, head) pairs).
+# ST_GPU_HEAD_GROUPS=1 turns head-groups on (blocks take their tiles
+# tile-major within groups of heads that fill the GPU).
 # ST_GPU_CLASS_STATS=0 turns class-stats off (on by default: the strided
 # column dK/dV kernels stage lse2 and delta from class-major copies).
 # ST_GPU_CUBIN=1 also assembles each module to a cubin for ST_GPU_CHIP and
@@ -77,7 +79,8 @@ pipeline="dir=$out chip=$chip"
 # Each ST_GPU_<NAME> that is set passes its value to the pipeline option.
 for pair in WGMMA_HEAD_DIMS:wgmma-head-dims WGMMA_KEY_TILE:wgmma-key-tile \
   PIPELINED_FORWARD:pipelined-forward CLASS_STATS:class-stats \
-  SERPENTINE:serpentine-heads FORWARD_PRODUCER:forward-producer \
+  SERPENTINE:serpentine-heads HEAD_GROUPS:head-groups \
+  FORWARD_PRODUCER:forward-producer \
   FORWARD_WARPGROUPS:forward-warpgroups \
   FORWARD_PING_PONG:forward-ping-pong DQ_PRODUCER:dq-producer \
   DKV_PRODUCER:dkv-producer PIPELINED_DQ:pipelined-dq \

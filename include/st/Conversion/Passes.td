@@ -265,6 +265,12 @@ def ConvertStAttentionToGpu
            "The kernels of a chain alternate the order of their blocks' "
            "(batch, head) pairs, so that each starts on the heads that "
            "the one before it touched last (still in L2)">,
+    Option<"headGroups", "head-groups", "bool", /*default=*/"false",
+           "Blocks take their (tile, head) pairs tile-major within groups "
+           "of heads just large enough to fill the GPU (as many tiles as "
+           "blocks run at once), instead of head after head, so that the "
+           "long walks of every head start early and the short ones end "
+           "the launch (KernelEmitter::groupHeads)">,
     Option<"dependentLaunch", "dependent-launch", "bool", /*default=*/"true",
            "Kernels end their prologue with griddepcontrol (sm_90 and "
            "later) and their launches say early_launch, so the runtime "

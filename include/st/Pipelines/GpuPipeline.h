@@ -61,6 +61,9 @@
   X(bool, serpentineHeads, "serpentine-heads",                                 \
     "The kernels of a chain alternate the order of their (batch, head) "       \
     "pairs (L2 reuse between them)")                                           \
+  X(bool, headGroups, "head-groups",                                           \
+    "Blocks take their tiles tile-major within groups of heads that fill "     \
+    "the GPU (long walks first across heads)")                                 \
   X(int64_t, spanForward, "span-forward",                                      \
     "0, or the lag in spans of the span-ordered forward: a band and a "        \
     "column kernel as one kernel of tiles taken by ticket")                    \

@@ -334,6 +334,17 @@ struct ConvertStAttentionToGpuPass
         if (blocks)
           func->setAttr(NVVM::NVVMDialect::getMinctasmAttrName(),
                         b.getI32IntegerAttr(blocks));
+        if (headGroups && !tickets) {
+          // Blocks an SM: the hint, or what 255 registers a thread and
+          // the shared memory allow (228 KiB an SM on sm_90, 1 KiB of it
+          // reserved a block).
+          int64_t perSm =
+              blocks ? blocks
+                     : std::max<int64_t>(1, 65536 / (k.threads() * 255));
+          perSm = std::min<int64_t>(perSm, kSmSharedBytes /
+                                               (k.dynamicSharedBytes + 1024));
+          k.groupHeads(perSm);
+        }
         k.headMapping(h, cycle, serpentineHeads && reversedHeads);
         emit(k);
         SmallVector<StringRef> args;

@@ -182,11 +182,29 @@ gpu::GPUFuncOp KernelEmitter::begin(gpu::GPUModuleOp module, StringRef name,
   t = m.rem(lane, m.c(4));
   t0 = m.cmp(arith::CmpIPredicate::eq, t, m.c(0));
   bx = gpu::BlockIdOp::create(b, loc, gpu::Dimension::x);
+  by = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
   return func;
 }
 
+void KernelEmitter::groupHeads(int64_t blocksPerSm) {
+  Value gx = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
+  Value gy = gpu::GridDimOp::create(b, loc, gpu::Dimension::y);
+  Value sms = arith::IndexCastUIOp::create(
+      b, loc, b.getIndexType(), NVVM::SmDimOp::create(b, loc, b.getI32Type()));
+  Value resident = m.mul(sms, m.c(std::max<int64_t>(1, blocksPerSm)));
+  Value group = m.max(m.c(1), m.ceilDiv(resident, gx));
+  Value linear = m.add(m.mul(by, gx), bx);
+  Value perGroup = m.mul(group, gx);
+  Value first = m.mul(m.div(linear, perGroup), group);
+  // The last group may hold fewer head rows.
+  Value size = m.min(group, m.sub(gy, first));
+  Value within = m.rem(linear, perGroup);
+  by = m.add(first, m.rem(within, size));
+  bx = m.div(within, size);
+}
+
 void KernelEmitter::headMapping(int64_t first, int64_t cycle, bool reversed) {
-  Value by = gpu::BlockIdOp::create(b, loc, gpu::Dimension::y);
+  Value by = this->by;
   if (reversed)
     by = m.sub(m.sub(gpu::GridDimOp::create(b, loc, gpu::Dimension::y), m.c(1)),
                by);

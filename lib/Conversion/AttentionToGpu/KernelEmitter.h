@@ -82,6 +82,23 @@ public:
   /// follows one in the other order starts on the heads whose rows that
   /// one touched last, still in L2 (AttentionToGpu.cpp, "serpentine").
   void headMapping(int64_t first, int64_t cycle, bool reversed = false);
+  /// Renumbers the blocks of the launch (tiles x head rows, gridDim.x by
+  /// gridDim.y) so that they take their (tile, head row) pairs tile-major
+  /// within groups of G head rows instead of head row after head row:
+  /// G = ceil(R / gridDim.x), where R = %nsmid x `blocksPerSm` is about
+  /// the blocks that run at once. Blocks start in blockIdx order, and
+  /// each head's tiles come longest walk first (tileOf's `reversed` for
+  /// query-driven causal walks; the key-driven summaries' first tiles are
+  /// the longest), so head after head the launch ends with the last
+  /// heads' long walks, started late: a tail with SMs idle (list
+  /// scheduling of fixed's summary dK/dV at n = 4096, B x H = 128, 16
+  /// tiles a head, 264 blocks at once: 1.156 of the work's even share,
+  /// against 1.031 tile-major in groups of 16 heads). A group is about
+  /// as many tiles as run at once, as head after head has, so the rows
+  /// the blocks share in L2 are as many. With gridDim.x >= R (long
+  /// sequences) G = 1, the order of headMapping alone. Call after
+  /// begin(), before headMapping().
+  void groupHeads(int64_t blocksPerSm);
   /// Sets the block's (batch, head) pair to `bh` (batch * H + head) and
   /// the base offsets from it (headMapping, or a ticket: SpanOrder.cpp).
   void setHead(Value bh);
@@ -745,6 +762,7 @@ public:
   /// `tid` is the block's thread, `wtid` the warpgroup's (0..127), `wg`
   /// the warpgroup and `warp` the warp within it.
   Value n, heads, tid, wtid, wg, lane, warp, g, t, t0, bx, rowBase, base;
+  Value by;        // the block's head row, blockIdx.y (or groupHeads')
   Value headIndex; // the block's batch * H + head (headMapping)
   Value smem[2];
   Value statMem[2]; // staged lse2 and delta, when the kernel has them

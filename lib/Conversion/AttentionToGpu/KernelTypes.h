@@ -64,6 +64,9 @@ inline constexpr int32_t kMinProducerRegisters = 24;
 inline constexpr int32_t kMaxConsumerRegisters = 240;
 /// The most dynamic shared memory a block may have on sm_90 (227 KiB).
 inline constexpr int64_t kMaxDynamicShared = 227 * 1024;
+/// Shared memory an SM (sm_90), of which 1 KiB a resident block is
+/// reserved (KernelEmitter::groupHeads' blocks an SM).
+inline constexpr int64_t kSmSharedBytes = 228 * 1024;
 
 /// The element type of the chain between a layout's kernels for inputs of
 /// type `elt` (KernelEmitter, "The chain between the kernels of one
