@@ -16,6 +16,9 @@
 // counted over the launch's spans, across heads), and the last spans
 // first.
 //
+// HeadGroupsRenumberEveryBlockOnce does the same for head-groups'
+// renumbering of blockIdx (groupedBlock).
+//
 //===----------------------------------------------------------------------===//
 
 #include "../../lib/Conversion/AttentionToGpu/SpanOrder.h"
@@ -175,6 +178,77 @@ TEST_F(SpanOrder, EveryTileOnceAndBandTilesFirst) {
         }
       }
     }
+}
+
+/// head-groups' renumbering (groupedBlock, the IR that
+/// KernelEmitter::groupHeads emits), run over every block of launches of
+/// gx tiles by gy head rows: every (tile, head row) once, tile-major
+/// within groups of G = max(1, ceil(resident / gx)) head rows, the groups
+/// in order, and each head row's tiles in their blockIdx order.
+TEST_F(SpanOrder, HeadGroupsRenumberEveryBlockOnce) {
+  OpBuilder b(context.get());
+  Location loc = b.getUnknownLoc();
+  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+  b.setInsertionPointToEnd(module->getBody());
+  auto memref = MemRefType::get({ShapedType::kDynamic}, b.getI64Type());
+  Type index = b.getIndexType();
+  auto func = func::FuncOp::create(
+      b, loc, "order", b.getFunctionType({memref, index, index, index}, {}));
+  func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+  Block *body = func.addEntryBlock();
+  b.setInsertionPointToEnd(body);
+  Value out = body->getArgument(0), gx = body->getArgument(1),
+        gy = body->getArgument(2), resident = body->getArgument(3);
+  mlir::st::attention_loops::IndexMath m{b, loc};
+  scf::ForOp::create(
+      b, loc, m.c(0), m.mul(gx, gy), m.c(1), ValueRange(),
+      [&](OpBuilder &, Location, Value linear, ValueRange) {
+        auto [tile, row] = mlir::st::gpu_kernels::groupedBlock(
+            m, m.rem(linear, gx), m.div(linear, gx), gx, gy, resident);
+        Value fields[2] = {tile, row};
+        for (int64_t i = 0; i < 2; ++i)
+          memref::StoreOp::create(
+              b, loc,
+              arith::IndexCastOp::create(b, loc, b.getI64Type(), fields[i]),
+              out, ValueRange{m.add(m.mul(linear, m.c(2)), m.c(i))});
+        scf::YieldOp::create(b, loc);
+      });
+  func::ReturnOp::create(b, loc);
+  auto engine = mlir::st::compileForCpu(*module, {});
+  ASSERT_TRUE(succeeded(engine));
+  auto fn = (*engine)->lookup("_mlir_ciface_order");
+  ASSERT_TRUE(!!fn);
+  using Fn =
+      void (*)(StridedMemRefType<int64_t, 1> *, int64_t, int64_t, int64_t);
+  for (int64_t gx : {1, 7, 16, 64, 1024})
+    for (int64_t gy : {1, 3, 8, 128, 129})
+      for (int64_t resident : {1, 132, 264, 396, 100000}) {
+        SCOPED_TRACE("gx=" + std::to_string(gx) + " gy=" + std::to_string(gy) +
+                     " resident=" + std::to_string(resident));
+        std::vector<int64_t> out(2 * gx * gy, -7);
+        StridedMemRefType<int64_t, 1> desc;
+        desc.basePtr = desc.data = out.data();
+        desc.offset = 0;
+        desc.sizes[0] = int64_t(out.size());
+        desc.strides[0] = 1;
+        reinterpret_cast<Fn> (*fn)(&desc, gx, gy, resident);
+        int64_t group = std::max<int64_t>(1, (resident + gx - 1) / gx);
+        std::vector<int64_t> nextTile(gy, 0);
+        std::set<std::pair<int64_t, int64_t>> seen;
+        for (int64_t l = 0; l < gx * gy; ++l) {
+          int64_t tile = out[2 * l], row = out[2 * l + 1];
+          ASSERT_TRUE(tile >= 0 && tile < gx && row >= 0 && row < gy)
+              << "block " << l << ": (" << tile << ", " << row << ")";
+          ASSERT_TRUE(seen.insert({tile, row}).second)
+              << "block " << l << " repeats (" << tile << ", " << row << ")";
+          // Each head row's tiles in order; the groups in order, each
+          // tile-major: block l is in group l / (group * gx).
+          ASSERT_EQ(tile, nextTile[row]++) << "block " << l;
+          int64_t first = l / (group * gx) * group;
+          int64_t size = std::min(group, gy - first);
+          ASSERT_EQ(row, first + (l - first * gx) % size) << "block " << l;
+        }
+      }
 }
 
 } // namespace

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "KernelEmitter.h"
+#include "SpanOrder.h"
 
 namespace mlir {
 namespace st {
@@ -186,12 +187,8 @@ gpu::GPUFuncOp KernelEmitter::begin(gpu::GPUModuleOp module, StringRef name,
   return func;
 }
 
-void KernelEmitter::groupHeads(int64_t blocksPerSm) {
-  Value gx = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
-  Value gy = gpu::GridDimOp::create(b, loc, gpu::Dimension::y);
-  Value sms = arith::IndexCastUIOp::create(
-      b, loc, b.getIndexType(), NVVM::SmDimOp::create(b, loc, b.getI32Type()));
-  Value resident = m.mul(sms, m.c(std::max<int64_t>(1, blocksPerSm)));
+std::pair<Value, Value> groupedBlock(IndexMath &m, Value bx, Value by, Value gx,
+                                     Value gy, Value resident) {
   Value group = m.max(m.c(1), m.ceilDiv(resident, gx));
   Value linear = m.add(m.mul(by, gx), bx);
   Value perGroup = m.mul(group, gx);
@@ -199,8 +196,16 @@ void KernelEmitter::groupHeads(int64_t blocksPerSm) {
   // The last group may hold fewer head rows.
   Value size = m.min(group, m.sub(gy, first));
   Value within = m.rem(linear, perGroup);
-  by = m.add(first, m.rem(within, size));
-  bx = m.div(within, size);
+  return {m.div(within, size), m.add(first, m.rem(within, size))};
+}
+
+void KernelEmitter::groupHeads(int64_t blocksPerSm) {
+  Value gx = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
+  Value gy = gpu::GridDimOp::create(b, loc, gpu::Dimension::y);
+  Value sms = arith::IndexCastUIOp::create(
+      b, loc, b.getIndexType(), NVVM::SmDimOp::create(b, loc, b.getI32Type()));
+  Value resident = m.mul(sms, m.c(std::max<int64_t>(1, blocksPerSm)));
+  std::tie(bx, by) = groupedBlock(m, bx, by, gx, gy, resident);
 }
 
 void KernelEmitter::headMapping(int64_t first, int64_t cycle, bool reversed) {

@@ -1,11 +1,12 @@
 //===- SpanOrder.h - The tickets of a span-ordered kernel --------*- C++
 //-*-===//
 //
-// The order in which a span-ordered kernel (SpanOrder.cpp) hands out its
-// tiles: the index arithmetic from a ticket to a (batch, head) pair and a
-// band tile or a column tile, on index values, so that it can be emitted
-// into a kernel and, by the unit tests, into a host function that is run
-// over every ticket of a launch.
+// The orders in which blocks take their tiles, as index arithmetic on
+// index values, so that it can be emitted into a kernel and, by the unit
+// tests (unittests/Attention/SpanOrderTest.cpp), into a host function
+// that is run over every block of a launch: a span-ordered kernel's
+// tickets (SpanOrder.cpp), and head-groups' renumbering of blockIdx
+// (KernelEmitter::groupHeads).
 //
 //===----------------------------------------------------------------------===//
 
@@ -37,6 +38,15 @@ struct SpanTicket {
 SpanTicket decodeSpanTicket(attention_loops::IndexMath &m, Value ticket,
                             Value tickets, Value n, int64_t stride,
                             int64_t rows, int64_t lag);
+
+/// Block (bx, by) of a launch of gx tiles by gy head rows, renumbered to
+/// take the (tile, head row) pairs tile-major within groups of G = max(1,
+/// ceil(resident / gx)) head rows (the last group: what is left). Returns
+/// (tile, head row). KernelEmitter::groupHeads; defined in
+/// KernelEmitter.cpp.
+std::pair<Value, Value> groupedBlock(attention_loops::IndexMath &m, Value bx,
+                                     Value by, Value gx, Value gy,
+                                     Value resident);
 
 } // namespace gpu_kernels
 } // namespace st
