@@ -27,9 +27,9 @@
 // CHECK: %[[LEFT:.*]] = arith.subi %[[GY]], %[[FIRST]]
 // CHECK: %[[SIZE:.*]] = arith.minsi %[[G]], %[[LEFT]]
 // CHECK: %[[IN:.*]] = arith.remsi %[[LIN]], %[[PER]]
+// CHECK: %[[TILE:.*]] = arith.floordivsi %[[IN]], %[[SIZE]]
 // CHECK: %[[R:.*]] = arith.remsi %[[IN]], %[[SIZE]]
 // CHECK: %[[HEAD:.*]] = arith.addi %[[FIRST]], %[[R]]
-// CHECK: %[[TILE:.*]] = arith.floordivsi %[[IN]], %[[SIZE]]
 // CHECK: arith.muli %[[HEAD]], %{{.*}}
 // CHECK: gpu.return
 // CHECK-LABEL: gpu.func @st_attn_s_dq2(
