@@ -12,12 +12,13 @@
 // The two bodies are the ordinary kernels' (emitForward, emitDq, emitDkv);
 // this file adds the order and the synchronisation around them.
 //
-// Spans. A column tile (class c, view rows R s .. R s + R - 1 at R rows a
-// block; query rows, or key rows for dK/dV) holds the positions c + L (R s .. R
-// s + R - 1): all of them lie in positions R L s .. R L (s + 1), the band tiles
-// L s .. L s + L - 1 of the same head. That set is span s; a head has ns =
-// ceil(ceil(N / L) / R) spans, each of L band tiles (past the sequence: empty)
-// and L column tiles (one a class; empty where the class is shorter).
+// Spans. A column tile (class c, view rows R s .. R s + R - 1 at R rows
+// a block; query rows, or key rows for dK/dV) holds the positions
+// c + L (R s .. R s + R - 1): all of them lie in positions R L s ..
+// R L (s + 1), the band tiles L s .. L s + L - 1 of the same head. That
+// set is span s; a head has ns = ceil(ceil(N / L) / R) spans, each of L
+// band tiles (past the sequence: empty) and L column tiles (one a class;
+// empty where the class is shorter).
 //
 // Tickets, not blockIdx. Thread 0 of each block takes a ticket from a
 // counter (atomic add); the ticket names the tile. The launch's spans
