@@ -85,7 +85,8 @@ for pair in WGMMA_HEAD_DIMS:wgmma-head-dims WGMMA_KEY_TILE:wgmma-key-tile \
   FORWARD_PING_PONG:forward-ping-pong DQ_PRODUCER:dq-producer \
   DKV_PRODUCER:dkv-producer PIPELINED_DQ:pipelined-dq \
   DQ_OWN_BLOCK_DKV:dq-own-block-dkv \
-  SPLIT_FORWARD_MIN_N:split-forward-min-n SPAN_FORWARD:span-forward SPAN_DQ:span-dq SPAN_DKV:span-dkv \
+  SPLIT_FORWARD_MIN_N:split-forward-min-n SPAN_FORWARD:span-forward \
+  SPAN_DQ:span-dq SPAN_DKV:span-dkv \
   DISCARD_CHAIN:discard-chain; do
   var="ST_GPU_${pair%%:*}"
   if [ -n "${!var:-}" ]; then

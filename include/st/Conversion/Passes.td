@@ -289,9 +289,10 @@ def ConvertStAttentionToGpu
            "As span-forward, for the dK/dV kernels of the band keys and the "
            "key residue classes (SpanOrder.cpp)">,
     Option<"discardChain", "discard-chain", "bool", /*default=*/"true",
-           "With span-forward or span-dkv: the column tiles discard the chain rows' L2 "
-           "lines once read (discard.global.L2), so that they are never "
-           "written back to DRAM">
+           "With span-forward, span-dq or span-dkv: the column tiles "
+           "discard the chain rows' L2 lines once read "
+           "(discard.global.L2), so that they are never written back to "
+           "DRAM">
   ];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect", "::mlir::NVVM::NVVMDialect",

@@ -72,8 +72,8 @@
   X(int64_t, spanDkv, "span-dkv",                                              \
     "0, or the lag in spans of the span-ordered dK/dV kernel")                 \
   X(bool, discardChain, "discard-chain",                                       \
-    "With span-forward or span-dkv: the chain's L2 lines are discarded once "  \
-    "read")
+    "With span-forward, span-dq or span-dkv: the chain's L2 lines are "        \
+    "discarded once read")
 
 namespace mlir {
 namespace st {

@@ -397,13 +397,15 @@ struct ConvertStAttentionToGpuPass
       };
       // Forward.
       auto fwd = ga::groupParts(parts, /*byKeyView=*/false);
-      // span-forward, span-dkv: a pass's chain of a band kernel and a
-      // column kernel (one pattern for every head, kernels of 64 rows a
-      // block, neither split) runs as one kernel that takes its tiles by
-      // ticket (SpanOrder.cpp). Not measured yet on a GPU, so off by
-      // default. `spanPair` gives the band group's index and the columns'
-      // stride where `groups` (by query view, or by key view) are such a
-      // pair; `addSpanKernel` emits the span-ordered kernel of the two
+      // span-forward, span-dq, span-dkv: a pass's chain of a band kernel
+      // and a column kernel (one pattern for every head, kernels of 64
+      // rows a block, neither split) runs as one kernel that takes its
+      // tiles by ticket (SpanOrder.cpp). Off by default: session 16's
+      // H100 runs of the first order were slower at every size
+      // (docs/performance.md); the order across heads is unmeasured.
+      // `spanPair` gives the band group's index and the columns' stride
+      // where `groups` (by query view, or by key view) are such a pair;
+      // `addSpanKernel` emits the span-ordered kernel of the two
       // bodies over `bufs` and the scratch `flags` into `list`, launched
       // as one ticket a block (2 L tiles a span, `spans` a head), and adds
       // `flags`, zeroed (a ticket counter, then a flag a span a head).

@@ -1,5 +1,4 @@
-//===- Kernels.h - The attention kernels' bodies -----------------*- C++
-//-*-===//
+//===- Kernels.h - The attention kernels' bodies ----------------*- C++ -*-===//
 //
 // The kernels that AttentionToGpu.cpp emits, each over a KernelEmitter
 // after begin() and headMapping(): the forward (ForwardKernel.cpp), dQ

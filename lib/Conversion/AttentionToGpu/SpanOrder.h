@@ -1,5 +1,4 @@
-//===- SpanOrder.h - The tickets of a span-ordered kernel --------*- C++
-//-*-===//
+//===- SpanOrder.h - The orders in which blocks take tiles ------*- C++ -*-===//
 //
 // The orders in which blocks take their tiles, as index arithmetic on
 // index values, so that it can be emitted into a kernel and, by the unit
