@@ -19,11 +19,13 @@ time, timed in alternation with an L2 flush before each repetition.
 
 import argparse
 import os
-import statistics
 import sys
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                "..", "python"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "python"))
+
+from gpu_attention import Timer  # noqa: E402
 
 
 def main():
@@ -61,7 +63,6 @@ def main():
     o = torch.empty_like(q)
     lse = torch.empty(shape[:3], device="cuda", dtype=torch.float32)
     dq, dk, dv = (torch.empty_like(q) for _ in range(3))
-    flush = torch.empty(256 << 20, dtype=torch.int8, device="cuda")
 
     def run(group):
         if group == 0:
@@ -87,24 +88,15 @@ def main():
         err = float((got - reference).norm() / reference.norm())
         print(f"heads {group} a call: outputs vs heads {groups[0]}: "
               f"{err:.1e}")
-    events = {group: [] for group in groups}
-    for _ in range(args.reps):
-        for group in groups:
-            flush.zero_()
-            start = torch.cuda.Event(enable_timing=True)
-            end = torch.cuda.Event(enable_timing=True)
-            start.record()
-            run(group)
-            end.record()
-            events[group].append((start, end))
-    torch.cuda.synchronize()
-    base = None
-    for group in dict.fromkeys(groups):
-        ms = statistics.median(s.elapsed_time(e) for s, e in events[group])
-        base = base or ms
+    # Each grouping once, after an L2 flush, in every repetition.
+    unique = list(dict.fromkeys(groups))
+    times = Timer(torch).alternating(
+        [lambda g=g: run(g) for g in unique], min_reps=args.reps,
+        max_reps=args.reps)
+    for group, ms in zip(unique, times):
         print(f"{args.pattern} n={args.n} B={args.batch} H={args.heads} "
               f"d={args.head_dim}: heads {group} a call: fwd+bwd {ms:.3f} ms "
-              f"({ms / base:.3f})")
+              f"({ms / times[0]:.3f})")
 
 
 if __name__ == "__main__":
