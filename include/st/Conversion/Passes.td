@@ -270,7 +270,8 @@ def ConvertStAttentionToGpu
            "of heads just large enough to fill the GPU (as many tiles as "
            "blocks run at once), instead of head after head, so that the "
            "long walks of every head start early and the short ones end "
-           "the launch (KernelEmitter::groupHeads)">,
+           "the launch (KernelEmitter::groupHeads). Measured slower on an "
+           "H100 at n <= 16384 (docs/performance.md, session 17)">,
     Option<"dependentLaunch", "dependent-launch", "bool", /*default=*/"true",
            "Kernels end their prologue with griddepcontrol (sm_90 and "
            "later) and their launches say early_launch, so the runtime "

@@ -400,9 +400,9 @@ struct ConvertStAttentionToGpuPass
       // span-forward, span-dq, span-dkv: a pass's chain of a band kernel
       // and a column kernel (one pattern for every head, kernels of 64
       // rows a block, neither split) runs as one kernel that takes its
-      // tiles by ticket (SpanOrder.cpp). Off by default: session 16's
-      // H100 runs of the first order were slower at every size
-      // (docs/performance.md); the order across heads is unmeasured.
+      // tiles by ticket (SpanOrder.cpp). Off by default: slower at every
+      // size measured, within a head (session 16) and across heads
+      // (session 17; docs/performance.md).
       // `spanPair` gives the band group's index and the columns' stride
       // where `groups` (by query view, or by key view) are such a pair;
       // `addSpanKernel` emits the span-ordered kernel of the two

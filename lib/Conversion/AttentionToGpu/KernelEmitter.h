@@ -93,11 +93,12 @@ public:
   /// heads' long walks, started late: a tail with SMs idle (list
   /// scheduling of fixed's summary dK/dV at n = 4096, B x H = 128, 16
   /// tiles a head, 264 blocks at once: 1.156 of the work's even share,
-  /// against 1.031 tile-major in groups of 16 heads). A group is about
-  /// as many tiles as run at once, as head after head has, so the rows
-  /// the blocks share in L2 are as many. With gridDim.x >= R (long
-  /// sequences) G = 1, the order of headMapping alone. Call after
-  /// begin(), before headMapping().
+  /// against 1.031 tile-major in groups of 16 heads). With gridDim.x >=
+  /// R (long sequences) G = 1, the order of headMapping alone. Measured
+  /// 1-7% slower at n <= 16384 on an H100 (docs/performance.md, session
+  /// 17): the blocks that run together span G heads' rows instead of
+  /// one head's, and the renumbered indices take registers; so it is
+  /// off. Call after begin(), before headMapping().
   void groupHeads(int64_t blocksPerSm);
   /// Sets the block's (batch, head) pair to `bh` (batch * H + head) and
   /// the base offsets from it (headMapping, or a ticket: SpanOrder.cpp).
