@@ -96,9 +96,9 @@ public:
   /// against 1.031 tile-major in groups of 16 heads). With gridDim.x >=
   /// R (long sequences) G = 1, the order of headMapping alone. Measured
   /// 1-7% slower at n <= 16384 on an H100 (docs/performance.md, session
-  /// 17): the blocks that run together span G heads' rows instead of
-  /// one head's, and the renumbered indices take registers; so it is
-  /// off. Call after begin(), before headMapping().
+  /// 17; likely because the blocks that run together span G heads' rows
+  /// instead of one head's, and the renumbered indices take registers),
+  /// so it is off. Call after begin(), before headMapping().
   void groupHeads(int64_t blocksPerSm);
   /// Sets the block's (batch, head) pair to `bh` (batch * H + head) and
   /// the base offsets from it (headMapping, or a ticket: SpanOrder.cpp).
