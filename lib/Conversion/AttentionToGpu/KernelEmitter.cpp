@@ -187,18 +187,6 @@ gpu::GPUFuncOp KernelEmitter::begin(gpu::GPUModuleOp module, StringRef name,
   return func;
 }
 
-std::pair<Value, Value> groupedBlock(IndexMath &m, Value bx, Value by, Value gx,
-                                     Value gy, Value resident) {
-  Value group = m.max(m.c(1), m.ceilDiv(resident, gx));
-  Value linear = m.add(m.mul(by, gx), bx);
-  Value perGroup = m.mul(group, gx);
-  Value first = m.mul(m.div(linear, perGroup), group);
-  // The last group may hold fewer head rows.
-  Value size = m.min(group, m.sub(gy, first));
-  Value within = m.rem(linear, perGroup);
-  return {m.div(within, size), m.add(first, m.rem(within, size))};
-}
-
 void KernelEmitter::groupHeads(int64_t blocksPerSm) {
   Value gx = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
   Value gy = gpu::GridDimOp::create(b, loc, gpu::Dimension::y);

@@ -125,6 +125,22 @@ SpanTicket decodeSpanTicket(attention_loops::IndexMath &m, Value ticket,
   return st;
 }
 
+// head-groups' order (KernelEmitter::groupHeads) is plain index arithmetic
+// on blockIdx, kept here beside the tickets' so that the same unit test
+// runs both.
+std::pair<Value, Value> groupedBlock(attention_loops::IndexMath &m, Value bx,
+                                     Value by, Value gx, Value gy,
+                                     Value resident) {
+  Value group = m.max(m.c(1), m.ceilDiv(resident, gx));
+  Value linear = m.add(m.mul(by, gx), bx);
+  Value perGroup = m.mul(group, gx);
+  Value first = m.mul(m.div(linear, perGroup), group);
+  // The last group may hold fewer head rows.
+  Value size = m.min(group, m.sub(gy, first));
+  Value within = m.rem(linear, perGroup);
+  return {m.div(within, size), m.add(first, m.rem(within, size))};
+}
+
 void KernelEmitter::awaitChainFlag() {
   // Thread 0 spins (acquire, device scope: the band tiles' chain stores
   // that the flag's release covers are visible to it), then the block

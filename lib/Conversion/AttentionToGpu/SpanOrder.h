@@ -41,8 +41,7 @@ SpanTicket decodeSpanTicket(attention_loops::IndexMath &m, Value ticket,
 /// Block (bx, by) of a launch of gx tiles by gy head rows, renumbered to
 /// take the (tile, head row) pairs tile-major within groups of G = max(1,
 /// ceil(resident / gx)) head rows (the last group: what is left). Returns
-/// (tile, head row). KernelEmitter::groupHeads; defined in
-/// KernelEmitter.cpp.
+/// (tile, head row). KernelEmitter::groupHeads.
 std::pair<Value, Value> groupedBlock(attention_loops::IndexMath &m, Value bx,
                                      Value by, Value gx, Value gy,
                                      Value resident);
