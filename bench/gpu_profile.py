@@ -56,6 +56,28 @@ def timeline(intervals):
     return span, span - busy
 
 
+def as_timed_reps(intervals):
+    """(span, sum) in us of the kernels in each --as-timed repetition: the
+    intervals [(start, end, name), ...] in start order split at the flush
+    (the first interval's kernel), span from the first kernel's start
+    after a flush to the last one's end, sum of their durations. Set
+    beside the repetition's CUDA events (start after the flush, end after
+    the backward), the difference is what the events time outside the
+    kernels."""
+    intervals = sorted(intervals)
+    flush = intervals[0][2] if intervals else ""
+    reps, current = [], []
+    for start, end, name in intervals + [(0.0, 0.0, flush)]:
+        if name != flush:
+            current.append((start, end))
+            continue
+        if current:
+            reps.append((max(e for _, e in current) - current[0][0],
+                         sum(e - s for s, e in current)))
+        current = []
+    return reps
+
+
 def main():
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
@@ -75,7 +97,10 @@ def main():
                         help="each repetition as bench/gpu_attention.py "
                         "times it: an L2 flush (a 256 MiB memset, listed "
                         "with the kernels), then forward and backward "
-                        "through torch.autograd")
+                        "through torch.autograd, bracketed by CUDA events "
+                        "as the benchmark's; prints the events' median "
+                        "beside the kernels' span and sum in the same "
+                        "repetitions")
     parser.add_argument("--once", action="store_true",
                         help="one forward and backward per layout, no "
                         "profiler (for ncu)")
@@ -114,13 +139,18 @@ def main():
                 flush = torch.empty(256 << 20, dtype=torch.int8,
                                     device="cuda")
                 leaves = [t.detach().requires_grad_() for t in (q, k, v)]
+            marks = [(torch.cuda.Event(enable_timing=True),
+                      torch.cuda.Event(enable_timing=True))
+                     for _ in range(args.reps)]
             with profile(activities=[ProfilerActivity.CUDA]) as prof:
-                for _ in range(args.reps):
+                for start, end in marks:
                     if args.as_timed:
                         flush.zero_()
                         for t in leaves:
                             t.grad = None
+                        start.record()
                         attn(*leaves).backward(dout)
+                        end.record()
                         continue
                     o, lse = attn.forward_into(q, k, v, o, lse)
                     attn.backward_into(q, k, v, o, lse, dout)
@@ -151,6 +181,15 @@ def main():
                   f"{span / args.reps:>9.1f}")
             print(f"  {'  of which no kernel ran':<44} {'':>8} "
                   f"{idle / args.reps:>9.1f}")
+            if args.as_timed:
+                reps = as_timed_reps(intervals)
+                events = sorted(s.elapsed_time(e) * 1e3 for s, e in marks)
+                print(f"  as timed, median of {len(reps)} repetitions "
+                      f"(us): CUDA events {events[len(events) // 2]:.1f}, "
+                      f"kernels' span "
+                      f"{sorted(r[0] for r in reps)[len(reps) // 2]:.1f}, "
+                      f"kernels' sum "
+                      f"{sorted(r[1] for r in reps)[len(reps) // 2]:.1f}")
             if args.timeline:
                 per = len(intervals) // args.reps
                 last = sorted(intervals)[-per:]
