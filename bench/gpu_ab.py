@@ -76,6 +76,13 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--target-ms", type=float, default=300.0,
                         help="time per round of alternation")
+    parser.add_argument("--idle-us", type=float, default=0.0,
+                        help="the GPU idles about this long (a sleeping "
+                        "kernel, torch.cuda._sleep at 1.98 GHz) before "
+                        "each repetition's flush, so that back-to-back "
+                        "repetitions stay below the board's power cap: "
+                        "beside a run with 0 it tells a configuration's "
+                        "time from its clocks")
     args = parser.parse_args()
     if len(args.configs) < 2:
         parser.error("give at least two configurations")
@@ -138,8 +145,16 @@ def main():
                     st(q, k, v).backward(dout)
                 return run
 
+            before = None
+            if args.idle_us > 0:
+                cycles = int(args.idle_us * 1980)
+
+                def idle_then_flush():
+                    torch.cuda._sleep(cycles)
+                    timer.flush.zero_()
+                before = [idle_then_flush] * len(methods)
             rounds = [timer.alternating([fwd_bwd(st) for st in methods],
-                                        args.target_ms)
+                                        args.target_ms, before=before)
                       for _ in range(args.rounds)]
             ms = [statistics.median(r[i] for r in rounds)
                   for i in range(len(methods))]

@@ -25,6 +25,8 @@
 # one kernel whose column tiles follow their band tiles by S spans (off: 0);
 # ST_GPU_SPAN_DQ=S and ST_GPU_SPAN_DKV=S do the same for dQ and dK/dV;
 # ST_GPU_DISCARD_CHAIN=0 keeps their chain's L2 lines after they are read.
+# ST_GPU_MIXED_DKV=1 runs fixed's own-block and summary dK/dV as one kernel
+# whose tiles, taken by ticket, mix the two in each head.
 # ST_GPU_SERPENTINE=0 turns serpentine-heads off (on by default: the kernels
 # of a chain alternate the order of their (batch, head) pairs).
 # ST_GPU_HEAD_GROUPS=1 turns head-groups on (blocks take their tiles
@@ -86,7 +88,7 @@ for pair in WGMMA_HEAD_DIMS:wgmma-head-dims WGMMA_KEY_TILE:wgmma-key-tile \
   DKV_PRODUCER:dkv-producer PIPELINED_DQ:pipelined-dq \
   DQ_OWN_BLOCK_DKV:dq-own-block-dkv \
   SPLIT_FORWARD_MIN_N:split-forward-min-n SPAN_FORWARD:span-forward \
-  SPAN_DQ:span-dq SPAN_DKV:span-dkv \
+  SPAN_DQ:span-dq SPAN_DKV:span-dkv MIXED_DKV:mixed-dkv \
   DISCARD_CHAIN:discard-chain; do
   var="ST_GPU_${pair%%:*}"
   if [ -n "${!var:-}" ]; then

@@ -17,7 +17,10 @@
 // first.
 //
 // HeadGroupsRenumberEveryBlockOnce does the same for head-groups'
-// renumbering of blockIdx (groupedBlock).
+// renumbering of blockIdx (groupedBlock), and MixedTicketsNameEveryTileOnce
+// for the mixed dK/dV kernel's tickets (decodeMixTicket): every own-block
+// and summary tile of every head once, and the own-block tiles that hold a
+// summary tile's keys before it in the same head.
 //
 //===----------------------------------------------------------------------===//
 
@@ -42,7 +45,9 @@
 #include <vector>
 
 using namespace mlir;
+using mlir::st::gpu_kernels::decodeMixTicket;
 using mlir::st::gpu_kernels::decodeSpanTicket;
+using mlir::st::gpu_kernels::MixTicket;
 using mlir::st::gpu_kernels::SpanTicket;
 
 namespace {
@@ -249,6 +254,110 @@ TEST_F(SpanOrder, HeadGroupsRenumberEveryBlockOnce) {
           ASSERT_EQ(row, first + (l - first * gx) % size) << "block " << l;
         }
       }
+}
+
+/// The mixed dK/dV kernel's tickets (decodeMixTicket, as emitMixedDkv
+/// calls it: 64-key tiles, rounds of L / c own-block tiles and a summary
+/// tile), run over every ticket of launches of fixed<L, c> with the
+/// summaries at the end of each block: every own-block tile of the
+/// sequence and every summary tile of the grid once a head (own-block
+/// tiles past the sequence are empty), and the own-block tiles that hold
+/// the positions of a summary tile's keys come before it in its head.
+TEST_F(SpanOrder, MixedTicketsNameEveryTileOnce) {
+  constexpr int64_t tile = 64, heads = 3, fields = 4;
+  for (auto [stride, width] :
+       {std::pair<int64_t, int64_t>{128, 32}, {128, 64}, {256, 16}, {64, 64}}) {
+    int64_t perRound = stride / width;
+    OpBuilder b(context.get());
+    Location loc = b.getUnknownLoc();
+    OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
+    b.setInsertionPointToEnd(module->getBody());
+    auto memref = MemRefType::get({ShapedType::kDynamic}, b.getI64Type());
+    Type index = b.getIndexType();
+    auto func = func::FuncOp::create(
+        b, loc, "mix", b.getFunctionType({memref, index, index}, {}));
+    func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+    Block *body = func.addEntryBlock();
+    b.setInsertionPointToEnd(body);
+    Value out = body->getArgument(0), summaryTiles = body->getArgument(1),
+          count = body->getArgument(2);
+    mlir::st::attention_loops::IndexMath m{b, loc};
+    scf::ForOp::create(
+        b, loc, m.c(0), count, m.c(1), ValueRange(),
+        [&](OpBuilder &, Location, Value t, ValueRange) {
+          MixTicket mt = decodeMixTicket(m, t, summaryTiles, perRound);
+          Value f[fields] = {
+              mt.head, arith::ExtUIOp::create(b, loc, b.getI64Type(), mt.isOwn),
+              mt.ownTile, mt.summaryTile};
+          for (int64_t i = 0; i < fields; ++i) {
+            Value v = f[i];
+            if (v.getType().isIndex())
+              v = arith::IndexCastOp::create(b, loc, b.getI64Type(), v);
+            memref::StoreOp::create(
+                b, loc, v, out,
+                ValueRange{m.add(m.mul(t, m.c(fields)), m.c(i))});
+          }
+          scf::YieldOp::create(b, loc);
+        });
+    func::ReturnOp::create(b, loc);
+    auto engine = mlir::st::compileForCpu(*module, {});
+    ASSERT_TRUE(succeeded(engine));
+    auto fn = (*engine)->lookup("_mlir_ciface_mix");
+    ASSERT_TRUE(!!fn);
+    using Fn = void (*)(StridedMemRefType<int64_t, 1> *, int64_t, int64_t);
+    for (int64_t n :
+         {int64_t(1), int64_t(100), int64_t(127), int64_t(129), int64_t(1000),
+          int64_t(4096), int64_t(4097), int64_t(65536)}) {
+      SCOPED_TRACE("L=" + std::to_string(stride) +
+                   " c=" + std::to_string(width) + " n=" + std::to_string(n));
+      int64_t ownTiles = (n + tile - 1) / tile;
+      int64_t blocks = (n + stride - 1) / stride;
+      int64_t summaryTiles = (blocks * width + tile - 1) / tile;
+      int64_t count = heads * summaryTiles * (perRound + 1);
+      std::vector<int64_t> out(count * fields, -7);
+      StridedMemRefType<int64_t, 1> desc;
+      desc.basePtr = desc.data = out.data();
+      desc.offset = 0;
+      desc.sizes[0] = int64_t(out.size());
+      desc.strides[0] = 1;
+      reinterpret_cast<Fn> (*fn)(&desc, summaryTiles, count);
+      // (head, tile) -> ticket, own-block and summary tiles apart.
+      std::map<std::pair<int64_t, int64_t>, int64_t> own, summary;
+      for (int64_t t = 0; t < count; ++t) {
+        const int64_t *f = &out[t * fields];
+        ASSERT_TRUE(f[0] >= 0 && f[0] < heads) << "ticket " << t;
+        if (f[1]) {
+          ASSERT_TRUE(f[2] >= 0 && f[2] < summaryTiles * perRound)
+              << "ticket " << t;
+          ASSERT_TRUE(own.insert({{f[0], f[2]}, t}).second)
+              << "ticket " << t << " names own-block tile " << f[2] << " twice";
+        } else {
+          ASSERT_TRUE(f[3] >= 0 && f[3] < summaryTiles) << "ticket " << t;
+          ASSERT_TRUE(summary.insert({{f[0], f[3]}, t}).second)
+              << "ticket " << t << " names summary tile " << f[3] << " twice";
+        }
+      }
+      ASSERT_EQ(int64_t(summary.size()), heads * summaryTiles);
+      for (int64_t h = 0; h < heads; ++h) {
+        for (int64_t o = 0; o < ownTiles; ++o)
+          ASSERT_TRUE(own.count({h, o})) << "own-block tile " << o;
+        // The summary positions (window [L - c, L) of each block) below n,
+        // in order: the compact view.
+        std::vector<int64_t> positions;
+        for (int64_t p = 0; p < n; ++p)
+          if (p % stride >= stride - width)
+            positions.push_back(p);
+        for (int64_t s = 0; s < summaryTiles; ++s) {
+          int64_t at = summary.at({h, s});
+          for (int64_t x = s * tile;
+               x < std::min<int64_t>((s + 1) * tile, positions.size()); ++x)
+            EXPECT_LT(own.at({h, positions[x] / tile}), at)
+                << "summary tile " << s << " key " << x << " (position "
+                << positions[x] << ")";
+        }
+      }
+    }
+  }
 }
 
 } // namespace

@@ -289,6 +289,12 @@ def ConvertStAttentionToGpu
     Option<"spanDkv", "span-dkv", "int64_t", /*default=*/"0",
            "As span-forward, for the dK/dV kernels of the band keys and the "
            "key residue classes (SpanOrder.cpp)">,
+    Option<"mixedDkv", "mixed-dkv", "bool", /*default=*/"false",
+           "Where the dK/dV pass is fixed's chain of an own-block kernel "
+           "(bound by DRAM) and a summary kernel (bound by the tensor "
+           "cores), one kernel whose blocks take own-block and summary "
+           "tiles by ticket, mixed in each head, so that the two run side "
+           "by side (SpanOrder.cpp, \"Mixed\")">,
     Option<"discardChain", "discard-chain", "bool", /*default=*/"true",
            "With span-forward, span-dq or span-dkv: the column tiles "
            "discard the chain rows' L2 lines once read "

@@ -71,6 +71,9 @@
     "0, or the lag in spans of the span-ordered dQ kernel")                    \
   X(int64_t, spanDkv, "span-dkv",                                              \
     "0, or the lag in spans of the span-ordered dK/dV kernel")                 \
+  X(bool, mixedDkv, "mixed-dkv",                                               \
+    "Fixed's own-block and summary dK/dV as one kernel of tiles taken by "     \
+    "ticket, mixed in each head")                                              \
   X(bool, discardChain, "discard-chain",                                       \
     "With span-forward, span-dq or span-dkv: the chain's L2 lines are "        \
     "discarded once read")

@@ -607,7 +607,7 @@ struct ConvertStAttentionToGpuPass
       // classes) as one kernel. It needs the class-major statistics of
       // the last dQ kernel, so it waits for the whole dQ chain instead of
       // running beside its second kernel.
-      bool spanDkvOrdered = false;
+      bool dkvPairInOne = false;
       if (auto pair = spanPair(bwd, /*byKeyView=*/true, dkvProducer);
           pair && spanDkv > 0 && ownWriter < 0 && pair->first == 0) {
         int64_t stride = pair->second;
@@ -637,10 +637,63 @@ struct ConvertStAttentionToGpuPass
           waits.push_back(classWriter);
         }
         dkv["waits"] = std::move(waits);
-        spanDkvOrdered = true;
+        dkvPairInOne = true;
+      }
+      // mixed-dkv: fixed's dK/dV pair (the own blocks, which start the
+      // summary keys' chain, and the summaries) as one kernel whose
+      // tickets mix the two kinds of tile (SpanOrder.cpp, "Mixed"). A
+      // summary tile (64 keys) holds whole blocks' summaries, which whole
+      // own-block tiles cover.
+      if (mixedDkv && !dkvPairInOne && cycle == 1 && bwd.size() == 2 &&
+          ownWriter < 0 &&
+          bwd[0].front().keyView.kind == ga::ViewKind::Identity &&
+          bwd[1].front().keyView.kind == ga::ViewKind::Compact &&
+          !splits(dkvProducer, bwd[0]) && !splits(dkvProducer, bwd[1]) &&
+          !byClass(bwd[0]) && kBlockRows % bwd[1].front().keyView.width == 0 &&
+          bwd[1].front().keyView.stride % kBlockRows == 0) {
+        const auto &own = bwd[0], &summaries = bwd[1];
+        const ga::View &summaryView = summaries.front().keyView;
+        needDkvAcc = true;
+        SmallVector<std::pair<StringRef, Type>> bufs = {
+            {"q", elt},    {"k", elt},     {"v", elt},  {"dout", elt},
+            {"lse2", f32}, {"delta", f32}, {"dk", elt}, {"dv", elt}};
+        addChain(bufs, "dk_acc");
+        addChain(bufs, "dv_acc");
+        StringRef flags = "mix_flags_dkv";
+        bufs.push_back({flags, b.getI32Type()});
+        SmallVector<ga::View> later = {summaryView};
+        addKernel(
+            "dkv", bufs, /*rowStats=*/true, own.front().keyView,
+            /*reversedHeads=*/false, /*split=*/false, backward,
+            [&](KernelEmitter &k) {
+              emitMixedDkv(
+                  k, summaryView, flags,
+                  [&] { emitDkv(k, own, /*first=*/true, later); },
+                  [&] { emitDkv(k, summaries, /*first=*/false, {}); });
+            },
+            /*variant=*/"", /*tickets=*/true);
+        json::Object &dkv = *backward.back().getAsObject();
+        // Each head: a round (L / c own-block tiles, then a summary tile)
+        // a summary tile.
+        int64_t round = summaryView.stride / summaryView.width + 1;
+        dkv["grid"] = json::Array{
+            exOp("mul", ex("BH"),
+                 exOp("mul", gridX(summaryView, kBlockRows), ex(round))),
+            ex(1), ex(1)};
+        dkv["stream"] = 1;
+        dkv["waits"] = json::Array{firstDq};
+        scratch.push_back(json::Object{
+            {"name", flags},
+            {"bytes", exOp("mul",
+                           exOp("add", ex(1),
+                                exOp("mul", ex("BH"),
+                                     gridX(own.front().keyView, kBlockRows))),
+                           ex(4))},
+            {"zeroed", true}});
+        dkvPairInOne = true;
       }
       for (auto entry : llvm::enumerate(
-               ArrayRef(bwd).drop_front(spanDkvOrdered ? bwd.size() : 0))) {
+               ArrayRef(bwd).drop_front(dkvPairInOne ? bwd.size() : 0))) {
         size_t i = entry.index();
         const auto &group = entry.value();
         if (i == 0 && ownWriter >= 0)

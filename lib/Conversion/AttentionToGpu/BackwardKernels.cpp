@@ -421,9 +421,14 @@ static void dkvUpdate(KernelEmitter &k, const KeyColumns &kc,
 
 /// Stores the keys' dK and dV: the rows that a kernel over a `later` view
 /// continues go to the chain, the others are final (fixed: the own
-/// block's kernel ends every row outside the summaries).
+/// block's kernel ends every row outside the summaries). With
+/// `addChain` (the kernel ends the chain, `later` is empty), dK and dV
+/// first add the chain's rows, one after the other, so that only one of
+/// the two chains is live (the mixed kernel's summary tiles: at d = 128
+/// both at once spilled more).
 static void storeKeyRows(KernelEmitter &k, const Frags &dk, const Frags &dv,
-                         const LaneRows &keys, ArrayRef<ga::View> later) {
+                         const LaneRows &keys, ArrayRef<ga::View> later,
+                         bool addChain = false) {
   IndexMath &m = k.m;
   Value factor[2] = {k.f(k.scale), k.f(k.scale)};
   Value one[2] = {k.f(1), k.f(1)};
@@ -438,9 +443,19 @@ static void storeKeyRows(KernelEmitter &k, const Frags &dk, const Frags &dv,
       goesOn.valid[r] = m.andi(keys.valid[r], held);
       ends.valid[r] = m.andi(keys.valid[r], m.noti(held));
     }
+  assert((!addChain || later.empty()) && "the kernel ends the chain");
+  auto withChain = [&](const Frags &acc, StringRef name) {
+    if (!addChain)
+      return acc;
+    Frags sum = k.loadChain(keys, name);
+    for (auto [s, a] : llvm::zip(sum, acc))
+      for (int e = 0; e < 4; ++e)
+        s[e] = k.fadd(a[e], s[e]);
+    return sum;
+  };
   if (!coveredLater) {
-    k.storeRows(dk, ends, factor, k.arg["dk"]);
-    k.storeRows(dv, ends, one, k.arg["dv"]);
+    k.storeRows(withChain(dk, "dk_acc"), ends, factor, k.arg["dk"]);
+    k.storeRows(withChain(dv, "dv_acc"), ends, one, k.arg["dv"]);
   }
   if (!later.empty()) {
     k.storeChain(dk, goesOn, one, "dk_acc");
@@ -563,7 +578,10 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   const RowOperand &kf = ops[0], &vf = ops[1];
   int64_t dTiles = k.d / 8;
   SmallVector<Value> state;
-  if (first) {
+  // The mixed kernel's summary tiles add the chain after their walk
+  // (emitMixedDkv): its rows come from own-block tiles that may still run.
+  bool chainAfterWalk = !first && k.chainTileFlags;
+  if (first || chainAfterWalk) {
     KernelEmitter::flatten(k.zeros(dTiles), state);
     KernelEmitter::flatten(k.zeros(dTiles), state);
   } else {
@@ -604,7 +622,9 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   Frags dk = KernelEmitter::unflatten(state, dTiles);
   Frags dv = KernelEmitter::unflatten(ValueRange(state).drop_front(4 * dTiles),
                                       dTiles);
-  storeKeyRows(k, dk, dv, keys, later);
+  if (chainAfterWalk)
+    k.awaitTileFlags();
+  storeKeyRows(k, dk, dv, keys, later, chainAfterWalk);
   if (later.empty() && !first && k.discardChain)
     for (StringRef chain : {"dk_acc", "dv_acc"})
       discardChainRows(k, kv, br, chain);

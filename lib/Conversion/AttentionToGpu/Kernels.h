@@ -34,6 +34,19 @@ void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
 void emitSpanOrdered(KernelEmitter &k, int64_t stride, int64_t lag,
                      bool discard, StringRef flagsName,
                      function_ref<void()> band, function_ref<void()> columns);
+/// The mixed dK/dV kernel (SpanOrder.cpp, "Mixed"): fixed's two dK/dV
+/// kernels as one, `own` (emits the body over the identity key view of
+/// the own blocks; it starts the chain of the summary keys) and
+/// `summaries` (over the compact key view `summaryView`; it finishes the
+/// chain). Blocks take tickets that name own-block and summary tiles
+/// mixed in each head, so that the own blocks' dK/dV, bound by DRAM,
+/// run beside the summaries', bound by the tensor cores, and read the
+/// head's Q, K, V and dO while the summaries' tiles have them in L2.
+/// Needs begin() with ticketSlot, and the zeroed scratch `flagsName` as an
+/// argument (a ticket counter, then a flag an own-block tile a head).
+void emitMixedDkv(KernelEmitter &k, const ga::View &summaryView,
+                  StringRef flagsName, function_ref<void()> own,
+                  function_ref<void()> summaries);
 /// The dK/dV that a split dQ kernel computes for the key group `parts`
 /// (dq-own-block-dkv): blocks inside its 128 query rows, which it walks
 /// last; `later` are the key views of the dK/dV kernels after it (as

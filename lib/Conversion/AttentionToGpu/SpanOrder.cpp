@@ -46,8 +46,31 @@
 // order the hardware starts the blocks in.
 //
 // The counter and the flags are a scratch buffer (`span_flags`,
-// `span_flags_dq`, `span_flags_dkv`) that the manifest marks `zeroed`: the
-// runtime sets it to zero before each pass that takes it.
+// `span_flags_dq`, `span_flags_dkv`, `mix_flags_dkv`) that the manifest
+// marks `zeroed`: the runtime sets it to zero before each pass that takes
+// it.
+//
+// Mixed (`mixed-dkv`). Fixed's dK/dV is a chain of two kernels too: the
+// own blocks (identity key view; the summary keys' rows go to the chain)
+// and the summaries (compact key view; they finish the chain). The first
+// is bound by DRAM (it reads Q, K, V and dO again: 267 us at 88% of the
+// H100's bandwidth at n = 4096, d = 128, session 13), the second by the
+// tensor cores (491 TFLOP/s on its pairs, session 17), and they ran one
+// after the other. One kernel of both, its tickets mixing the two kinds
+// of tile in every head, runs them side by side on each SM, and the own
+// blocks read the head's Q, K, V and dO from L2 while its summary tiles
+// walk them. With T = 64 keys a tile, stride L and summary width c (T a
+// multiple of c, L of T), a summary tile holds the summaries of T / c
+// blocks, which q = L / c own-block tiles cover; each head's tickets come
+// in rounds of q own-block tiles and then the summary tile of the blocks
+// they cover, so that the longest summary walks (the first) start first.
+// An own-block tile, after its stores and a block barrier, sets its flag
+// (release); a summary tile walks its query tiles with its accumulators
+// from zero and, before it adds the chain, waits for the flags of the
+// own-block tiles that hold its keys (acquire). Those have smaller
+// tickets than it (its round's or before), so, as above, the launch
+// cannot deadlock; and they are short, so the wait after a whole walk
+// finds them done.
 //
 //===----------------------------------------------------------------------===//
 
@@ -76,6 +99,43 @@ Value takeTicket(KernelEmitter &k, Value addr) {
   return ga::sideEffectAsm(b, k.loc, b.getI32Type(), {addr, one},
                            "atom.relaxed.gpu.add.u32 $0, [$1], $2;", "=r,l,r")
       .getRes();
+}
+
+/// The block's ticket (an index), from thread 0 through shared memory:
+/// the counter is word 0 of `flags`.
+Value blockTicket(KernelEmitter &k, Value flags) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  Value zero = k.m.c(0);
+  auto first = scf::IfOp::create(
+      b, loc, k.m.cmp(arith::CmpIPredicate::eq, k.tid, zero), false);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&first.getThenRegion().front());
+    Value ticket = takeTicket(k, wordAddress(k, flags, zero));
+    memref::StoreOp::create(b, loc, ticket, k.ticketMem, ValueRange{zero});
+  }
+  gpu::BarrierOp::create(b, loc);
+  return arith::IndexCastUIOp::create(
+      b, loc, b.getIndexType(),
+      memref::LoadOp::create(b, loc, k.ticketMem, ValueRange{zero}));
+}
+
+/// After a tile's body (the builder at the end of its region): a block
+/// barrier (every thread's chain stores), then thread 0 adds one to word
+/// `index` of `flags` with release semantics at device scope.
+void releaseFlag(KernelEmitter &k, Value flags, Value index) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  gpu::BarrierOp::create(b, loc);
+  auto release = scf::IfOp::create(
+      b, loc, k.m.cmp(arith::CmpIPredicate::eq, k.tid, k.m.c(0)), false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&release.getThenRegion().front());
+  Value one = arith::ConstantIntOp::create(b, loc, b.getI32Type(), 1);
+  ga::sideEffectAsm(b, loc, Type(), {wordAddress(k, flags, index), one},
+                    "fence.acq_rel.gpu;\n\tred.relaxed.gpu.add.u32 [$0], $1;",
+                    "l,r");
 }
 
 } // namespace
@@ -125,6 +185,20 @@ SpanTicket decodeSpanTicket(attention_loops::IndexMath &m, Value ticket,
   return st;
 }
 
+MixTicket decodeMixTicket(attention_loops::IndexMath &m, Value ticket,
+                          Value summaryTiles, int64_t perRound) {
+  MixTicket mt;
+  Value round = m.c(perRound + 1);
+  Value perHead = m.mul(summaryTiles, round);
+  Value at = m.rem(ticket, perHead);
+  Value r = m.div(at, round), slot = m.rem(at, round);
+  mt.head = m.div(ticket, perHead);
+  mt.isOwn = m.cmp(arith::CmpIPredicate::slt, slot, m.c(perRound));
+  mt.ownTile = m.add(m.mul(r, m.c(perRound)), slot);
+  mt.summaryTile = r;
+  return mt;
+}
+
 // head-groups' order (KernelEmitter::groupHeads) is plain index arithmetic
 // on blockIdx, kept here beside the tickets' so that the same unit test
 // runs both.
@@ -163,6 +237,36 @@ void KernelEmitter::awaitChainFlag() {
         ValueRange());
     b.createBlock(&loop.getAfter());
     // Back off: a spinning block shares its SM with three others.
+    ga::sideEffectAsm(b, loc, Type(), {}, "nanosleep.u32 256;", "");
+    scf::YieldOp::create(b, loc);
+  }
+  gpu::BarrierOp::create(b, loc);
+}
+
+void KernelEmitter::awaitTileFlags() {
+  // As awaitChainFlag: thread 0 spins on each flag in turn (acquire,
+  // device scope), then the block meets.
+  auto ifOp = scf::IfOp::create(
+      b, loc, m.cmp(arith::CmpIPredicate::eq, tid, m.c(0)), false);
+  {
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    Type i32 = b.getI32Type();
+    auto [lo, hi] = chainTiles();
+    auto each = scf::ForOp::create(b, loc, lo, m.add(hi, m.c(1)), m.c(1));
+    b.setInsertionPointToStart(each.getBody());
+    Value flag = wordAddress(*this, chainTileFlags, each.getInductionVar());
+    auto loop = scf::WhileOp::create(b, loc, TypeRange(), ValueRange());
+    b.createBlock(&loop.getBefore());
+    Value seen = ga::sideEffectAsm(b, loc, i32, {flag},
+                                   "ld.acquire.gpu.u32 $0, [$1];", "=r,l")
+                     .getRes();
+    scf::ConditionOp::create(
+        b, loc,
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, seen,
+                              arith::ConstantIntOp::create(b, loc, i32, 0)),
+        ValueRange());
+    b.createBlock(&loop.getAfter());
     ga::sideEffectAsm(b, loc, Type(), {}, "nanosleep.u32 256;", "");
     scf::YieldOp::create(b, loc);
   }
@@ -211,21 +315,8 @@ void emitSpanOrdered(KernelEmitter &k, int64_t stride, int64_t lag,
   assert(lag > 0 && "column tiles lag their band tiles");
   Value flags = k.arg[flagsName];
   Type i32 = b.getI32Type();
-
-  // The ticket, from thread 0 through shared memory.
   Value zero = m.c(0);
-  auto first = scf::IfOp::create(
-      b, loc, m.cmp(arith::CmpIPredicate::eq, k.tid, zero), false);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&first.getThenRegion().front());
-    Value ticket = takeTicket(k, wordAddress(k, flags, zero));
-    memref::StoreOp::create(b, loc, ticket, k.ticketMem, ValueRange{zero});
-  }
-  gpu::BarrierOp::create(b, loc);
-  Value ticket = arith::IndexCastUIOp::create(
-      b, loc, b.getIndexType(),
-      memref::LoadOp::create(b, loc, k.ticketMem, ValueRange{zero}));
+  Value ticket = blockTicket(k, flags);
 
   Value tickets = gpu::GridDimOp::create(b, loc, gpu::Dimension::x);
   SpanTicket st =
@@ -244,20 +335,8 @@ void emitSpanOrdered(KernelEmitter &k, int64_t stride, int64_t lag,
   band();
   // Every thread's chain stores, then one release for the block.
   b.setInsertionPoint(bandBlock->getTerminator());
-  gpu::BarrierOp::create(b, loc);
-  auto release = scf::IfOp::create(
-      b, loc, m.cmp(arith::CmpIPredicate::eq, k.tid, zero), false);
-  {
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&release.getThenRegion().front());
-    Value one = arith::ConstantIntOp::create(b, loc, i32, 1);
-    Value flag = wordAddress(
-        k, flags,
-        arith::IndexCastUIOp::create(b, loc, b.getIndexType(), bandFlag));
-    ga::sideEffectAsm(b, loc, Type(), {flag, one},
-                      "fence.acq_rel.gpu;\n\tred.relaxed.gpu.add.u32 [$0], $1;",
-                      "l,r");
-  }
+  releaseFlag(k, flags,
+              arith::IndexCastUIOp::create(b, loc, b.getIndexType(), bandFlag));
 
   Block *colBlock = &which.getElseRegion().front();
   b.setInsertionPoint(colBlock->getTerminator());
@@ -269,6 +348,73 @@ void emitSpanOrdered(KernelEmitter &k, int64_t stride, int64_t lag,
   columns();
   k.discardChain = false;
   k.chainFlag = Value();
+  k.tileOverride.reset();
+  b.setInsertionPointAfter(which);
+}
+
+void emitMixedDkv(KernelEmitter &k, const ga::View &summaryView,
+                  StringRef flagsName, function_ref<void()> own,
+                  function_ref<void()> summaries) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  IndexMath &m = k.m;
+  assert(k.ticketMem && "begin() with ticketSlot");
+  int64_t tile = k.rowsPerBlock(), stride = summaryView.stride,
+          width = summaryView.width;
+  assert(summaryView.kind == ga::ViewKind::Compact && tile % width == 0 &&
+         stride % tile == 0 && "a summary tile's blocks are whole rounds");
+  Value flags = k.arg[flagsName];
+  Value zero = m.c(0);
+  // The ticket's tile: own-block (identity view) and summary tiles a head
+  // (the compact view's grid, AttentionToGpu.cpp's gridX); the head's
+  // own-block flags follow the counter.
+  struct Decoded {
+    MixTicket mt;
+    Value ownTiles, flagBase;
+  };
+  auto decode = [&](Value ticket) {
+    Decoded t;
+    t.ownTiles = m.ceilDiv(k.n, m.c(tile));
+    Value summaryTiles =
+        m.ceilDiv(m.mul(m.ceilDiv(k.n, m.c(stride)), m.c(width)), m.c(tile));
+    t.mt = decodeMixTicket(m, ticket, summaryTiles, stride / width);
+    t.flagBase = m.add(m.c(1), m.mul(t.mt.head, t.ownTiles));
+    return t;
+  };
+  auto [mt, ownTiles, flagBase] = decode(blockTicket(k, flags));
+  k.setHead(mt.head);
+
+  auto which = scf::IfOp::create(b, loc, mt.isOwn, true);
+  Block *ownBlock = &which.getThenRegion().front();
+  b.setInsertionPoint(ownBlock->getTerminator());
+  k.tileOverride = {zero, mt.ownTile};
+  own();
+  b.setInsertionPoint(ownBlock->getTerminator());
+  // Tiles past the sequence (the last round's) have no flag.
+  auto inside = scf::IfOp::create(
+      b, loc, m.cmp(arith::CmpIPredicate::slt, mt.ownTile, ownTiles), false);
+  b.setInsertionPointToStart(&inside.getThenRegion().front());
+  releaseFlag(k, flags, m.add(flagBase, mt.ownTile));
+
+  Block *summaryBlock = &which.getElseRegion().front();
+  b.setInsertionPoint(summaryBlock->getTerminator());
+  k.tileOverride = {zero, mt.summaryTile};
+  // The own-block tiles holding the positions of the tile's first and
+  // last keys (a tile past the view has no walk: emitDkv's guard),
+  // decoded again from the ticket in shared memory after the walk.
+  k.chainTileFlags = flags;
+  Value len = k.viewLength(summaryView, m.c(0));
+  Value x0 = m.mul(mt.summaryTile, m.c(tile));
+  Value x1 = m.max(x0, m.sub(m.min(m.add(x0, m.c(tile)), len), m.c(1)));
+  auto flagOf = [&](Value x) {
+    return m.add(flagBase,
+                 m.div(k.toOriginal(summaryView, m.c(0), x), m.c(tile)));
+  };
+  std::pair<Value, Value> range = {flagOf(x0), flagOf(x1)};
+  k.chainTiles = [range] { return range; };
+  summaries();
+  k.chainTileFlags = Value();
+  k.chainTiles = nullptr;
   k.tileOverride.reset();
   b.setInsertionPointAfter(which);
 }

@@ -38,6 +38,20 @@ SpanTicket decodeSpanTicket(attention_loops::IndexMath &m, Value ticket,
                             Value tickets, Value n, int64_t stride,
                             int64_t rows, int64_t lag);
 
+/// What ticket `t` of a mixed own-block and summary dK/dV launch names
+/// (SpanOrder.cpp, "Mixed"): each head's tickets come in `summaryTiles`
+/// rounds of `perRound` own-block tiles and then one summary tile, the
+/// summary tile of round r holding the summaries of the blocks that round
+/// r's own-block tiles cover. Own-block tiles past the sequence are empty.
+struct MixTicket {
+  Value head;        // batch * H + head
+  Value isOwn;       // i1: an own-block tile (else a summary tile)
+  Value ownTile;     // its tile of the identity key view
+  Value summaryTile; // its tile of the compact key view
+};
+MixTicket decodeMixTicket(attention_loops::IndexMath &m, Value ticket,
+                          Value summaryTiles, int64_t perRound);
+
 /// Block (bx, by) of a launch of gx tiles by gy head rows, renumbered to
 /// take the (tile, head row) pairs tile-major within groups of G = max(1,
 /// ceil(resident / gx)) head rows (the last group: what is left). Returns
