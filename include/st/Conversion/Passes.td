@@ -294,7 +294,9 @@ def ConvertStAttentionToGpu
            "(bound by DRAM) and a summary kernel (bound by the tensor "
            "cores), one kernel whose blocks take own-block and summary "
            "tiles by ticket, mixed in each head, so that the two run side "
-           "by side (SpanOrder.cpp, \"Mixed\")">,
+           "by side (SpanOrder.cpp, \"Mixed\"). Measured no faster timed "
+           "back to back on an H100 at d = 128, slower at d = 64 "
+           "(docs/performance.md, session 18)">,
     Option<"discardChain", "discard-chain", "bool", /*default=*/"true",
            "With span-forward, span-dq or span-dkv: the column tiles "
            "discard the chain rows' L2 lines once read "
