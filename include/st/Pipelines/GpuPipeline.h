@@ -74,6 +74,9 @@
   X(bool, mixedDkv, "mixed-dkv",                                               \
     "Fixed's own-block and summary dK/dV as one kernel of tiles taken by "     \
     "ticket, mixed in each head")                                              \
+  X(bool, wholeSummaryKeys, "whole-summary-keys",                              \
+    "Fixed's summary dK/dV kernel takes the summary keys' whole columns, "     \
+    "the own-block kernel leaves them out: no chain, two streams")             \
   X(bool, discardChain, "discard-chain",                                       \
     "With span-forward, span-dq or span-dkv: the chain's L2 lines are "        \
     "discarded once read")

@@ -607,7 +607,7 @@ struct ConvertStAttentionToGpuPass
       // classes) as one kernel. It needs the class-major statistics of
       // the last dQ kernel, so it waits for the whole dQ chain instead of
       // running beside its second kernel.
-      bool dkvPairInOne = false;
+      bool dkvPairDone = false;
       if (auto pair = spanPair(bwd, /*byKeyView=*/true, dkvProducer);
           pair && spanDkv > 0 && ownWriter < 0 && pair->first == 0) {
         int64_t stride = pair->second;
@@ -637,14 +637,14 @@ struct ConvertStAttentionToGpuPass
           waits.push_back(classWriter);
         }
         dkv["waits"] = std::move(waits);
-        dkvPairInOne = true;
+        dkvPairDone = true;
       }
       // mixed-dkv: fixed's dK/dV pair (the own blocks, which start the
       // summary keys' chain, and the summaries) as one kernel whose
       // tickets mix the two kinds of tile (SpanOrder.cpp, "Mixed"). A
       // summary tile (64 keys) holds whole blocks' summaries, which whole
       // own-block tiles cover.
-      if (mixedDkv && !dkvPairInOne && cycle == 1 && bwd.size() == 2 &&
+      if (mixedDkv && !dkvPairDone && cycle == 1 && bwd.size() == 2 &&
           ownWriter < 0 &&
           bwd[0].front().keyView.kind == ga::ViewKind::Identity &&
           bwd[1].front().keyView.kind == ga::ViewKind::Compact &&
@@ -690,10 +690,52 @@ struct ConvertStAttentionToGpuPass
                                      gridX(own.front().keyView, kBlockRows))),
                            ex(4))},
             {"zeroed", true}});
-        dkvPairInOne = true;
+        dkvPairDone = true;
+      }
+      // whole-summary-keys: fixed's dK/dV pair with no chain. The summary
+      // kernel's part becomes the summary keys' whole columns (every row
+      // from the key on: its own block's rows too), the own block's part
+      // leaves them out (an exclusion, masked), and its kernel does not
+      // store the summary keys. The summary kernel (long walks) follows dQ
+      // on the first stream, launched early, and the own-block kernel
+      // (short walks, bound by DRAM) waits for dQ on the second: its
+      // blocks start as the summary kernel's last ones do and fill its
+      // tail, where the chain had them run after it.
+      if (wholeSummaryKeys && !dkvPairDone && ownWriter < 0 &&
+          bwd.size() == 2 && bwd[0].size() == 1 && bwd[1].size() == 1 &&
+          bwd[0][0].factor.getKind() == lay::FactorKind::Block &&
+          bwd[0][0].excluded.empty() &&
+          bwd[1][0].factor.getKind() == lay::FactorKind::Summary &&
+          bwd[1][0].factor.isEarlierOnly() && bwd[1][0].excluded.empty() &&
+          bwd[0][0].factor.getPeriod() == bwd[1][0].factor.getPeriod() &&
+          !splits(dkvProducer, bwd[0]) && !splits(dkvProducer, bwd[1])) {
+        const lay::Factor &s = bwd[1][0].factor;
+        lay::Factor whole =
+            lay::Factor::summary(s.getPeriod(), s.getLo(), s.getHi(),
+                                 /*earlierOnly=*/false);
+        ga::GpuPart keys = bwd[1][0], rest = bwd[0][0];
+        keys.factor = keys.viewFactor = whole;
+        rest.excluded.push_back(whole);
+        SmallVector<std::pair<StringRef, Type>> bufs = {
+            {"q", elt},    {"k", elt},     {"v", elt},  {"dout", elt},
+            {"lse2", f32}, {"delta", f32}, {"dk", elt}, {"dv", elt}};
+        SmallVector<ga::View> elsewhere = {keys.keyView};
+        addKernel(
+            "dkv", bufs, /*rowStats=*/true, keys.keyView,
+            /*reversedHeads=*/true, /*split=*/false, backward,
+            [&](KernelEmitter &k) { emitDkv(k, {keys}, /*first=*/true, {}); });
+        addKernel("dkv", bufs, /*rowStats=*/true, rest.keyView,
+                  /*reversedHeads=*/false, /*split=*/false, backward,
+                  [&](KernelEmitter &k) {
+                    emitDkv(k, {rest}, /*first=*/true, {}, elsewhere);
+                  });
+        json::Object &own = *backward.back().getAsObject();
+        own["stream"] = 1;
+        own["waits"] = json::Array{firstDq};
+        dkvPairDone = true;
       }
       for (auto entry : llvm::enumerate(
-               ArrayRef(bwd).drop_front(dkvPairInOne ? bwd.size() : 0))) {
+               ArrayRef(bwd).drop_front(dkvPairDone ? bwd.size() : 0))) {
         size_t i = entry.index();
         const auto &group = entry.value();
         if (i == 0 && ownWriter >= 0)

@@ -428,21 +428,31 @@ static void dkvUpdate(KernelEmitter &k, const KeyColumns &kc,
 /// both at once spilled more).
 static void storeKeyRows(KernelEmitter &k, const Frags &dk, const Frags &dv,
                          const LaneRows &keys, ArrayRef<ga::View> later,
-                         bool addChain = false) {
+                         bool addChain = false,
+                         ArrayRef<ga::View> elsewhere = {}) {
   IndexMath &m = k.m;
   Value factor[2] = {k.f(k.scale), k.f(k.scale)};
   Value one[2] = {k.f(1), k.f(1)};
   bool coveredLater =
       llvm::any_of(later, [](const ga::View &v) { return v.coversAll(); });
+  // Whether the lane's key row r is a key of one of `views`.
+  auto heldIn = [&](ArrayRef<ga::View> views, int r) {
+    Value held = k.inView(views.front(), keys.orig[r]);
+    for (const ga::View &v : views.drop_front())
+      held = m.ori(held, k.inView(v, keys.orig[r]));
+    return held;
+  };
   LaneRows ends = keys, goesOn = keys;
   if (!later.empty() && !coveredLater)
     for (int r = 0; r < 2; ++r) {
-      Value held = k.inView(later.front(), keys.orig[r]);
-      for (const ga::View &v : later.drop_front())
-        held = m.ori(held, k.inView(v, keys.orig[r]));
+      Value held = heldIn(later, r);
       goesOn.valid[r] = m.andi(keys.valid[r], held);
       ends.valid[r] = m.andi(keys.valid[r], m.noti(held));
     }
+  // Keys that another kernel finishes whole are not stored here.
+  if (!elsewhere.empty())
+    for (int r = 0; r < 2; ++r)
+      ends.valid[r] = m.andi(ends.valid[r], m.noti(heldIn(elsewhere, r)));
   assert((!addChain || later.empty()) && "the kernel ends the chain");
   auto withChain = [&](const Frags &acc, StringRef name) {
     if (!addChain)
@@ -548,7 +558,7 @@ static void ownBlockDkv(KernelEmitter &k, const OwnBlockDkv &own,
 /// keys each, and the producer stages the query tiles (Q, dO and the
 /// rows' lse2 and delta) of the block's walk once for both.
 void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
-             ArrayRef<ga::View> later) {
+             ArrayRef<ga::View> later, ArrayRef<ga::View> elsewhere) {
   IndexMath &m = k.m;
   const ga::View &kv = parts.front().keyView;
   BlockRows br = blockRows(k, kv, /*queryDriven=*/false);
@@ -624,7 +634,7 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
                                       dTiles);
   if (chainAfterWalk)
     k.awaitTileFlags();
-  storeKeyRows(k, dk, dv, keys, later, chainAfterWalk);
+  storeKeyRows(k, dk, dv, keys, later, chainAfterWalk, elsewhere);
   if (later.empty() && !first && k.discardChain)
     for (StringRef chain : {"dk_acc", "dv_acc"})
       discardChainRows(k, kv, br, chain);

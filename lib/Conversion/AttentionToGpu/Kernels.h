@@ -62,9 +62,11 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
 /// dK and dV for one group of parts sharing a key view, followed in the
 /// chain by kernels over the key views `later` (none: it ends the chain).
 /// A key row that no later view holds ends here: it is stored as the final
-/// dK, dV; the others go to the chain.
+/// dK, dV; the others go to the chain. Key rows of the views `elsewhere`
+/// are not stored at all: another kernel, not chained to this one, takes
+/// their whole columns (whole-summary-keys).
 void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
-             ArrayRef<ga::View> later);
+             ArrayRef<ga::View> later, ArrayRef<ga::View> elsewhere = {});
 
 } // namespace gpu_kernels
 } // namespace st
