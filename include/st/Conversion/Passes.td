@@ -294,18 +294,20 @@ def ConvertStAttentionToGpu
            "(bound by DRAM) and a summary kernel (bound by the tensor "
            "cores), one kernel whose blocks take own-block and summary "
            "tiles by ticket, mixed in each head, so that the two run side "
-           "by side (SpanOrder.cpp, \"Mixed\"). Measured no faster timed "
-           "back to back on an H100 at d = 128, slower at d = 64 "
+           "by side (SpanOrder.cpp, \"Mixed\"); it keeps the chain, so it "
+           "takes precedence over whole-summary-keys. Measured no faster "
+           "timed back to back on an H100 at d = 128, slower at d = 64 "
            "(docs/performance.md, session 18)">,
     Option<"wholeSummaryKeys", "whole-summary-keys", "bool",
-           /*default=*/"false",
+           /*default=*/"true",
            "Where the dK/dV pass is fixed's chain of an own-block kernel and "
            "a summary kernel: the summary kernel takes each summary key's "
            "whole column (its own block's rows too) and the own-block "
            "kernel leaves the summary keys out, so that no chain joins "
            "them; the summary kernel runs after dQ on the first stream and "
            "the own-block kernel on the second, its short tiles filling "
-           "the summary kernel's tail">,
+           "the summary kernel's tail. Fixed's fwd+bwd 0.933-0.989 of the "
+           "chain's on an H100 (docs/performance.md, session 18)">,
     Option<"discardChain", "discard-chain", "bool", /*default=*/"true",
            "With span-forward, span-dq or span-dkv: the column tiles "
            "discard the chain rows' L2 lines once read "

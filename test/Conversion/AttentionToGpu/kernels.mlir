@@ -2,6 +2,7 @@
 // their launch schedule (st.gpu_manifest, docs/gpu-kernel-abi.md).
 // RUN: st-opt %s --convert-st-attention-to-gpu -split-input-file | FileCheck %s
 // RUN: st-opt %s --st-gpu-kernels -split-input-file | FileCheck %s --check-prefix=NVVM
+// RUN: st-opt %s --convert-st-attention-to-gpu=whole-summary-keys=0 -split-input-file | FileCheck %s --check-prefix=CHAIN
 
 // Strided: the band walks the identity view; the column walks one residue
 // class (stride 128) per block, so two forward kernels chained through
@@ -133,25 +134,26 @@ func.func @strided(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>,
 // -----
 
 // Fixed: own block and summary share the identity query view (one forward
-// and one dQ kernel, no o_acc). The dK/dV kernels run the covering key view
-// first: the own block's kernel (dkv2) ends every key row outside the
-// summaries as the final dK, dV and hands the summary rows on through the
-// chain, which the summaries' kernel (dkv3) finishes. No scratch is zeroed.
+// and one dQ kernel, no o_acc). The dK/dV kernels have no chain
+// (whole-summary-keys, the default): the summaries' kernel (dkv2) takes the
+// summary keys' whole columns and follows dq1 on the first stream; the own
+// block's kernel (dkv3) masks the summary columns out, waits for dq1 (launch
+// 0) on the second stream and stores only the keys outside the summaries.
+// No scratch is zeroed.
 // CHECK-LABEL: module attributes
 // CHECK-NOT: o_acc
-// The dK/dV kernels run on the second stream, the first waiting for dq1
-// (launch 0).
 // CHECK-SAME: \22kernel\22:\22st_attn_fixed_dq1\22,\22shared_bytes\22:0}
-// CHECK-SAME: \22kernel\22:\22st_attn_fixed_dkv2\22,\22shared_bytes\22:0,\22stream\22:1,\22waits\22:[0]}
-// CHECK-SAME: \22kernel\22:\22st_attn_fixed_dkv3\22,\22shared_bytes\22:0,\22stream\22:1}
+// CHECK-SAME: \22kernel\22:\22st_attn_fixed_dkv2\22,\22shared_bytes\22:0}
+// CHECK-SAME: \22kernel\22:\22st_attn_fixed_dkv3\22,\22shared_bytes\22:0,\22stream\22:1,\22waits\22:[0]}
+// CHECK-NOT: dk_acc
 // CHECK-NOT: st_attn_fixed_zero
 // CHECK: gpu.module @st_attn_fixed
 // CHECK-NEXT: gpu.func @st_attn_fixed_fwd0(
 // CHECK: gpu.func @st_attn_fixed_dq1(
-// dkv2's epilogue: a key row is in a summary when its position mod 64 is
-// in [48, 64); the others are stored as dK (scaled) and dV, the summary
-// rows to the f16 chain (dk_acc, dv_acc) with their row scales.
-// CHECK: gpu.func @st_attn_fixed_dkv2(%arg0: memref<?xf16>, %arg1: memref<?xf16>, %arg2: memref<?xf16>, %arg3: memref<?xf16>, %arg4: memref<?xf32>, %arg5: memref<?xf32>, %arg6: memref<?xf16>, %arg7: memref<?xf16>, %arg8: memref<?xf16>, %arg9: memref<?xf32>, %arg10: memref<?xf16>, %arg11: memref<?xf32>,
+// CHECK: gpu.func @st_attn_fixed_dkv2(%arg0: memref<?xf16>, %arg1: memref<?xf16>, %arg2: memref<?xf16>, %arg3: memref<?xf16>, %arg4: memref<?xf32>, %arg5: memref<?xf32>, %arg6: memref<?xf16>, %arg7: memref<?xf16>, %arg8: i64, %arg9: i64)
+// dkv3's epilogue: a key row is in a summary when its position mod 64 is
+// in [48, 64); only the others are stored, as dK (scaled) and dV.
+// CHECK: gpu.func @st_attn_fixed_dkv3(%arg0: memref<?xf16>, %arg1: memref<?xf16>, %arg2: memref<?xf16>, %arg3: memref<?xf16>, %arg4: memref<?xf32>, %arg5: memref<?xf32>, %arg6: memref<?xf16>, %arg7: memref<?xf16>, %arg8: i64, %arg9: i64)
 // CHECK-NOT: gpu.func
 // CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
 // CHECK-NOT: gpu.func
@@ -159,18 +161,39 @@ func.func @strided(%q: tensor<?x?x?x64xbf16>, %k: tensor<?x?x?x64xbf16>,
 // CHECK: %[[GE:.*]] = arith.cmpi sge, %[[R]], %c48{{.*}} : index
 // CHECK: %[[LT:.*]] = arith.cmpi slt, %[[R]], %c64{{.*}} : index
 // CHECK-NEXT: %[[HELD:.*]] = arith.andi %[[GE]], %[[LT]] : i1
-// CHECK-NEXT: %[[ON:.*]] = arith.andi %{{.*}}, %[[HELD]] : i1
 // CHECK: %[[NOT:.*]] = arith.xori %[[HELD]], %true{{.*}} : i1
 // CHECK-NEXT: %[[END:.*]] = arith.andi %{{.*}}, %[[NOT]] : i1
 // CHECK: scf.if %[[END]] {
 // CHECK: vector.store %{{.*}}, %arg6[%{{.*}}] {alignment = 16 : i64} : memref<?xf16>, vector<8xf16>
 // CHECK: scf.if %[[END]] {
 // CHECK: vector.store %{{.*}}, %arg7[%{{.*}}] {alignment = 16 : i64} : memref<?xf16>, vector<8xf16>
-// CHECK: scf.if %[[ON]] {
-// CHECK: vector.store %{{.*}}, %arg8[%{{.*}}] {alignment = 16 : i64} : memref<?xf16>, vector<8xf16>
-// CHECK: memref.store %{{.*}}, %arg9[%{{.*}}] : memref<?xf32>
-// CHECK: gpu.func @st_attn_fixed_dkv3(
+// CHECK: gpu.return
 // CHECK-NOT: gpu.func @st_attn_fixed_zero
+//
+// With whole-summary-keys=0 the pair is a chain: the own block's kernel
+// (dkv2, second stream, waiting for dq1) ends every key row outside the
+// summaries as the final dK, dV and hands the summary rows on through the
+// f16 chain (dk_acc, dv_acc) with their row scales, which the summaries'
+// kernel (dkv3, after it on the same stream) finishes.
+// CHAIN: \22kernel\22:\22st_attn_fixed_dkv2\22,\22shared_bytes\22:0,\22stream\22:1,\22waits\22:[0]}
+// CHAIN-SAME: \22kernel\22:\22st_attn_fixed_dkv3\22,\22shared_bytes\22:0,\22stream\22:1}
+// CHAIN: gpu.func @st_attn_fixed_dkv2(%arg0: memref<?xf16>, %arg1: memref<?xf16>, %arg2: memref<?xf16>, %arg3: memref<?xf16>, %arg4: memref<?xf32>, %arg5: memref<?xf32>, %arg6: memref<?xf16>, %arg7: memref<?xf16>, %arg8: memref<?xf16>, %arg9: memref<?xf32>, %arg10: memref<?xf16>, %arg11: memref<?xf32>,
+// CHAIN-NOT: gpu.func
+// CHAIN: %[[R:.*]] = arith.remsi %{{.*}}, %c64{{.*}} : index
+// CHAIN: %[[GE:.*]] = arith.cmpi sge, %[[R]], %c48{{.*}} : index
+// CHAIN: %[[LT:.*]] = arith.cmpi slt, %[[R]], %c64{{.*}} : index
+// CHAIN-NEXT: %[[HELD:.*]] = arith.andi %[[GE]], %[[LT]] : i1
+// CHAIN-NEXT: %[[ON:.*]] = arith.andi %{{.*}}, %[[HELD]] : i1
+// CHAIN: %[[NOT:.*]] = arith.xori %[[HELD]], %true{{.*}} : i1
+// CHAIN-NEXT: %[[END:.*]] = arith.andi %{{.*}}, %[[NOT]] : i1
+// CHAIN: scf.if %[[END]] {
+// CHAIN: vector.store %{{.*}}, %arg6[%{{.*}}] {alignment = 16 : i64} : memref<?xf16>, vector<8xf16>
+// CHAIN: scf.if %[[END]] {
+// CHAIN: vector.store %{{.*}}, %arg7[%{{.*}}] {alignment = 16 : i64} : memref<?xf16>, vector<8xf16>
+// CHAIN: scf.if %[[ON]] {
+// CHAIN: vector.store %{{.*}}, %arg8[%{{.*}}] {alignment = 16 : i64} : memref<?xf16>, vector<8xf16>
+// CHAIN: memref.store %{{.*}}, %arg9[%{{.*}}] : memref<?xf32>
+// CHAIN: gpu.func @st_attn_fixed_dkv3(
 func.func @fixed(%q: tensor<2x8x256x32xf16>, %k: tensor<2x8x256x32xf16>,
                  %v: tensor<2x8x256x32xf16>) -> tensor<2x8x256x32xf16> {
   %o = st.attention %q, %k, %v layout(#st.fixed<stride = 64, summary = 16>)

@@ -4,22 +4,11 @@
 // RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64 pipelined-forward=1" | FileCheck %s --check-prefix=PIPE
 // RUN: st-opt %s --st-gpu-kernels="chip=sm_90a forward-warpgroups=2 pipelined-forward=1" | FileCheck %s --check-prefix=NVVM
 
-// Two stages of both operands: a walk over a band or an own block starts
-// the next tile's copy, then waits for this one (two groups in flight) and
-// ends with a barrier before the stage is refilled ...
+// A long walk (a compact key view: the summaries, dkv2 with
+// whole-summary-keys) has one barrier a tile: the wait for the tile ends
+// in it, the next tile's copy follows, and no barrier closes the iteration
+// (the next one's wait does).
 // CHECK-LABEL: gpu.func @st_attn_f_dkv2(
-// CHECK: scf.for
-// CHECK: nvgpu.device_async_copy %arg0
-// CHECK: nvgpu.device_async_copy %arg3
-// CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 1 : i32}
-// CHECK-NEXT: fence.proxy.async.shared::cta
-// CHECK-NEXT: gpu.barrier
-// CHECK: gpu.barrier
-// CHECK-NEXT: scf.yield
-// ... while a long walk (a compact key view: the summaries) has one barrier
-// a tile: the wait for the tile ends in it, the next tile's copy follows,
-// and no barrier closes the iteration (the next one's wait does).
-// CHECK-LABEL: gpu.func @st_attn_f_dkv3(
 // CHECK: scf.for
 // CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
 // CHECK-NEXT: fence.proxy.async.shared::cta
@@ -32,6 +21,19 @@
 // CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 0 : i32}
 // CHECK-NOT: gpu.barrier
 // CHECK: gpu.return
+// ... while a walk over a band or an own block (dkv3) keeps two stages of
+// both operands: it starts the next tile's copy, then waits for this one
+// (two groups in flight) and ends with a barrier before the stage is
+// refilled.
+// CHECK-LABEL: gpu.func @st_attn_f_dkv3(
+// CHECK: scf.for
+// CHECK: nvgpu.device_async_copy %arg0
+// CHECK: nvgpu.device_async_copy %arg3
+// CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 1 : i32}
+// CHECK-NEXT: fence.proxy.async.shared::cta
+// CHECK-NEXT: gpu.barrier
+// CHECK: gpu.barrier
+// CHECK-NEXT: scf.yield
 
 // Two warpgroups a forward block: 256 threads over 128 query rows (grid
 // ceil(N / 128)); each warpgroup stages its own 64 rows of Q (its view at

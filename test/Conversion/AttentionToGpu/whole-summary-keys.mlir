@@ -5,10 +5,11 @@
 // and stores only the other keys. So neither reads or writes dk_acc,
 // dv_acc (no such scratch), and the summary kernel follows dQ on the first
 // stream (launched early, no waits) while the own-block kernel waits for
-// dQ on the second: its short tiles fill the summary kernel's tail. Off
-// by default; strided (band and residue classes) keeps its chain.
-// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=128 whole-summary-keys=1" | FileCheck %s
-// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=128" | FileCheck %s --check-prefix=OFF
+// dQ on the second: its short tiles fill the summary kernel's tail. On
+// by default; strided (band and residue classes) keeps its chain, and so
+// does fixed with whole-summary-keys=0.
+// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=128" | FileCheck %s
+// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=128 whole-summary-keys=0" | FileCheck %s --check-prefix=OFF
 
 // CHECK: st.gpu_manifest
 // CHECK-SAME: dk_acc
