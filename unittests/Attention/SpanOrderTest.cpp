@@ -54,6 +54,31 @@ namespace {
 
 constexpr int64_t kFields = 7;
 
+/// Stores `fields` (index or i64 values) at out[n t ..], n their count:
+/// what each test's host function records of its ticket or block t.
+void storeFields(OpBuilder &b, Location loc,
+                 mlir::st::attention_loops::IndexMath &m, Value out, Value t,
+                 ArrayRef<Value> fields) {
+  int64_t n = int64_t(fields.size());
+  for (int64_t i = 0; i < n; ++i) {
+    Value v = fields[i];
+    if (v.getType().isIndex())
+      v = arith::IndexCastOp::create(b, loc, b.getI64Type(), v);
+    memref::StoreOp::create(b, loc, v, out,
+                            ValueRange{m.add(m.mul(t, m.c(n)), m.c(i))});
+  }
+}
+
+/// A 1-D memref descriptor over `out`.
+StridedMemRefType<int64_t, 1> descriptor(std::vector<int64_t> &out) {
+  StridedMemRefType<int64_t, 1> desc;
+  desc.basePtr = desc.data = out.data();
+  desc.offset = 0;
+  desc.sizes[0] = int64_t(out.size());
+  desc.strides[0] = 1;
+  return desc;
+}
+
 class SpanOrder : public ::testing::Test {
 protected:
   void SetUp() override {
@@ -88,17 +113,9 @@ protected:
           SpanTicket st = decodeSpanTicket(m, t, count, n, stride, rows, lag);
           Value isBand =
               arith::ExtUIOp::create(b, loc, b.getI64Type(), st.isBand);
-          Value fields[kFields] = {st.head,      st.spans,    isBand,
-                                   st.bandTile,  st.bandSpan, st.columnClass,
-                                   st.columnSpan};
-          for (int64_t i = 0; i < kFields; ++i) {
-            Value v = fields[i];
-            if (v.getType().isIndex())
-              v = arith::IndexCastOp::create(b, loc, b.getI64Type(), v);
-            memref::StoreOp::create(
-                b, loc, v, out,
-                ValueRange{m.add(m.mul(t, m.c(kFields)), m.c(i))});
-          }
+          storeFields(b, loc, m, out, t,
+                      {st.head, st.spans, isBand, st.bandTile, st.bandSpan,
+                       st.columnClass, st.columnSpan});
           scf::YieldOp::create(b, loc);
         });
     func::ReturnOp::create(b, loc);
@@ -127,11 +144,7 @@ TEST_F(SpanOrder, EveryTileOnceAndBandTilesFirst) {
         int64_t spans = (perClass + rows - 1) / rows;
         int64_t count = heads * 2 * stride * spans;
         std::vector<int64_t> out(count * kFields, -7);
-        StridedMemRefType<int64_t, 1> desc;
-        desc.basePtr = desc.data = out.data();
-        desc.offset = 0;
-        desc.sizes[0] = int64_t(out.size());
-        desc.strides[0] = 1;
+        StridedMemRefType<int64_t, 1> desc = descriptor(out);
         reinterpret_cast<Fn> (*fn)(&desc, n, count);
 
         // (head, band?, tile or class, span) -> ticket
@@ -210,12 +223,7 @@ TEST_F(SpanOrder, HeadGroupsRenumberEveryBlockOnce) {
       [&](OpBuilder &, Location, Value linear, ValueRange) {
         auto [tile, row] = mlir::st::gpu_kernels::groupedBlock(
             m, m.rem(linear, gx), m.div(linear, gx), gx, gy, resident);
-        Value fields[2] = {tile, row};
-        for (int64_t i = 0; i < 2; ++i)
-          memref::StoreOp::create(
-              b, loc,
-              arith::IndexCastOp::create(b, loc, b.getI64Type(), fields[i]),
-              out, ValueRange{m.add(m.mul(linear, m.c(2)), m.c(i))});
+        storeFields(b, loc, m, out, linear, {tile, row});
         scf::YieldOp::create(b, loc);
       });
   func::ReturnOp::create(b, loc);
@@ -231,11 +239,7 @@ TEST_F(SpanOrder, HeadGroupsRenumberEveryBlockOnce) {
         SCOPED_TRACE("gx=" + std::to_string(gx) + " gy=" + std::to_string(gy) +
                      " resident=" + std::to_string(resident));
         std::vector<int64_t> out(2 * gx * gy, -7);
-        StridedMemRefType<int64_t, 1> desc;
-        desc.basePtr = desc.data = out.data();
-        desc.offset = 0;
-        desc.sizes[0] = int64_t(out.size());
-        desc.strides[0] = 1;
+        StridedMemRefType<int64_t, 1> desc = descriptor(out);
         reinterpret_cast<Fn> (*fn)(&desc, gx, gy, resident);
         int64_t group = std::max<int64_t>(1, (resident + gx - 1) / gx);
         std::vector<int64_t> nextTile(gy, 0);
@@ -286,17 +290,10 @@ TEST_F(SpanOrder, MixedTicketsNameEveryTileOnce) {
         b, loc, m.c(0), count, m.c(1), ValueRange(),
         [&](OpBuilder &, Location, Value t, ValueRange) {
           MixTicket mt = decodeMixTicket(m, t, summaryTiles, perRound);
-          Value f[fields] = {
-              mt.head, arith::ExtUIOp::create(b, loc, b.getI64Type(), mt.isOwn),
-              mt.ownTile, mt.summaryTile};
-          for (int64_t i = 0; i < fields; ++i) {
-            Value v = f[i];
-            if (v.getType().isIndex())
-              v = arith::IndexCastOp::create(b, loc, b.getI64Type(), v);
-            memref::StoreOp::create(
-                b, loc, v, out,
-                ValueRange{m.add(m.mul(t, m.c(fields)), m.c(i))});
-          }
+          storeFields(b, loc, m, out, t,
+                      {mt.head,
+                       arith::ExtUIOp::create(b, loc, b.getI64Type(), mt.isOwn),
+                       mt.ownTile, mt.summaryTile});
           scf::YieldOp::create(b, loc);
         });
     func::ReturnOp::create(b, loc);
@@ -315,11 +312,7 @@ TEST_F(SpanOrder, MixedTicketsNameEveryTileOnce) {
       int64_t summaryTiles = (blocks * width + tile - 1) / tile;
       int64_t count = heads * summaryTiles * (perRound + 1);
       std::vector<int64_t> out(count * fields, -7);
-      StridedMemRefType<int64_t, 1> desc;
-      desc.basePtr = desc.data = out.data();
-      desc.offset = 0;
-      desc.sizes[0] = int64_t(out.size());
-      desc.strides[0] = 1;
+      StridedMemRefType<int64_t, 1> desc = descriptor(out);
       reinterpret_cast<Fn> (*fn)(&desc, summaryTiles, count);
       // (head, tile) -> ticket, own-block and summary tiles apart.
       std::map<std::pair<int64_t, int64_t>, int64_t> own, summary;

@@ -603,6 +603,11 @@ struct ConvertStAttentionToGpuPass
                     emitDq(k, group, first, last, owns ? &own : nullptr);
                   });
       }
+      // The buffers of every dK/dV kernel (the chains' come after).
+      auto dkvBufs = [&]() -> SmallVector<std::pair<StringRef, Type>> {
+        return {{"q", elt},    {"k", elt},     {"v", elt},  {"dout", elt},
+                {"lse2", f32}, {"delta", f32}, {"dk", elt}, {"dv", elt}};
+      };
       // span-dkv: the dK/dV pair (band keys first, then the key residue
       // classes) as one kernel. It needs the class-major statistics of
       // the last dQ kernel, so it waits for the whole dQ chain instead of
@@ -613,9 +618,7 @@ struct ConvertStAttentionToGpuPass
         int64_t stride = pair->second;
         const auto &band = bwd[0], &columns = bwd[1];
         needDkvAcc = true;
-        SmallVector<std::pair<StringRef, Type>> bufs = {
-            {"q", elt},    {"k", elt},     {"v", elt},  {"dout", elt},
-            {"lse2", f32}, {"delta", f32}, {"dk", elt}, {"dv", elt}};
+        SmallVector<std::pair<StringRef, Type>> bufs = dkvBufs();
         addChain(bufs, "dk_acc");
         addChain(bufs, "dv_acc");
         bool readsClassStats = byClass(columns);
@@ -654,9 +657,7 @@ struct ConvertStAttentionToGpuPass
         const auto &own = bwd[0], &summaries = bwd[1];
         const ga::View &summaryView = summaries.front().keyView;
         needDkvAcc = true;
-        SmallVector<std::pair<StringRef, Type>> bufs = {
-            {"q", elt},    {"k", elt},     {"v", elt},  {"dout", elt},
-            {"lse2", f32}, {"delta", f32}, {"dk", elt}, {"dv", elt}};
+        SmallVector<std::pair<StringRef, Type>> bufs = dkvBufs();
         addChain(bufs, "dk_acc");
         addChain(bufs, "dv_acc");
         StringRef flags = "mix_flags_dkv";
@@ -719,9 +720,7 @@ struct ConvertStAttentionToGpuPass
         ga::GpuPart keys = bwd[1][0], rest = bwd[0][0];
         keys.factor = keys.viewFactor = whole;
         rest.excluded.push_back(whole);
-        SmallVector<std::pair<StringRef, Type>> bufs = {
-            {"q", elt},    {"k", elt},     {"v", elt},  {"dout", elt},
-            {"lse2", f32}, {"delta", f32}, {"dk", elt}, {"dv", elt}};
+        SmallVector<std::pair<StringRef, Type>> bufs = dkvBufs();
         SmallVector<ga::View> elsewhere = {keys.keyView};
         addKernel(
             "dkv", bufs, /*rowStats=*/true, keys.keyView,
@@ -749,9 +748,7 @@ struct ConvertStAttentionToGpuPass
         bool firstLaunched = i == (ownWriter >= 0 ? 1 : 0);
         bool chained = bwd.size() > 1;
         needDkvAcc |= chained;
-        SmallVector<std::pair<StringRef, Type>> bufs = {
-            {"q", elt},    {"k", elt},     {"v", elt},  {"dout", elt},
-            {"lse2", f32}, {"delta", f32}, {"dk", elt}, {"dv", elt}};
+        SmallVector<std::pair<StringRef, Type>> bufs = dkvBufs();
         if (chained) {
           addChain(bufs, "dk_acc");
           addChain(bufs, "dv_acc");

@@ -215,60 +215,55 @@ std::pair<Value, Value> groupedBlock(attention_loops::IndexMath &m, Value bx,
   return {m.div(within, size), m.add(first, m.rem(within, size))};
 }
 
+/// Spins until the i32 at `addr` is at least `target` (acquire, device
+/// scope: the stores that its writer's release covers are then visible),
+/// backing off between reads: a spinning block shares its SM with others.
+static void spinUntilAtLeast(KernelEmitter &k, Value addr, int64_t target) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  OpBuilder::InsertionGuard guard(b);
+  Type i32 = b.getI32Type();
+  Value bound = arith::ConstantIntOp::create(b, loc, i32, target);
+  auto loop = scf::WhileOp::create(b, loc, TypeRange(), ValueRange());
+  b.createBlock(&loop.getBefore());
+  Value seen = ga::sideEffectAsm(b, loc, i32, {addr},
+                                 "ld.acquire.gpu.u32 $0, [$1];", "=r,l")
+                   .getRes();
+  scf::ConditionOp::create(
+      b, loc,
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, seen, bound),
+      ValueRange());
+  b.createBlock(&loop.getAfter());
+  ga::sideEffectAsm(b, loc, Type(), {}, "nanosleep.u32 256;", "");
+  scf::YieldOp::create(b, loc);
+}
+
 void KernelEmitter::awaitChainFlag() {
-  // Thread 0 spins (acquire, device scope: the band tiles' chain stores
-  // that the flag's release covers are visible to it), then the block
-  // meets, which orders the other threads' loads after its acquire.
+  // Thread 0 spins until the band tiles that write the block's chain rows
+  // have released the flag, then the block meets, which orders the other
+  // threads' loads after its acquire.
   auto ifOp = scf::IfOp::create(
       b, loc, m.cmp(arith::CmpIPredicate::eq, tid, m.c(0)), false);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-    Type i32 = b.getI32Type();
-    Value target = arith::ConstantIntOp::create(b, loc, i32, chainFlagTarget);
-    auto loop = scf::WhileOp::create(b, loc, TypeRange(), ValueRange());
-    b.createBlock(&loop.getBefore());
-    Value seen = ga::sideEffectAsm(b, loc, i32, {chainFlag},
-                                   "ld.acquire.gpu.u32 $0, [$1];", "=r,l")
-                     .getRes();
-    scf::ConditionOp::create(
-        b, loc,
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, seen, target),
-        ValueRange());
-    b.createBlock(&loop.getAfter());
-    // Back off: a spinning block shares its SM with three others.
-    ga::sideEffectAsm(b, loc, Type(), {}, "nanosleep.u32 256;", "");
-    scf::YieldOp::create(b, loc);
+    spinUntilAtLeast(*this, chainFlag, chainFlagTarget);
   }
   gpu::BarrierOp::create(b, loc);
 }
 
 void KernelEmitter::awaitTileFlags() {
-  // As awaitChainFlag: thread 0 spins on each flag in turn (acquire,
-  // device scope), then the block meets.
+  // As awaitChainFlag, over each flag of the range in turn.
   auto ifOp = scf::IfOp::create(
       b, loc, m.cmp(arith::CmpIPredicate::eq, tid, m.c(0)), false);
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-    Type i32 = b.getI32Type();
     auto [lo, hi] = chainTiles();
     auto each = scf::ForOp::create(b, loc, lo, m.add(hi, m.c(1)), m.c(1));
     b.setInsertionPointToStart(each.getBody());
-    Value flag = wordAddress(*this, chainTileFlags, each.getInductionVar());
-    auto loop = scf::WhileOp::create(b, loc, TypeRange(), ValueRange());
-    b.createBlock(&loop.getBefore());
-    Value seen = ga::sideEffectAsm(b, loc, i32, {flag},
-                                   "ld.acquire.gpu.u32 $0, [$1];", "=r,l")
-                     .getRes();
-    scf::ConditionOp::create(
-        b, loc,
-        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, seen,
-                              arith::ConstantIntOp::create(b, loc, i32, 0)),
-        ValueRange());
-    b.createBlock(&loop.getAfter());
-    ga::sideEffectAsm(b, loc, Type(), {}, "nanosleep.u32 256;", "");
-    scf::YieldOp::create(b, loc);
+    spinUntilAtLeast(
+        *this, wordAddress(*this, chainTileFlags, each.getInductionVar()), 1);
   }
   gpu::BarrierOp::create(b, loc);
 }
