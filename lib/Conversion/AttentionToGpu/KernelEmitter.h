@@ -37,7 +37,6 @@
 #include "llvm/ADT/StringSwitch.h"
 
 #include <cmath>
-#include <functional>
 #include <optional>
 
 namespace mlir {
@@ -276,11 +275,9 @@ public:
   /// (SpanOrder.cpp, "Mixed"): when `chainTileFlags` (an i32 buffer) is
   /// set, the dK/dV kernel that finishes the chain starts its
   /// accumulators at zero and adds the chain after its walk, once
-  /// awaitTileFlags has seen the words [lo, hi] that `chainTiles` emits
-  /// (at the wait, so that no value of it is live across the walk), set
-  /// by the tiles that write its chain rows.
-  Value chainTileFlags;
-  std::function<std::pair<Value, Value>()> chainTiles;
+  /// awaitTileFlags has seen the words `chainTileLo` .. `chainTileHi`
+  /// (inclusive) set by the tiles that write its chain rows.
+  Value chainTileFlags, chainTileLo, chainTileHi;
   void awaitTileFlags();
   /// Lets the next kernel's blocks be scheduled once every block of this
   /// one has got here or exited (griddepcontrol.launch_dependents): after

@@ -259,8 +259,8 @@ void KernelEmitter::awaitTileFlags() {
   {
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-    auto [lo, hi] = chainTiles();
-    auto each = scf::ForOp::create(b, loc, lo, m.add(hi, m.c(1)), m.c(1));
+    auto each = scf::ForOp::create(b, loc, chainTileLo,
+                                   m.add(chainTileHi, m.c(1)), m.c(1));
     b.setInsertionPointToStart(each.getBody());
     spinUntilAtLeast(
         *this, wordAddress(*this, chainTileFlags, each.getInductionVar()), 1);
@@ -363,20 +363,12 @@ void emitMixedDkv(KernelEmitter &k, const ga::View &summaryView,
   // The ticket's tile: own-block (identity view) and summary tiles a head
   // (the compact view's grid, AttentionToGpu.cpp's gridX); the head's
   // own-block flags follow the counter.
-  struct Decoded {
-    MixTicket mt;
-    Value ownTiles, flagBase;
-  };
-  auto decode = [&](Value ticket) {
-    Decoded t;
-    t.ownTiles = m.ceilDiv(k.n, m.c(tile));
-    Value summaryTiles =
-        m.ceilDiv(m.mul(m.ceilDiv(k.n, m.c(stride)), m.c(width)), m.c(tile));
-    t.mt = decodeMixTicket(m, ticket, summaryTiles, stride / width);
-    t.flagBase = m.add(m.c(1), m.mul(t.mt.head, t.ownTiles));
-    return t;
-  };
-  auto [mt, ownTiles, flagBase] = decode(blockTicket(k, flags));
+  Value ownTiles = m.ceilDiv(k.n, m.c(tile));
+  Value summaryTiles =
+      m.ceilDiv(m.mul(m.ceilDiv(k.n, m.c(stride)), m.c(width)), m.c(tile));
+  MixTicket mt =
+      decodeMixTicket(m, blockTicket(k, flags), summaryTiles, stride / width);
+  Value flagBase = m.add(m.c(1), m.mul(mt.head, ownTiles));
   k.setHead(mt.head);
 
   auto which = scf::IfOp::create(b, loc, mt.isOwn, true);
@@ -395,21 +387,22 @@ void emitMixedDkv(KernelEmitter &k, const ga::View &summaryView,
   b.setInsertionPoint(summaryBlock->getTerminator());
   k.tileOverride = {zero, mt.summaryTile};
   // The own-block tiles holding the positions of the tile's first and
-  // last keys (a tile past the view has no walk: emitDkv's guard),
-  // decoded again from the ticket in shared memory after the walk.
-  k.chainTileFlags = flags;
-  Value len = k.viewLength(summaryView, m.c(0));
+  // last keys (a tile past the view has no walk: emitDkv's guard).
+  // Computed here, so live across the walk: decoding the ticket again
+  // from shared memory at the wait spilled more (fixed d = 128: 372 bytes
+  // against 88).
+  Value len = k.viewLength(summaryView, zero);
   Value x0 = m.mul(mt.summaryTile, m.c(tile));
   Value x1 = m.max(x0, m.sub(m.min(m.add(x0, m.c(tile)), len), m.c(1)));
   auto flagOf = [&](Value x) {
     return m.add(flagBase,
-                 m.div(k.toOriginal(summaryView, m.c(0), x), m.c(tile)));
+                 m.div(k.toOriginal(summaryView, zero, x), m.c(tile)));
   };
-  std::pair<Value, Value> range = {flagOf(x0), flagOf(x1)};
-  k.chainTiles = [range] { return range; };
+  k.chainTileFlags = flags;
+  k.chainTileLo = flagOf(x0);
+  k.chainTileHi = flagOf(x1);
   summaries();
-  k.chainTileFlags = Value();
-  k.chainTiles = nullptr;
+  k.chainTileFlags = k.chainTileLo = k.chainTileHi = Value();
   k.tileOverride.reset();
   b.setInsertionPointAfter(which);
 }
