@@ -45,6 +45,7 @@
 #include <vector>
 
 using namespace mlir;
+using mlir::st::attention_loops::IndexMath;
 using mlir::st::gpu_kernels::decodeMixTicket;
 using mlir::st::gpu_kernels::decodeSpanTicket;
 using mlir::st::gpu_kernels::MixTicket;
@@ -56,15 +57,13 @@ constexpr int64_t kFields = 7;
 
 /// Stores `fields` (index or i64 values) at out[n t ..], n their count:
 /// what each test's host function records of its ticket or block t.
-void storeFields(OpBuilder &b, Location loc,
-                 mlir::st::attention_loops::IndexMath &m, Value out, Value t,
-                 ArrayRef<Value> fields) {
+void storeFields(IndexMath &m, Value out, Value t, ArrayRef<Value> fields) {
   int64_t n = int64_t(fields.size());
   for (int64_t i = 0; i < n; ++i) {
     Value v = fields[i];
     if (v.getType().isIndex())
-      v = arith::IndexCastOp::create(b, loc, b.getI64Type(), v);
-    memref::StoreOp::create(b, loc, v, out,
+      v = arith::IndexCastOp::create(m.b, m.loc, m.b.getI64Type(), v);
+    memref::StoreOp::create(m.b, m.loc, v, out,
                             ValueRange{m.add(m.mul(t, m.c(n)), m.c(i))});
   }
 }
@@ -89,37 +88,51 @@ protected:
     context->loadAllAvailableDialects();
   }
 
-  /// A function decode(out: memref<?xi64>, n: index, count: index) that
-  /// stores ticket t's head, spans, isBand, band tile and span, column
-  /// class and span at out[7 t ..], for t < count.
-  OwningOpRef<ModuleOp> build(int64_t stride, int64_t rows, int64_t lag) {
+  /// A module of one host function `name`(out: memref<?xi64>, then
+  /// `indexArgs` index arguments) that runs `body(m, out, args, t)` for t
+  /// in [0, count(m, args)): each test's loop over the tickets or blocks
+  /// of a launch, storing what the kernels' index math gives for each.
+  OwningOpRef<ModuleOp>
+  hostLoop(StringRef name, int64_t indexArgs,
+           function_ref<Value(IndexMath &, ValueRange)> count,
+           function_ref<void(IndexMath &, Value, ValueRange, Value)> body) {
     OpBuilder b(context.get());
     Location loc = b.getUnknownLoc();
     OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
     b.setInsertionPointToEnd(module->getBody());
-    auto memref = MemRefType::get({ShapedType::kDynamic}, b.getI64Type());
-    auto func = func::FuncOp::create(
-        b, loc, "decode",
-        b.getFunctionType({memref, b.getIndexType(), b.getIndexType()}, {}));
+    SmallVector<Type> args = {
+        MemRefType::get({ShapedType::kDynamic}, b.getI64Type())};
+    args.append(indexArgs, b.getIndexType());
+    auto func = func::FuncOp::create(b, loc, name, b.getFunctionType(args, {}));
     func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
-    Block *body = func.addEntryBlock();
-    b.setInsertionPointToEnd(body);
-    Value out = body->getArgument(0), n = body->getArgument(1),
-          count = body->getArgument(2);
-    mlir::st::attention_loops::IndexMath m{b, loc};
-    scf::ForOp::create(
-        b, loc, m.c(0), count, m.c(1), ValueRange(),
-        [&](OpBuilder &, Location, Value t, ValueRange) {
-          SpanTicket st = decodeSpanTicket(m, t, count, n, stride, rows, lag);
-          Value isBand =
-              arith::ExtUIOp::create(b, loc, b.getI64Type(), st.isBand);
-          storeFields(b, loc, m, out, t,
-                      {st.head, st.spans, isBand, st.bandTile, st.bandSpan,
-                       st.columnClass, st.columnSpan});
-          scf::YieldOp::create(b, loc);
-        });
+    Block *entry = func.addEntryBlock();
+    b.setInsertionPointToEnd(entry);
+    Value out = entry->getArgument(0);
+    ValueRange indices = entry->getArguments().drop_front();
+    IndexMath m{b, loc};
+    scf::ForOp::create(b, loc, m.c(0), count(m, indices), m.c(1), ValueRange(),
+                       [&](OpBuilder &, Location, Value t, ValueRange) {
+                         body(m, out, indices, t);
+                         scf::YieldOp::create(b, loc);
+                       });
     func::ReturnOp::create(b, loc);
     return module;
+  }
+
+  /// A function decode(out: memref<?xi64>, n: index, count: index) that
+  /// stores ticket t's head, spans, isBand, band tile and span, column
+  /// class and span at out[7 t ..], for t < count.
+  OwningOpRef<ModuleOp> build(int64_t stride, int64_t rows, int64_t lag) {
+    return hostLoop(
+        "decode", 2, [](IndexMath &, ValueRange a) { return a[1]; },
+        [&](IndexMath &m, Value out, ValueRange a, Value t) {
+          SpanTicket st = decodeSpanTicket(m, t, a[1], a[0], stride, rows, lag);
+          Value isBand =
+              arith::ExtUIOp::create(m.b, m.loc, m.b.getI64Type(), st.isBand);
+          storeFields(m, out, t,
+                      {st.head, st.spans, isBand, st.bandTile, st.bandSpan,
+                       st.columnClass, st.columnSpan});
+        });
   }
 
   std::unique_ptr<MLIRContext> context;
@@ -204,29 +217,15 @@ TEST_F(SpanOrder, EveryTileOnceAndBandTilesFirst) {
 /// within groups of G = max(1, ceil(resident / gx)) head rows, the groups
 /// in order, and each head row's tiles in their blockIdx order.
 TEST_F(SpanOrder, HeadGroupsRenumberEveryBlockOnce) {
-  OpBuilder b(context.get());
-  Location loc = b.getUnknownLoc();
-  OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
-  b.setInsertionPointToEnd(module->getBody());
-  auto memref = MemRefType::get({ShapedType::kDynamic}, b.getI64Type());
-  Type index = b.getIndexType();
-  auto func = func::FuncOp::create(
-      b, loc, "order", b.getFunctionType({memref, index, index, index}, {}));
-  func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
-  Block *body = func.addEntryBlock();
-  b.setInsertionPointToEnd(body);
-  Value out = body->getArgument(0), gx = body->getArgument(1),
-        gy = body->getArgument(2), resident = body->getArgument(3);
-  mlir::st::attention_loops::IndexMath m{b, loc};
-  scf::ForOp::create(
-      b, loc, m.c(0), m.mul(gx, gy), m.c(1), ValueRange(),
-      [&](OpBuilder &, Location, Value linear, ValueRange) {
+  // order(out, gx, gy, resident): (tile, head row) of each linear block.
+  OwningOpRef<ModuleOp> module = hostLoop(
+      "order", 3, [](IndexMath &m, ValueRange a) { return m.mul(a[0], a[1]); },
+      [](IndexMath &m, Value out, ValueRange a, Value linear) {
+        Value gx = a[0], gy = a[1], resident = a[2];
         auto [tile, row] = mlir::st::gpu_kernels::groupedBlock(
             m, m.rem(linear, gx), m.div(linear, gx), gx, gy, resident);
-        storeFields(b, loc, m, out, linear, {tile, row});
-        scf::YieldOp::create(b, loc);
+        storeFields(m, out, linear, {tile, row});
       });
-  func::ReturnOp::create(b, loc);
   auto engine = mlir::st::compileForCpu(*module, {});
   ASSERT_TRUE(succeeded(engine));
   auto fn = (*engine)->lookup("_mlir_ciface_order");
@@ -272,31 +271,17 @@ TEST_F(SpanOrder, MixedTicketsNameEveryTileOnce) {
   for (auto [stride, width] :
        {std::pair<int64_t, int64_t>{128, 32}, {128, 64}, {256, 16}, {64, 64}}) {
     int64_t perRound = stride / width;
-    OpBuilder b(context.get());
-    Location loc = b.getUnknownLoc();
-    OwningOpRef<ModuleOp> module = ModuleOp::create(loc);
-    b.setInsertionPointToEnd(module->getBody());
-    auto memref = MemRefType::get({ShapedType::kDynamic}, b.getI64Type());
-    Type index = b.getIndexType();
-    auto func = func::FuncOp::create(
-        b, loc, "mix", b.getFunctionType({memref, index, index}, {}));
-    func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
-    Block *body = func.addEntryBlock();
-    b.setInsertionPointToEnd(body);
-    Value out = body->getArgument(0), summaryTiles = body->getArgument(1),
-          count = body->getArgument(2);
-    mlir::st::attention_loops::IndexMath m{b, loc};
-    scf::ForOp::create(
-        b, loc, m.c(0), count, m.c(1), ValueRange(),
-        [&](OpBuilder &, Location, Value t, ValueRange) {
-          MixTicket mt = decodeMixTicket(m, t, summaryTiles, perRound);
-          storeFields(b, loc, m, out, t,
-                      {mt.head,
-                       arith::ExtUIOp::create(b, loc, b.getI64Type(), mt.isOwn),
-                       mt.ownTile, mt.summaryTile});
-          scf::YieldOp::create(b, loc);
+    // mix(out, summaryTiles, count): each ticket's head, kind and tiles.
+    OwningOpRef<ModuleOp> module = hostLoop(
+        "mix", 2, [](IndexMath &, ValueRange a) { return a[1]; },
+        [&](IndexMath &m, Value out, ValueRange a, Value t) {
+          MixTicket mt = decodeMixTicket(m, t, a[0], perRound);
+          storeFields(
+              m, out, t,
+              {mt.head,
+               arith::ExtUIOp::create(m.b, m.loc, m.b.getI64Type(), mt.isOwn),
+               mt.ownTile, mt.summaryTile});
         });
-    func::ReturnOp::create(b, loc);
     auto engine = mlir::st::compileForCpu(*module, {});
     ASSERT_TRUE(succeeded(engine));
     auto fn = (*engine)->lookup("_mlir_ciface_mix");
