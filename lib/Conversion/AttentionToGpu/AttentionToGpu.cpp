@@ -24,9 +24,10 @@
 // transposed structure (PartStructure's column intervals), so no atomics
 // are needed.
 //
-// This file holds the pass and the launch schedule; the kernels are in
-// ForwardKernel.cpp and BackwardKernels.cpp, their building blocks in
-// KernelEmitter.h and Walks.h.
+// This file holds the pass and the launch schedule (its expressions:
+// Manifest.h); the kernels are in ForwardKernel.cpp and
+// BackwardKernels.cpp, their building blocks in KernelEmitter.h and
+// Walks.h.
 //
 //===----------------------------------------------------------------------===//
 
@@ -35,6 +36,7 @@
 
 #include "KernelEmitter.h"
 #include "Kernels.h"
+#include "Manifest.h"
 #include "Walks.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -55,55 +57,6 @@ namespace json = llvm::json;
 
 namespace {
 
-
-//===----------------------------------------------------------------------===//
-// Manifest expressions (docs/gpu-kernel-abi.md)
-//===----------------------------------------------------------------------===//
-
-json::Value ex(int64_t v) { return v; }
-json::Value ex(const char *name) { return name; }
-json::Value exOp(const char *op, json::Value a, json::Value b) {
-  return json::Object{{"op", op}, {"args", json::Array{a, b}}};
-}
-
-/// Grid x of a kernel driven by `v`: one block per `rows` view rows.
-json::Value gridX(const ga::View &v, int64_t rows) {
-  switch (v.kind) {
-  case ga::ViewKind::Identity:
-    return exOp("ceildiv", ex("N"), ex(rows));
-  case ga::ViewKind::Residue:
-    return exOp(
-        "mul", ex(v.stride),
-        exOp("ceildiv", exOp("ceildiv", ex("N"), ex(v.stride)), ex(rows)));
-  case ga::ViewKind::Compact:
-    return exOp(
-        "ceildiv",
-        exOp("mul", exOp("ceildiv", ex("N"), ex(v.stride)), ex(v.width)),
-        ex(rows));
-  }
-  llvm_unreachable("unknown view");
-}
-
-/// Grid y of head group `first` of a cycle of `cycle` patterns.
-json::Value gridY(int64_t first, int64_t cycle) {
-  if (cycle == 1)
-    return ex("BH");
-  return exOp("mul", ex("B"),
-              exOp("ceildiv", exOp("sub", ex("H"), ex(first)), ex(cycle)));
-}
-
-/// Gates the launch's grid x on the sequence length: multiplied by [N >=
-/// minN] (`atLeast`) or [N < minN], as min(1, max(0, N - (minN - 1))) or
-/// min(1, max(0, minN - N)), so that the runtime skips the launch (an
-/// empty grid) at the other lengths.
-void gateGridX(json::Value &launch, bool atLeast, int64_t minN) {
-  json::Array &grid = *launch.getAsObject()->getArray("grid");
-  json::Value on = atLeast ? exOp("sub", ex("N"), ex(minN - 1))
-                           : exOp("sub", ex(minN), ex("N"));
-  grid[0] =
-      exOp("mul", grid[0], exOp("min", ex(1), exOp("max", ex(int64_t(0)), on)));
-}
-
 /// Whether a split dQ kernel of query group `dq` (blocks of `rows` query
 /// rows) can compute the dK/dV of key group `dkv` itself
 /// (dq-own-block-dkv, emitDq): one part, a block factor whose blocks lie
@@ -121,19 +74,6 @@ bool ownBlockInside(ArrayRef<ga::GpuPart> dkv, ArrayRef<ga::GpuPart> dq,
       p.keyView.kind != ga::ViewKind::Identity)
     return false;
   return llvm::any_of(dq, [&](const ga::GpuPart &q) { return q.sameAs(p); });
-}
-
-json::Value launch(StringRef kernel, json::Value gx, json::Value gy,
-                   int64_t threads, ArrayRef<StringRef> args,
-                   int64_t sharedBytes = 0) {
-  json::Array a;
-  for (StringRef s : args)
-    a.push_back(s.str());
-  return json::Object{{"kernel", kernel.str()},
-                      {"grid", json::Array{gx, gy, ex(1)}},
-                      {"block", json::Array{ex(threads), ex(1), ex(1)}},
-                      {"shared_bytes", sharedBytes},
-                      {"args", std::move(a)}};
 }
 
 //===----------------------------------------------------------------------===//
@@ -705,21 +645,10 @@ struct ConvertStAttentionToGpuPass
       // 0.933-0.935 of the chain's time at n = 4096 (d = 64, 128),
       // 0.948-0.960 at 16384 and 0.985-0.989 at 65536 (H100, session 18;
       // docs/gpu.md, "Whole summary keys").
-      if (wholeSummaryKeys && !dkvPairDone && ownWriter < 0 &&
-          bwd.size() == 2 && bwd[0].size() == 1 && bwd[1].size() == 1 &&
-          bwd[0][0].factor.getKind() == lay::FactorKind::Block &&
-          bwd[0][0].excluded.empty() &&
-          bwd[1][0].factor.getKind() == lay::FactorKind::Summary &&
-          bwd[1][0].factor.isEarlierOnly() && bwd[1][0].excluded.empty() &&
-          bwd[0][0].factor.getPeriod() == bwd[1][0].factor.getPeriod() &&
+      auto wholeKeys = ga::wholeSummaryKeyParts(bwd);
+      if (wholeSummaryKeys && !dkvPairDone && ownWriter < 0 && wholeKeys &&
           !splits(dkvProducer, bwd[0]) && !splits(dkvProducer, bwd[1])) {
-        const lay::Factor &s = bwd[1][0].factor;
-        lay::Factor whole =
-            lay::Factor::summary(s.getPeriod(), s.getLo(), s.getHi(),
-                                 /*earlierOnly=*/false);
-        ga::GpuPart keys = bwd[1][0], rest = bwd[0][0];
-        keys.factor = keys.viewFactor = whole;
-        rest.excluded.push_back(whole);
+        const ga::GpuPart &keys = wholeKeys->first, &rest = wholeKeys->second;
         SmallVector<std::pair<StringRef, Type>> bufs = dkvBufs();
         SmallVector<ga::View> elsewhere = {keys.keyView};
         addKernel(

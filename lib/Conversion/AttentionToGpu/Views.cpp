@@ -87,3 +87,23 @@ st::gpu_attention::groupParts(const std::vector<GpuPart> &parts,
     }
   return ordered;
 }
+
+std::optional<std::pair<GpuPart, GpuPart>>
+st::gpu_attention::wholeSummaryKeyParts(
+    const std::vector<std::vector<GpuPart>> &bwd) {
+  if (bwd.size() != 2 || bwd[0].size() != 1 || bwd[1].size() != 1)
+    return std::nullopt;
+  const GpuPart &block = bwd[0][0], &summary = bwd[1][0];
+  const lay::Factor &s = summary.factor;
+  if (block.factor.getKind() != lay::FactorKind::Block ||
+      !block.excluded.empty() || s.getKind() != lay::FactorKind::Summary ||
+      !s.isEarlierOnly() || !summary.excluded.empty() ||
+      block.factor.getPeriod() != s.getPeriod())
+    return std::nullopt;
+  lay::Factor whole = lay::Factor::summary(s.getPeriod(), s.getLo(), s.getHi(),
+                                           /*earlierOnly=*/false);
+  GpuPart keys = summary, rest = block;
+  keys.factor = keys.viewFactor = whole;
+  rest.excluded.push_back(whole);
+  return std::make_pair(keys, rest);
+}

@@ -22,6 +22,7 @@
 #include "st/Layout/Layout.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,16 @@ std::vector<GpuPart> gpuParts(const layout::Pattern &pattern);
 /// result (emitDkv), so no kernel has to zero the scratch first.
 std::vector<std::vector<GpuPart>>
 groupParts(const std::vector<GpuPart> &parts, bool byKeyView);
+
+/// Fixed's dK/dV pair cut by key instead of by part (whole-summary-keys):
+/// where the key groups `bwd` (groupParts by key view) are one own-block
+/// part, Block(L), and one part of earlier blocks' summaries, Summary(L,
+/// lo, hi, earlierOnly), neither with exclusions, returns (the summary
+/// keys' whole columns, Summary(L, lo, hi); the own-block part with those
+/// columns excluded). Each key's dK/dV is then one part's, so no chain
+/// joins the two kernels. Otherwise nothing.
+std::optional<std::pair<GpuPart, GpuPart>>
+wholeSummaryKeyParts(const std::vector<std::vector<GpuPart>> &bwd);
 
 } // namespace gpu_attention
 } // namespace st
