@@ -20,11 +20,15 @@
 // renumbering of blockIdx (groupedBlock), and MixedTicketsNameEveryTileOnce
 // for the mixed dK/dV kernel's tickets (decodeMixTicket): every own-block
 // and summary tile of every head once, and the own-block tiles that hold a
-// summary tile's keys before it in the same head.
+// summary tile's keys before it in the same head. ExcludedKeysCounted
+// checks the count of excluded keys in a key range (excludedKeysIn, Walks.h)
+// by which the dK/dV kernels of a part with key-only exclusions decide
+// whether a key tile can skip its mask.
 //
 //===----------------------------------------------------------------------===//
 
 #include "../../lib/Conversion/AttentionToGpu/SpanOrder.h"
+#include "../../lib/Conversion/AttentionToGpu/Walks.h"
 #include "st/Target/Cpu/Jit.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -334,6 +338,49 @@ TEST_F(SpanOrder, MixedTicketsNameEveryTileOnce) {
                 << positions[x] << ")";
         }
       }
+    }
+  }
+}
+
+TEST_F(SpanOrder, ExcludedKeysCounted) {
+  namespace lay = ::st::layout;
+  // fixed's summary columns (l = 128, c = 32), and two disjoint sets of
+  // columns of period 8 (factors counted one after the other).
+  std::vector<std::vector<lay::Factor>> sets = {
+      {lay::Factor::summary(128, 96, 128, /*earlierOnly=*/false)},
+      {lay::Factor::summary(8, 2, 5, false),
+       lay::Factor::summary(8, 6, 8, false)}};
+  for (const auto &excluded : sets) {
+    // count(out, n): for t < n * n, a = t / n and b = max(t mod n, a - 1),
+    // the excluded keys in [a, b].
+    OwningOpRef<ModuleOp> module = hostLoop(
+        "count", 1,
+        [](IndexMath &m, ValueRange a) { return m.mul(a[0], a[0]); },
+        [&](IndexMath &m, Value out, ValueRange a, Value t) {
+          Value lo = m.div(t, a[0]);
+          Value hi = m.max(m.rem(t, a[0]), m.sub(lo, m.c(1)));
+          storeFields(
+              m, out, t,
+              {lo, hi,
+               mlir::st::gpu_kernels::excludedKeysIn(m, excluded, lo, hi)});
+        });
+    auto engine = mlir::st::compileForCpu(*module, {});
+    ASSERT_TRUE(succeeded(engine));
+    auto fn = (*engine)->lookup("_mlir_ciface_count");
+    ASSERT_TRUE(!!fn);
+    using Fn = void (*)(StridedMemRefType<int64_t, 1> *, int64_t);
+    const int64_t n = 300;
+    std::vector<int64_t> out(n * n * 3, -7);
+    StridedMemRefType<int64_t, 1> desc = descriptor(out);
+    reinterpret_cast<Fn> (*fn)(&desc, n);
+    for (int64_t t = 0; t < n * n; ++t) {
+      int64_t a = out[3 * t], b = out[3 * t + 1], expected = 0;
+      ASSERT_EQ(a, t / n);
+      for (int64_t j = a; j <= b; ++j)
+        for (const lay::Factor &f : excluded)
+          expected +=
+              j % f.getPeriod() >= f.getLo() && j % f.getPeriod() < f.getHi();
+      ASSERT_EQ(out[3 * t + 2], expected) << "keys [" << a << ", " << b << "]";
     }
   }
 }

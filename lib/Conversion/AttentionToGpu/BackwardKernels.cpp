@@ -303,12 +303,15 @@ static std::pair<Value, Value> columnRange(KernelEmitter &k, PartStructure &ps,
 
 /// What the dK/dV update of a query tile needs of one part, for the
 /// lane's two keys: the part, its query view and class, the view's last
-/// row, the column intervals of the keys, and the query tiles that need
-/// no mask ([innerLo, innerHi), null with exclusions).
+/// row, the column intervals of the keys, the query tiles that need no
+/// mask ([innerLo, innerHi), null where exclusions mask every tile), and,
+/// where the exclusions depend on the key alone (keyOnlyExclusions),
+/// whether each key passes them (`keyOk`, else null).
 struct KeyColumns {
   const ga::GpuPart *part;
   Value c, lastRow, innerLo, innerHi;
   std::pair<Value, Value> colIv[2];
+  Value keyOk[2];
   LaneRows keys;
 };
 
@@ -327,15 +330,32 @@ static KeyColumns keyColumns(KernelEmitter &k, const ga::GpuPart &part,
   for (int r = 0; r < 2; ++r)
     kc.colIv[r] = ps.columnInterval(keys.view[r]);
   kc.lastRow = m.max(m.sub(qlen, m.c(1)), m.c(0));
+  // Key-only exclusions mask whole keys: each lane's two once here, not
+  // each score (passesExcluded of every element's row and key).
+  bool keyOnly = keyOnlyExclusions(part);
+  if (keyOnly)
+    for (int r = 0; r < 2; ++r)
+      kc.keyOk[r] = k.passesExcluded(part, keys.orig[r], keys.orig[r]);
   // Query tiles inside every key column of the warp need no mask (column
   // intervals are monotone: the warp's last key bounds the lows, its
-  // first key the highs).
-  if (part.excluded.empty()) {
+  // first key the highs). With key-only exclusions over the identity key
+  // view (the unit's keys are the positions [first, kLast]), a unit
+  // that holds no excluded key has the same interior; one that holds any
+  // masks every tile (fixed's own-block dK/dV with whole-summary-keys:
+  // the key tiles of the block's first half have none).
+  bool identityKeys = part.keyView.kind == ga::ViewKind::Identity;
+  if (part.excluded.empty() || (keyOnly && identityKeys)) {
     auto [first, kLast] = interiorRows(k, row0, r0);
     kc.innerLo = ps.columnInterval(m.min(kLast, lastK)).first;
     kc.innerHi = k.select(
         m.cmp(arith::CmpIPredicate::slt, kLast, klen),
         m.min(ps.columnInterval(m.min(first, lastK)).second, qlen), m.c(-1));
+    if (keyOnly) {
+      Value held = excludedKeysIn(m, part.excluded, m.min(first, lastK),
+                                  m.min(kLast, lastK));
+      kc.innerHi = k.select(m.cmp(arith::CmpIPredicate::sgt, held, m.c(0)),
+                            m.c(-1), kc.innerHi);
+    }
   }
   return kc;
 }
@@ -374,7 +394,9 @@ static void dkvUpdate(KernelEmitter &k, const KeyColumns &kc,
             Value col = k.i32(nt * 8 + e % 2);
             Value ok = m.andi(m.cmp(arith::CmpIPredicate::sge, col, lo[r]),
                               m.cmp(arith::CmpIPredicate::slt, col, hi[r]));
-            if (!part.excluded.empty())
+            if (kc.keyOk[r])
+              ok = m.andi(ok, kc.keyOk[r]);
+            else if (!part.excluded.empty())
               ok = m.andi(ok,
                           k.passesExcluded(part, rowOrig(nt, e), keys.orig[r]));
             x[nt][e] = k.select(ok, x[nt][e], k.negInf());

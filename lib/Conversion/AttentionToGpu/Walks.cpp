@@ -34,6 +34,31 @@ BlockRows blockRows(KernelEmitter &k, const ga::View &v, bool queryDriven) {
   return br;
 }
 
+bool keyOnlyExclusions(const ga::GpuPart &part) {
+  return !part.excluded.empty() &&
+         llvm::all_of(part.excluded, [](const lay::Factor &f) {
+           return f.getKind() == lay::FactorKind::Summary && !f.isEarlierOnly();
+         });
+}
+
+Value excludedKeysIn(IndexMath &m, ArrayRef<lay::Factor> excluded, Value a,
+                     Value b) {
+  Value total = m.c(0);
+  for (const lay::Factor &f : excluded) {
+    assert(f.getKind() == lay::FactorKind::Summary && !f.isEarlierOnly() &&
+           "a key-only exclusion");
+    int64_t l = f.getPeriod(), lo = f.getLo(), w = f.getHi() - f.getLo();
+    // The factor's keys in [0, x).
+    auto before = [&](Value x) {
+      Value r = m.rem(x, m.c(l));
+      return m.add(m.mul(m.div(x, m.c(l)), m.c(w)),
+                   m.min(m.max(m.sub(r, m.c(lo)), m.c(0)), m.c(w)));
+    };
+    total = m.add(total, m.sub(before(m.add(b, m.c(1))), before(a)));
+  }
+  return total;
+}
+
 PartStructure structureOf(IndexMath &m, const ga::GpuPart &p, Value len) {
   return PartStructure(m, p.viewFactor, {}, p.compact, len);
 }

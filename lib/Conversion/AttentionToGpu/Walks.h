@@ -48,6 +48,22 @@ PartStructure structureOf(IndexMath &m, const ga::GpuPart &p, Value len);
 /// those over a compact key view (fixed's summaries, up to N / l tiles).
 bool longWalk(const ga::GpuPart &part);
 
+/// Whether `part`'s exclusions depend on the key alone: each is a summary
+/// factor over whole columns (not earlierOnly), which holds for a causal
+/// pair exactly when its key is a summary column, and every pair of a part
+/// is causal. whole-summary-keys' own-block part is one (Views.cpp,
+/// wholeSummaryKeyParts).
+bool keyOnlyExclusions(const ga::GpuPart &part);
+
+/// The number of keys in [a, b] (original positions, 0 <= a <= b + 1)
+/// that the key-only exclusions `excluded` hold, counting a key once a
+/// factor that holds it (so it is zero exactly when none holds any): a
+/// summary factor of period L and columns [lo, hi) holds w = hi - lo of
+/// every L positions, so (x / L) w + min(max(x mod L - lo, 0), w) of
+/// [0, x).
+Value excludedKeysIn(IndexMath &m, ArrayRef<lay::Factor> excluded, Value a,
+                     Value b);
+
 /// The keys one query-driven kernel walks for `part`: the block's range,
 /// the range of the unit that runs a tile or not (a warp with mma.sync, a
 /// warpgroup with wgmma; empty for one past the view), each lane row's
