@@ -308,6 +308,18 @@ def ConvertStAttentionToGpu
            "the own-block kernel on the second, its short tiles filling "
            "the summary kernel's tail. Fixed's fwd+bwd 0.933-0.989 of the "
            "chain's on an H100 (docs/performance.md, session 18)">,
+    Option<"bandBackward", "band-backward", "int64_t", /*default=*/"0",
+           "S > 0: where a head group's first dQ and dK/dV kernels are a "
+           "band part's (identity views, a bounded window: strided's band, "
+           "local) with warpgroup MMA, one kernel computes both (and delta "
+           "and lse2): a block takes S key tiles, walks them from the last "
+           "with dK, dV in registers and carries the dQ of the query tiles "
+           "they meet in shared memory (BackwardKernels.cpp, "
+           "emitBandBackward); 5 products a pair instead of 7, and Q, K, V "
+           "and dO read once instead of twice (docs/gpu.md, \"The band's "
+           "backward as one kernel\"). Exact, but measured slower on an "
+           "H100 (fwd+bwd 1.04-1.07x at d = 64, 1.41-1.47x at d = 128; "
+           "docs/performance.md, session 19). 0: off">,
     Option<"discardChain", "discard-chain", "bool", /*default=*/"true",
            "With span-forward, span-dq or span-dkv: the column tiles "
            "discard the chain rows' L2 lines once read "

@@ -79,7 +79,10 @@
     "the own-block kernel leaves them out: no chain, two streams")             \
   X(bool, discardChain, "discard-chain",                                       \
     "With span-forward, span-dq or span-dkv: the chain's L2 lines are "        \
-    "discarded once read")
+    "discarded once read")                                                     \
+  X(int64_t, bandBackward, "band-backward",                                    \
+    "0, or the key tiles a block of the fused band backward (one kernel "      \
+    "for a band part's dQ and dK/dV)")
 
 namespace mlir {
 namespace st {

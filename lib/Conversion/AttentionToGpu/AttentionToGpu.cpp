@@ -133,6 +133,11 @@ struct ConvertStAttentionToGpuPass
         return op.emitOpError()
                << name << " must be 0 (off) or a lag of at least one span (got "
                << value << ")";
+    if (bandBackward < 0)
+      return op.emitOpError()
+             << "band-backward must be 0 (off) or a number of key tiles a "
+                "block (got "
+             << int64_t(bandBackward) << ")";
     if (forwardPingPong && !(forwardProducer && pipelinedForward))
       return op.emitOpError() << "forward-ping-pong takes forward-producer and "
                                  "pipelined-forward";
@@ -196,6 +201,9 @@ struct ConvertStAttentionToGpuPass
       // warpgroup copies the walked tiles for two consumer warpgroups).
       // `variant`: the kernel is an alternative to the last one in `list`
       // (its name with `_<variant>` appended).
+      // The dQ carries of the next kernel that addKernel emits, when it
+      // is the fused band backward (emitBandBackward).
+      int64_t bandSlots = 0;
       auto addKernel = [&](StringRef kind,
                            ArrayRef<std::pair<StringRef, Type>> bufs,
                            bool rowStats, const ga::View &view,
@@ -206,6 +214,7 @@ struct ConvertStAttentionToGpuPass
         k.dependentLaunch = dependentLaunch;
         k.ticketSlot = tickets;
         k.classStatsStride = classStride;
+        k.bandCarrySlots = bandSlots;
         if (kind == "fwd" && k.useWgmma) {
           k.warpgroups = forwardWarpgroups;
           k.pipelinedForward = pipelinedForward;
@@ -263,6 +272,8 @@ struct ConvertStAttentionToGpuPass
         int32_t blocks = 0;
         if (k.producerWarpgroup)
           blocks = 1;
+        else if (kind == "bwd")
+          blocks = d == 64 ? 2 : 1; // what its shared memory allows
         else if (k.warpgroups == 2)
           blocks = d == 64 ? 2 : 0;
         else if (k.pipelinedForward)
@@ -474,12 +485,76 @@ struct ConvertStAttentionToGpuPass
       // computes the own block's dK/dV.
       int64_t firstDq = int64_t(backward.size()), classWriter = -1,
               ownWriter = -1;
+      // band-backward: where the first dQ group and the first dK/dV group
+      // are one band part (identity views, a bounded window of w
+      // positions), one kernel computes both, with delta and lse2
+      // (emitBandBackward). It then stands for the first dQ kernel (the
+      // others read its delta, lse2 and dq_acc) and for the first dK/dV
+      // kernel (ownWriter: the others continue its dk_acc, dv_acc). Its
+      // carries: the query tiles a key tile meets, floor((w + 62) / 64) +
+      // 1, where they fit the shared memory.
+      bool bandFused = false;
+      if (bandBackward > 0 && cycle == 1 && ownDq < 0 &&
+          KernelEmitter::takesWgmma(elt, wgmma) && wgmmaKeyTile == kKeyTile &&
+          fwd.front().size() == 1 && bwd.front().size() == 1 &&
+          fwd.front().front().sameAs(bwd.front().front()) &&
+          !splits(dqProducer, fwd.front()) &&
+          !splits(dkvProducer, bwd.front())) {
+        const ga::GpuPart &band = bwd.front().front();
+        const lay::Factor &f = band.factor;
+        int64_t eltBytes = elt.getIntOrFloatBitWidth() / 8;
+        int64_t rowBytes = kBlockRows * d * eltBytes;
+        int64_t span = 0;
+        if (band.queryView.kind == ga::ViewKind::Identity &&
+            band.keyView.kind == ga::ViewKind::Identity &&
+            band.excluded.empty() && f.getKind() == lay::FactorKind::Band &&
+            !f.isDenseCausal())
+          span = (f.getPeriod() + 62) / kBlockRows + 1;
+        // Two stages of Q and dO with their statistics, K and V, the dS
+        // tile and the carries (KernelEmitter::begin).
+        int64_t shared = 2 * (2 * rowBytes + 2 * kBlockRows * 4) +
+                         2 * rowBytes + kBlockRows * kBlockRows * eltBytes +
+                         span * d / 2 * 512 + 1024;
+        if (span > 0 && shared <= kMaxDynamicShared) {
+          bool lastDq = fwd.size() == 1;
+          SmallVector<ga::View> later;
+          for (const auto &g : ArrayRef(bwd).drop_front())
+            later.push_back(g.front().keyView);
+          SmallVector<std::pair<StringRef, Type>> bufs = {
+              {"q", elt},    {"k", elt},     {"v", elt},  {"dout", elt},
+              {"lse", f32},  {"delta", f32}, {"dq", elt}, {"o", elt},
+              {"lse2", f32}, {"dk", elt},    {"dv", elt}};
+          if (!lastDq) {
+            addChain(bufs, "dq_acc");
+            needDqAcc = true;
+          }
+          if (!later.empty()) {
+            addChain(bufs, "dk_acc");
+            addChain(bufs, "dv_acc");
+            needDkvAcc = true;
+          }
+          bandSlots = span;
+          addKernel("bwd", bufs, /*rowStats=*/true, band.keyView,
+                    /*reversedHeads=*/false, /*split=*/false, backward,
+                    [&](KernelEmitter &k) {
+                      emitBandBackward(k, band, bandBackward, lastDq, later);
+                    });
+          bandSlots = 0;
+          // One block a segment of `band-backward` key tiles.
+          (*backward.back().getAsObject())["grid"] = json::Array{
+              exOp("ceildiv", exOp("ceildiv", ex("N"), ex(kBlockRows)),
+                   ex(bandBackward)),
+              gridY(h, cycle), ex(1)};
+          ownWriter = firstDq;
+          bandFused = true;
+        }
+      }
       // span-dq: dQ's band and column kernels as one span-ordered kernel
       // (the column tiles read the band tiles' delta and lse2 as well as
       // the chain dq_acc). The dK/dV kernels then wait for all of dQ.
       bool spanDqOrdered = false;
       if (auto pair = spanPair(fwd, /*byKeyView=*/false, dqProducer);
-          pair && spanDq > 0 && ownDq < 0) {
+          pair && spanDq > 0 && ownDq < 0 && !bandFused) {
         auto [bandAt, stride] = *pair;
         const auto &band = fwd[bandAt], &columns = fwd[1 - bandAt];
         needDqAcc = true;
@@ -506,6 +581,8 @@ struct ConvertStAttentionToGpuPass
       for (auto entry : llvm::enumerate(
                ArrayRef(fwd).drop_front(spanDqOrdered ? fwd.size() : 0))) {
         size_t i = entry.index();
+        if (i == 0 && bandFused)
+          continue;
         std::vector<ga::GpuPart> group = entry.value();
         bool first = i == 0, last = i + 1 == fwd.size();
         needDqAcc |= fwd.size() > 1;

@@ -52,6 +52,12 @@ gpu::GPUFuncOp KernelEmitter::begin(gpu::GPUModuleOp module, StringRef name,
            numStagesB * tile * rowBytes +
            rowOperands * warpgroups * kBlockRows * rowBytes;
   };
+  // The fused band backward's dS tile and dQ carries (bandCarrySlots):
+  // outside the staging budget, after the staged tiles (both 1024-byte
+  // multiples).
+  int64_t bandBytes = bandCarrySlots ? kBlockRows * kBlockRows * eltBytes +
+                                           bandCarrySlots * d / 2 * 512
+                                     : 0;
   keyTile = useWgmma ? wgmmaKeyTile : kKeyTile;
   while (bytes(keyTile, 1, 1) > budget)
     keyTile /= 2;
@@ -90,6 +96,13 @@ gpu::GPUFuncOp KernelEmitter::begin(gpu::GPUModuleOp module, StringRef name,
                                         MemRefLayoutAttrInterface(), ws);
     };
     tiles.append({tileType(stages), tileType(stagesB)});
+    if (bandCarrySlots) {
+      assert(useWgmma && warpgroups == 1 && "a one-warpgroup wgmma kernel");
+      tiles.push_back(MemRefType::get({1, kBlockRows * kBlockRows}, elt,
+                                      MemRefLayoutAttrInterface(), ws));
+      tiles.push_back(MemRefType::get({bandCarrySlots * d / 2 * kThreads}, f32,
+                                      MemRefLayoutAttrInterface(), ws));
+    }
     // The staged rows' lse2 and delta (key-driven kernels).
     if (rowStats) {
       auto statType = MemRefType::get({stages, keyTile}, f32,
@@ -105,7 +118,7 @@ gpu::GPUFuncOp KernelEmitter::begin(gpu::GPUModuleOp module, StringRef name,
     // wgmma tiles are 1024-byte aligned (the 128-byte swizzle's atoms):
     // dynamic shared memory with room to align its start.
     if (useWgmma)
-      dynamicSharedBytes = bytes(keyTile, stages, stagesB) + 1024 +
+      dynamicSharedBytes = bytes(keyTile, stages, stagesB) + bandBytes + 1024 +
                            (producerWarpgroup ? 16 * stages : 0);
     else
       shared.assign(tiles.begin(), tiles.end());
@@ -153,9 +166,14 @@ gpu::GPUFuncOp KernelEmitter::begin(gpu::GPUModuleOp module, StringRef name,
     smem[0] = tileValues[rowOperands];
     smem[1] = tileValues[rowOperands + 1];
   }
+  int64_t next = rowOperands + 2;
+  if (staged && bandCarrySlots) {
+    dsTile = tileValues[next++];
+    carryMem = tileValues[next++];
+  }
   if (staged && rowStats) {
-    statMem[0] = tileValues[rowOperands + 2];
-    statMem[1] = tileValues[rowOperands + 3];
+    statMem[0] = tileValues[next];
+    statMem[1] = tileValues[next + 1];
   }
   if (ticketSlot)
     ticketMem = tileValues.back();

@@ -68,6 +68,18 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
 void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
              ArrayRef<ga::View> later, ArrayRef<ga::View> elsewhere = {});
 
+/// The backward of a band part (identity views, a bounded window: strided's
+/// band, local) as one kernel (band-backward; docs/gpu.md, "The band's
+/// backward as one kernel"): a block takes `segment` key tiles of 64 keys,
+/// walks them from the last with dK, dV in registers, adds each pair's dS
+/// K into a dQ carry in shared memory (k.bandCarrySlots of them: the query
+/// tiles a key tile meets), and ends with the halo key tiles before its
+/// first, for its own query tiles' dQ; it also computes delta and lse2.
+/// dQ goes to the chain dq_acc (or, `lastDq`, is final); dK and dV as
+/// emitDkv's with `later`.
+void emitBandBackward(KernelEmitter &k, const ga::GpuPart &part,
+                      int64_t segment, bool lastDq, ArrayRef<ga::View> later);
+
 } // namespace gpu_kernels
 } // namespace st
 } // namespace mlir
