@@ -8,8 +8,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Kernels.h"
-#include "Walks.h"
+#include "BackwardParts.h"
 
 namespace mlir {
 namespace st {
@@ -32,29 +31,13 @@ static std::pair<Frags, Frags> pipelineScores(KernelEmitter &k,
   return {r[0], r[1]};
 }
 
-/// -lse in log2 units, clamped so that it is finite even for a row without
-/// keys (lse = -inf): masked scores (-inf) then give p = 0, never NaN. The
-/// dQ kernels compute it per row; the first stores it (`lse2`) for the
-/// dK/dV kernels, which stage it per query tile and would otherwise redo
-/// it for every score (two instructions of each tile's ~250).
-static Value minusLog2Lse(KernelEmitter &k, Value lse) {
+Value minusLog2Lse(KernelEmitter &k, Value lse) {
   return arith::MinimumFOp::create(k.b, k.loc, k.fmul(lse, k.f(-kLog2e)),
                                    k.f(kHugeLse));
 }
 
-/// sum_d x[row] * y[row] over the [.., N, D] tensors `x` and `y` for the
-/// lane's two fragment rows (rows g and g + 8 of the warp's 16 from `r0`
-/// in view `v`, class `c`, of length `len`). The rows are read coalesced:
-/// two lanes a row (row r0 + lane / 2), each taking every other 16-byte
-/// chunk, so that a warp's load covers a whole 32-byte sector of each of
-/// its 16 rows; the pair sums by a shuffle and the fragment lanes fetch
-/// their rows' sums from lanes 2g and 2g + 16. Reading the fragment
-/// columns instead (4 bytes a lane, 16 of each sector's 32 bytes a load)
-/// left the first dQ kernel of the strided layout bound by L2 throughput
-/// (ncu: 91.5% of peak, DRAM 78%; session 9). Every lane must call it.
-static std::array<Value, 2> rowDots(KernelEmitter &k, StringRef x, StringRef y,
-                                    const ga::View &v, Value c, Value r0,
-                                    Value len) {
+std::array<Value, 2> rowDots(KernelEmitter &k, StringRef x, StringRef y,
+                             const ga::View &v, Value c, Value r0, Value len) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
   IndexMath &m = k.m;
@@ -289,38 +272,18 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   }
 }
 
-/// The query tiles that the keys [first, first + span) (clamped to the
-/// view; `first` only where `clampFirst`) of `part` walk: from the first
-/// key's column interval to the last's (column intervals are monotone).
-static std::pair<Value, Value> columnRange(KernelEmitter &k, PartStructure &ps,
-                                           Value first, int64_t span,
-                                           Value klen, bool clampFirst) {
+std::pair<Value, Value> columnRange(KernelEmitter &k, PartStructure &ps,
+                                    Value first, int64_t span, Value klen,
+                                    bool clampFirst) {
   IndexMath &m = k.m;
   Value lastK = m.sub(klen, m.c(1));
   return {ps.columnInterval(clampFirst ? m.min(first, lastK) : first).first,
           ps.columnInterval(m.min(m.add(first, m.c(span - 1)), lastK)).second};
 }
 
-/// What the dK/dV update of a query tile needs of one part, for the
-/// lane's two keys: the part, its query view and class, the view's last
-/// row, the column intervals of the keys, the query tiles that need no
-/// mask ([innerLo, innerHi), null where exclusions mask every tile), and,
-/// where the exclusions depend on the key alone (keyOnlyExclusions),
-/// whether each key passes them (`keyOk`, else null).
-struct KeyColumns {
-  const ga::GpuPart *part;
-  Value c, lastRow, innerLo, innerHi;
-  std::pair<Value, Value> colIv[2];
-  Value keyOk[2];
-  LaneRows keys;
-};
-
-/// KeyColumns of `part` for the keys `keys` (view rows of a block whose
-/// unit's first key is `row0` and warp's `r0`) of a key view of length
-/// `klen` in class `c`, over query rows of length `qlen`.
-static KeyColumns keyColumns(KernelEmitter &k, const ga::GpuPart &part,
-                             PartStructure &ps, Value c, Value qlen, Value klen,
-                             const LaneRows &keys, Value row0, Value r0) {
+KeyColumns keyColumns(KernelEmitter &k, const ga::GpuPart &part,
+                      PartStructure &ps, Value c, Value qlen, Value klen,
+                      const LaneRows &keys, Value row0, Value r0) {
   IndexMath &m = k.m;
   KeyColumns kc;
   kc.part = &part;
@@ -360,16 +323,11 @@ static KeyColumns keyColumns(KernelEmitter &k, const ga::GpuPart &part,
   return kc;
 }
 
-/// dK += dS^T Q and dV += P^T dO over the query tile `qt` (view rows) of
-/// one part, with the block's keys and values `kf`, `vf` as row operands,
-/// the tile's Q and dO staged in `qTile` and `doTile`, and its rows' lse2
-/// and delta in the current stage of the row-stat tiles.
-static void dkvUpdate(
-    KernelEmitter &k, const KeyColumns &kc, const RowOperand &kf,
-    const RowOperand &vf, Value qTile, Value doTile, Value qt, Frags &dk,
-    Frags &dv,
-    function_ref<KernelEmitter::WgmmaOperands(const Frags &)> onDs = nullptr,
-    Frags *alsoOut = nullptr) {
+void dkvUpdate(KernelEmitter &k, const KeyColumns &kc, const RowOperand &kf,
+               const RowOperand &vf, Value qTile, Value doTile, Value qt,
+               Frags &dk, Frags &dv,
+               function_ref<KernelEmitter::WgmmaOperands(const Frags &)> onDs,
+               Frags *alsoOut) {
   IndexMath &m = k.m;
   const ga::GpuPart &part = *kc.part;
   const ga::View &qv = part.queryView;
@@ -453,17 +411,9 @@ static void dkvUpdate(
   }
 }
 
-/// Stores the keys' dK and dV: the rows that a kernel over a `later` view
-/// continues go to the chain, the others are final (fixed: the own
-/// block's kernel ends every row outside the summaries). With
-/// `addChain` (the kernel ends the chain, `later` is empty), dK and dV
-/// first add the chain's rows, one after the other, so that only one of
-/// the two chains is live (the mixed kernel's summary tiles: at d = 128
-/// both at once spilled more).
-static void storeKeyRows(KernelEmitter &k, const Frags &dk, const Frags &dv,
-                         const LaneRows &keys, ArrayRef<ga::View> later,
-                         bool addChain = false,
-                         ArrayRef<ga::View> elsewhere = {}) {
+void storeKeyRows(KernelEmitter &k, const Frags &dk, const Frags &dv,
+                  const LaneRows &keys, ArrayRef<ga::View> later, bool addChain,
+                  ArrayRef<ga::View> elsewhere) {
   IndexMath &m = k.m;
   Value factor[2] = {k.f(k.scale), k.f(k.scale)};
   Value one[2] = {k.f(1), k.f(1)};
@@ -672,214 +622,6 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   if (later.empty() && !first && k.discardChain)
     for (StringRef chain : {"dk_acc", "dv_acc"})
       discardChainRows(k, kv, br, chain);
-}
-
-/// Writes dS^T (the score accumulators of a key-major tile: key rows 16
-/// warp + g (+ 8), query columns 8 nt + 2 t (+ 1)) transposed into the
-/// dS tile, row = query, column = key, in the 128-byte swizzle of a K-major
-/// A operand (Wgmma.h): element (r, c) at 64 r + ((c / 8) ^ (r % 8)) 8 +
-/// c % 8. A warp's 32 stores of one (nt, e) cover four 16-byte chunks of
-/// four rows: no two lanes in one bank but the pairs that share a word.
-static void storeDsTransposed(KernelEmitter &k, const Frags &ds) {
-  OpBuilder &b = k.b;
-  Location loc = k.loc;
-  IndexMath &m = k.m;
-  for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
-    for (int e = 0; e < 4; ++e) {
-      Value query = m.add(m.c(nt * 8 + e % 2), m.mul(k.t, m.c(2)));
-      Value chunk = arith::XOrIOp::create(
-          b, loc, m.add(m.mul(k.warp, m.c(2)), m.c(e / 2)),
-          m.add(m.mul(k.t, m.c(2)), m.c(e % 2)));
-      Value off = m.add(
-          m.add(m.mul(query, m.c(kBlockRows)), m.mul(chunk, m.c(8))), k.g);
-      memref::StoreOp::create(b, loc,
-                              arith::TruncFOp::create(b, loc, k.elt, ds[nt][e]),
-                              k.dsTile, ValueRange{m.c(0), off});
-    }
-}
-
-/// dQ's share of a pair, dS K_j: A the dS tile (K-major, 64 x 64), B the
-/// key tile's row operand read MN-major (keys x d), from zero.
-static KernelEmitter::WgmmaOperands dsKeyProduct(KernelEmitter &k,
-                                                 Value keyTile) {
-  KernelEmitter::WgmmaOperands w;
-  w.transB = true;
-  w.fresh = true;
-  w.acc.assign(k.d / 2, k.f(0));
-  ga::TileLayout aLayout{kBlockRows, kBlockRows}, bLayout = k.rowLayout();
-  Value a0 = ga::matrixDescriptor(k.b, k.loc, k.sharedAddress(k.dsTile),
-                                  aLayout.kMajorBits());
-  Value b0 = ga::matrixDescriptor(k.b, k.loc, k.sharedAddress(keyTile),
-                                  bLayout.mnMajorBits());
-  for (int64_t s = 0; s < kBlockRows / 16; ++s) {
-    w.aDesc.push_back(k.advance(a0, aLayout.kMajorStep(s)));
-    w.desc.push_back(k.advance(b0, bLayout.mnMajorStep(s)));
-  }
-  return w;
-}
-
-void emitBandBackward(KernelEmitter &k, const ga::GpuPart &part,
-                      int64_t segment, bool lastDq, ArrayRef<ga::View> later) {
-  OpBuilder &b = k.b;
-  Location loc = k.loc;
-  IndexMath &m = k.m;
-  using P = arith::CmpIPredicate;
-  const int64_t span = k.bandCarrySlots, tile = kBlockRows;
-  assert(k.useWgmma && k.warpgroups == 1 && !k.producerWarpgroup &&
-         k.keyTile == tile && span > 0 && segment > 0 &&
-         "a one-warpgroup wgmma kernel of 64-key tiles");
-  const ga::View &kv = part.keyView, &qv = part.queryView;
-  assert(kv.kind == ga::ViewKind::Identity &&
-         qv.kind == ga::ViewKind::Identity && "a band part");
-  int64_t dTiles = k.d / 8, values = k.d / 2;
-  auto [c, seg] = k.tileOf(kv, /*reversed=*/false);
-  Value len = k.viewLength(kv, c);
-  Value tiles = m.ceilDiv(len, m.c(tile));
-  Value cv = c; // (captured below)
-  Value k0 = m.mul(seg, m.c(segment));
-  auto live = scf::IfOp::create(b, loc, m.cmp(P::slt, k0, tiles), false);
-  b.setInsertionPointToStart(&live.getThenRegion().front());
-  Value kEnd = m.min(m.add(k0, m.c(segment)), tiles);
-  // o and lse come from the forward.
-  k.awaitPredecessors();
-
-  // delta = rowsum(dO * O) and lse2 of the query tiles that the segment's
-  // key tiles meet, [k0, kEnd + span - 1): stored for the walk's staging
-  // (stageRowStats) and the column kernels. The next segment's block
-  // stores the same values for its first span - 1 tiles.
-  Value qEnd = m.min(m.add(kEnd, m.c(span - 1)), tiles);
-  scf::ForOp::create(
-      b, loc, k0, qEnd, m.c(1), ValueRange(),
-      [&](OpBuilder &, Location, Value q, ValueRange) {
-        Value r0 = m.add(m.mul(q, m.c(tile)), m.mul(k.warp, m.c(kWarpRows)));
-        LaneRows rows = k.laneRows(qv, cv, r0, len);
-        std::array<Value, 2> dots = rowDots(k, "o", "dout", qv, cv, r0, len);
-        for (int r = 0; r < 2; ++r) {
-          Value idx = m.add(k.rowBase, rows.orig[r]);
-          Value lse2 = minusLog2Lse(k, k.load(k.arg["lse"], idx));
-          auto ifOp =
-              scf::IfOp::create(b, loc, m.andi(k.t0, rows.valid[r]), false);
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-          memref::StoreOp::create(b, loc, dots[r], k.arg["delta"], idx);
-          memref::StoreOp::create(b, loc, lse2, k.arg["lse2"], idx);
-        }
-        scf::YieldOp::create(b, loc);
-      });
-  // The stores are performed at GPU scope before the walk's copies (L2)
-  // read them.
-  ga::sideEffectAsm(b, loc, Type(), {}, "fence.acq_rel.gpu;", "");
-  gpu::BarrierOp::create(b, loc);
-
-  // The walk: the segment's key tiles from the last, then its halo, the
-  // span - 1 key tiles before k0, for the dQ of its own query tiles.
-  PartStructure ps = structureOf(m, part, len);
-  Value jLow = m.max(m.sub(k0, m.c(span - 1)), m.c(0));
-  Value ownLo = m.mul(k0, m.c(tile)), ownHi = m.mul(kEnd, m.c(tile));
-  Value one[2] = {k.f(1), k.f(1)}, factor[2] = {k.f(k.scale), k.f(k.scale)};
-  scf::ForOp::create(
-      b, loc, m.c(0), m.sub(kEnd, jLow), m.c(1), ValueRange(),
-      [&](OpBuilder &, Location, Value it, ValueRange) {
-        Value j = m.sub(m.sub(kEnd, m.c(1)), it);
-        Value halo = m.cmp(P::slt, j, k0);
-        Value row0 = m.mul(j, m.c(tile));
-        Value r0 = m.add(row0, m.mul(k.warp, m.c(kWarpRows)));
-        LaneRows keys = k.laneRows(kv, cv, r0, len);
-        SmallVector<RowOperand> ops =
-            k.rowOperands({"k", "v"}, keys, kv, cv, row0, len);
-        const RowOperand &kf = ops[0], &vf = ops[1];
-        KeyColumns kc = keyColumns(k, part, ps, cv, len, len, keys, row0, r0);
-        Value lo, hi;
-        std::tie(lo, hi) = columnRange(k, ps, row0, tile, len, true);
-        // A halo key tile meets the segment's own query tiles only.
-        Value qlo = k.select(halo, m.max(lo, ownLo), lo);
-        Value qhi = k.select(halo, m.min(hi, ownHi), hi);
-        SmallVector<Value> state;
-        KernelEmitter::flatten(k.zeros(dTiles), state);
-        KernelEmitter::flatten(k.zeros(dTiles), state);
-        state = k.tileLoop(
-            qlo, qhi, lo, hi, qv, cv, kc.lastRow, k.arg["q"], k.arg["dout"],
-            state, [&](Value qt, ValueRange st) -> SmallVector<Value> {
-              Frags dk = KernelEmitter::unflatten(st, dTiles);
-              Frags dv =
-                  KernelEmitter::unflatten(st.drop_front(4 * dTiles), dTiles);
-              Value i = m.div(qt, m.c(tile));
-              // The query tile is the segment's own (its dQ is this
-              // block's): i >= k0 always.
-              Value own = m.cmp(P::slt, i, kEnd);
-              // dS K_j is issued with dK's product, whatever the query
-              // tile (a branch would hold dV's product in flight across
-              // it); only the segment's own tiles keep it.
-              Frags share;
-              dkvUpdate(
-                  k, kc, kf, vf, k.smem[0], k.smem[1], qt, dk, dv,
-                  [&](const Frags &ds) {
-                    storeDsTransposed(k, ds);
-                    // Every thread's dS stores, then the tensor cores
-                    // read them.
-                    ga::fenceProxyAsyncShared(b, loc);
-                    gpu::BarrierOp::create(b, loc);
-                    return dsKeyProduct(k, kf.tile);
-                  },
-                  &share);
-              auto ifOwn = scf::IfOp::create(b, loc, own, false);
-              {
-                OpBuilder::InsertionGuard guard(b);
-                b.setInsertionPointToStart(&ifOwn.getThenRegion().front());
-                // The tile's contributions come from key tiles i down to
-                // its first key's tile: the first starts its carry, the
-                // last finishes it.
-                Value slot = m.rem(i, m.c(span));
-                Value first = m.cmp(P::eq, j, i);
-                Value lowest = m.div(ps.rowInterval(qt).first, m.c(tile));
-                Value last = m.cmp(P::eq, j, lowest);
-                auto carryAt = [&](int64_t v) {
-                  return m.add(m.mul(m.add(m.mul(slot, m.c(values)), m.c(v)),
-                                     m.c(kThreads)),
-                               k.wtid);
-                };
-                auto summed = [&](int64_t v) {
-                  Value x = share[v / 4][v % 4];
-                  Value old = k.load(k.carryMem, carryAt(v));
-                  return k.select(first, x, k.fadd(old, x));
-                };
-                auto ends = scf::IfOp::create(b, loc, last, true);
-                b.setInsertionPointToStart(&ends.getThenRegion().front());
-                SmallVector<Value> sums;
-                for (int64_t v = 0; v < values; ++v)
-                  sums.push_back(summed(v));
-                Frags acc = KernelEmitter::unflatten(sums, dTiles);
-                LaneRows rows = k.laneRows(
-                    qv, cv, m.add(qt, m.mul(k.warp, m.c(kWarpRows))), len);
-                if (lastDq)
-                  k.storeRows(acc, rows, factor, k.arg["dq"]);
-                else
-                  k.storeChain(acc, rows, one, "dq_acc");
-                b.setInsertionPointToStart(&ends.getElseRegion().front());
-                for (int64_t v = 0; v < values; ++v)
-                  memref::StoreOp::create(b, loc, summed(v), k.carryMem,
-                                          ValueRange{carryAt(v)});
-              }
-              SmallVector<Value> next;
-              KernelEmitter::flatten(dk, next);
-              KernelEmitter::flatten(dv, next);
-              return next;
-            });
-        Frags dk = KernelEmitter::unflatten(state, dTiles);
-        Frags dv = KernelEmitter::unflatten(
-            ValueRange(state).drop_front(4 * dTiles), dTiles);
-        auto ownKeys = scf::IfOp::create(b, loc, m.noti(halo), false);
-        {
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPointToStart(&ownKeys.getThenRegion().front());
-          storeKeyRows(k, dk, dv, keys, later);
-        }
-        // Every thread is done with the key tile's K and V (and the dS
-        // tile) before the next key tile's copies.
-        gpu::BarrierOp::create(b, loc);
-        scf::YieldOp::create(b, loc);
-      });
-  k.releaseDependents();
 }
 
 } // namespace gpu_kernels
