@@ -491,8 +491,8 @@ struct ConvertStAttentionToGpuPass
       // (emitBandBackward). It then stands for the first dQ kernel (the
       // others read its delta, lse2 and dq_acc) and for the first dK/dV
       // kernel (ownWriter: the others continue its dk_acc, dv_acc). Its
-      // carries: the query tiles a key tile meets, floor((w + 62) / 64) +
-      // 1, where they fit the shared memory.
+      // carries: one fewer than the query tiles a key tile meets,
+      // floor((w + 62) / 64) + 1, where they fit the shared memory.
       bool bandFused = false;
       if (bandBackward > 0 && cycle == 1 && ownDq < 0 &&
           KernelEmitter::takesWgmma(elt, wgmma) && wgmmaKeyTile == kKeyTile &&
@@ -514,8 +514,8 @@ struct ConvertStAttentionToGpuPass
         // tile and the carries (KernelEmitter::begin).
         int64_t shared = 2 * (2 * rowBytes + 2 * kBlockRows * 4) +
                          2 * rowBytes + kBlockRows * kBlockRows * eltBytes +
-                         span * d / 2 * 512 + 1024;
-        if (span > 0 && shared <= kMaxDynamicShared) {
+                         (span - 1) * d / 2 * 512 + 1024;
+        if (span > 1 && shared <= kMaxDynamicShared) {
           bool lastDq = fwd.size() == 1;
           SmallVector<ga::View> later;
           for (const auto &g : ArrayRef(bwd).drop_front())
@@ -533,7 +533,7 @@ struct ConvertStAttentionToGpuPass
             addChain(bufs, "dv_acc");
             needDkvAcc = true;
           }
-          bandSlots = span;
+          bandSlots = span - 1;
           addKernel("bwd", bufs, /*rowStats=*/true, band.keyView,
                     /*reversedHeads=*/false, /*split=*/false, backward,
                     [&](KernelEmitter &k) {

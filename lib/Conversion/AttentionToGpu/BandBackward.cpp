@@ -61,9 +61,12 @@ void emitBandBackward(KernelEmitter &k, const ga::GpuPart &part,
   Location loc = k.loc;
   IndexMath &m = k.m;
   using P = arith::CmpIPredicate;
-  const int64_t span = k.bandCarrySlots, tile = kBlockRows;
+  // The query tiles a key tile meets; one fewer carries (the walk of a
+  // key tile's query tiles from the last finishes one before it starts
+  // one).
+  const int64_t slots = k.bandCarrySlots, span = slots + 1, tile = kBlockRows;
   assert(k.useWgmma && k.warpgroups == 1 && !k.producerWarpgroup &&
-         k.keyTile == tile && span > 0 && segment > 0 &&
+         k.keyTile == tile && slots > 0 && segment > 0 &&
          "a one-warpgroup wgmma kernel of 64-key tiles");
   const ga::View &kv = part.keyView, &qv = part.queryView;
   assert(kv.kind == ga::ViewKind::Identity &&
@@ -136,7 +139,8 @@ void emitBandBackward(KernelEmitter &k, const ga::GpuPart &part,
         KernelEmitter::flatten(k.zeros(dTiles), state);
         state = k.tileLoop(
             qlo, qhi, lo, hi, qv, cv, kc.lastRow, k.arg["q"], k.arg["dout"],
-            state, [&](Value qt, ValueRange st) -> SmallVector<Value> {
+            state,
+            [&](Value qt, ValueRange st) -> SmallVector<Value> {
               Frags dk = KernelEmitter::unflatten(st, dTiles);
               Frags dv =
                   KernelEmitter::unflatten(st.drop_front(4 * dTiles), dTiles);
@@ -166,7 +170,7 @@ void emitBandBackward(KernelEmitter &k, const ga::GpuPart &part,
                 // The tile's contributions come from key tiles i down to
                 // its first key's tile: the first starts its carry, the
                 // last finishes it.
-                Value slot = m.rem(i, m.c(span));
+                Value slot = m.rem(i, m.c(slots));
                 Value first = m.cmp(P::eq, j, i);
                 Value lowest = m.div(ps.rowInterval(qt).first, m.c(tile));
                 Value last = m.cmp(P::eq, j, lowest);
@@ -201,7 +205,8 @@ void emitBandBackward(KernelEmitter &k, const ga::GpuPart &part,
               KernelEmitter::flatten(dk, next);
               KernelEmitter::flatten(dv, next);
               return next;
-            });
+            },
+            /*longWalk=*/false, /*descending=*/true);
         Frags dk = KernelEmitter::unflatten(state, dTiles);
         Frags dv = KernelEmitter::unflatten(
             ValueRange(state).drop_front(4 * dTiles), dTiles);

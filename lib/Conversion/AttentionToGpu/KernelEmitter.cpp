@@ -621,9 +621,19 @@ SmallVector<Value> KernelEmitter::ifMeets(
 SmallVector<Value> KernelEmitter::tileLoop(
     Value lo, Value hi, Value wlo, Value whi, const ga::View &v, Value c,
     Value last, Value memA, Value memB, ValueRange state,
-    function_ref<SmallVector<Value>(Value, ValueRange)> body, bool longWalk) {
+    function_ref<SmallVector<Value>(Value, ValueRange)> body, bool longWalk,
+    bool descending) {
   hi = m.max(lo, hi);
+  // The tile of the walk's x-th step (x from lo by keyTile): x itself, or
+  // counted from the last tile.
+  Value lastTile =
+      m.mul(m.div(m.max(m.sub(m.sub(hi, lo), m.c(1)), m.c(0)), m.c(keyTile)),
+            m.c(keyTile));
+  auto tileAt = [&](Value x) {
+    return descending ? m.sub(m.add(lo, lastTile), m.sub(x, lo)) : x;
+  };
   if (producerWarpgroup) {
+    assert(!descending && "a producer walks its tiles in order");
     // A consumer warpgroup: every tile of the block's walk waits for its
     // stage to be full, runs `body` if the warpgroup's keys meet it (every
     // tile without `wlo`), and marks the stage empty once its products
@@ -654,12 +664,13 @@ SmallVector<Value> KernelEmitter::tileLoop(
         b, loc, m.cmp(arith::CmpIPredicate::slt, x0, hi), false);
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+    Value x = tileAt(x0);
     if (withA)
-      stage(smem[0], st, memA, v, c, x0, last, keyTile);
+      stage(smem[0], st, memA, v, c, x, last, keyTile);
     if (withB)
-      stage(smem[1], singleStageB ? m.c(0) : st, memB, v, c, x0, last, keyTile);
+      stage(smem[1], singleStageB ? m.c(0) : st, memB, v, c, x, last, keyTile);
     if (withA && statMem[0])
-      stageRowStats(st, v, c, x0, last);
+      stageRowStats(st, v, c, x, last);
   };
   // Prologue: the first tile into stage 0 (every thread of the block
   // runs the loop: its bounds are block-uniform). A single-staged B is a
@@ -701,11 +712,11 @@ SmallVector<Value> KernelEmitter::tileLoop(
         if (useWgmma && warpgroups == 1) {
           // A warpgroup MMA takes all four warps: every warp runs the
           // tile, and the mask gives p = 0 to rows that do not meet it.
-          results = body(x0, st);
+          results = body(tileAt(x0), st);
         } else {
           // A warp (mma.sync) or warpgroup (wgmma, two a block) whose own
           // range [wlo, whi) misses the tile keeps its state.
-          results = ifMeets(x0, wlo, whi, st, body);
+          results = ifMeets(tileAt(x0), wlo, whi, st, body);
         }
         if (!oneBarrier) {
           // Every warp is done with this stage before it is refilled.

@@ -511,12 +511,13 @@ public:
   /// stages: the next tile's copy starts after the wait for this one instead of
   /// before it. On the H100 that was 1.5% faster for fixed at d = 128 and 2%
   /// slower for strided at d = 64, whose short, memory-bound walks lose the
-  /// second copy in flight (session 8).
+  /// second copy in flight (session 8). `descending` walks the tiles from
+  /// the last (lo + a multiple of 64) down to lo (without a producer).
   SmallVector<Value>
   tileLoop(Value lo, Value hi, Value wlo, Value whi, const ga::View &v, Value c,
            Value last, Value memA, Value memB, ValueRange state,
            function_ref<SmallVector<Value>(Value, ValueRange)> body,
-           bool longWalk = false);
+           bool longWalk = false, bool descending = false);
 
   Value shuffleXor(Value v, int32_t offset) {
     return gpu::ShuffleOp::create(b, loc, v, offset, 32, gpu::ShuffleMode::XOR)

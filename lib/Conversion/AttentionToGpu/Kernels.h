@@ -72,8 +72,9 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
 /// band, local) as one kernel (band-backward; docs/gpu.md, "The band's
 /// backward as one kernel"): a block takes `segment` key tiles of 64 keys,
 /// walks them from the last with dK, dV in registers, adds each pair's dS
-/// K into a dQ carry in shared memory (k.bandCarrySlots of them: the query
-/// tiles a key tile meets), and ends with the halo key tiles before its
+/// K into a dQ carry in shared memory (k.bandCarrySlots of them: one fewer
+/// than the query tiles a key tile meets, walked from the last), and ends
+/// with the halo key tiles before its
 /// first, for its own query tiles' dQ; it also computes delta and lse2.
 /// dQ goes to the chain dq_acc (or, `lastDq`, is final); dK and dV as
 /// emitDkv's with `later`.
