@@ -318,7 +318,7 @@ def ConvertStAttentionToGpu
            "emitBandBackward); 5 products a pair instead of 7, and Q, K, V "
            "and dO read once instead of twice (docs/gpu.md, \"The band's "
            "backward as one kernel\"). Exact, but measured slower on an "
-           "H100 (fwd+bwd 1.04-1.07x at d = 64, 1.41-1.47x at d = 128; "
+           "H100 (fwd+bwd 1.03-1.05x at d = 64, 1.35-1.39x at d = 128; "
            "docs/performance.md, session 19). 0: off">,
     Option<"discardChain", "discard-chain", "bool", /*default=*/"true",
            "With span-forward, span-dq or span-dkv: the column tiles "
