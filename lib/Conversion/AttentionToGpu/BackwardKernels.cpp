@@ -152,8 +152,6 @@ static void ownBlockDkv(KernelEmitter &k, const OwnBlockDkv &own,
 
 void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
             bool last, const OwnBlockDkv *own) {
-  OpBuilder &b = k.b;
-  Location loc = k.loc;
   IndexMath &m = k.m;
   const ga::View &qv = parts.front().queryView;
   QueryBlock qb = beginQueryBlock(k, parts, {"q", "dout"});
@@ -170,18 +168,11 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
     minusLse2[r] = minusLog2Lse(k, k.load(k.arg["lse"], idx));
     delta[r] = first ? dots[r] : k.load(k.arg["delta"], idx);
   }
-  // Stores each valid row's delta and lse2 (from lane t = 0) into
-  // `deltaBuf` and `lse2Buf` at index(r).
   auto storeStats = [&](StringRef deltaBuf, StringRef lse2Buf,
                         function_ref<Value(int)> index) {
-    for (int r = 0; r < 2; ++r) {
-      auto ifOp = scf::IfOp::create(b, loc, m.andi(k.t0, rows.valid[r]), false);
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-      Value idx = index(r);
-      memref::StoreOp::create(b, loc, delta[r], k.arg[deltaBuf], idx);
-      memref::StoreOp::create(b, loc, minusLse2[r], k.arg[lse2Buf], idx);
-    }
+    for (int r = 0; r < 2; ++r)
+      storeRowStats(k, rows, r, delta[r], minusLse2[r], deltaBuf, lse2Buf,
+                    [&] { return index(r); });
   };
   // The first dQ kernel of a head group computes delta = rowsum(dO * O)
   // for its rows (every row is in its view) and stores it, with lse2, for
@@ -270,6 +261,19 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
         m.ceilDiv(m.sub(m.max(okr.lo, okr.hi), okr.lo), m.c(k.keyTile));
     ownBlockDkv(k, *own, br, minusLse2, delta, ownTiles);
   }
+}
+
+void storeRowStats(KernelEmitter &k, const LaneRows &rows, int r, Value delta,
+                   Value minusLse2, StringRef deltaBuf, StringRef lse2Buf,
+                   function_ref<Value()> index) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  auto ifOp = scf::IfOp::create(b, loc, k.m.andi(k.t0, rows.valid[r]), false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+  Value idx = index();
+  memref::StoreOp::create(b, loc, delta, k.arg[deltaBuf], idx);
+  memref::StoreOp::create(b, loc, minusLse2, k.arg[lse2Buf], idx);
 }
 
 std::pair<Value, Value> columnRange(KernelEmitter &k, PartStructure &ps,

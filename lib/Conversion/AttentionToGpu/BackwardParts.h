@@ -51,6 +51,13 @@ Value minusLog2Lse(KernelEmitter &k, Value lse);
 std::array<Value, 2> rowDots(KernelEmitter &k, StringRef x, StringRef y,
                              const ga::View &v, Value c, Value r0, Value len);
 
+/// Stores lane row `r`'s `delta` and `minusLse2` (from lane t = 0, if the
+/// row is valid) into the buffers `deltaBuf` and `lse2Buf` at `index()`,
+/// computed there (inside the branch).
+void storeRowStats(KernelEmitter &k, const LaneRows &rows, int r, Value delta,
+                   Value minusLse2, StringRef deltaBuf, StringRef lse2Buf,
+                   function_ref<Value()> index);
+
 /// The query tiles that the keys [first, first + span) (clamped to the
 /// view; `first` only where `clampFirst`) of `part` walk: from the first
 /// key's column interval to the last's (column intervals are monotone).

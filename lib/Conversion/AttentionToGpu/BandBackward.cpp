@@ -72,10 +72,10 @@ void emitBandBackward(KernelEmitter &k, const ga::GpuPart &part,
   assert(kv.kind == ga::ViewKind::Identity &&
          qv.kind == ga::ViewKind::Identity && "a band part");
   int64_t dTiles = k.d / 8, values = k.d / 2;
-  auto [c, seg] = k.tileOf(kv, /*reversed=*/false);
-  Value len = k.viewLength(kv, c);
+  Value cv, seg;
+  std::tie(cv, seg) = k.tileOf(kv, /*reversed=*/false);
+  Value len = k.viewLength(kv, cv);
   Value tiles = m.ceilDiv(len, m.c(tile));
-  Value cv = c; // (captured below)
   Value k0 = m.mul(seg, m.c(segment));
   auto live = scf::IfOp::create(b, loc, m.cmp(P::slt, k0, tiles), false);
   b.setInsertionPointToStart(&live.getThenRegion().front());
@@ -97,12 +97,8 @@ void emitBandBackward(KernelEmitter &k, const ga::GpuPart &part,
         for (int r = 0; r < 2; ++r) {
           Value idx = m.add(k.rowBase, rows.orig[r]);
           Value lse2 = minusLog2Lse(k, k.load(k.arg["lse"], idx));
-          auto ifOp =
-              scf::IfOp::create(b, loc, m.andi(k.t0, rows.valid[r]), false);
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-          memref::StoreOp::create(b, loc, dots[r], k.arg["delta"], idx);
-          memref::StoreOp::create(b, loc, lse2, k.arg["lse2"], idx);
+          storeRowStats(k, rows, r, dots[r], lse2, "delta", "lse2",
+                        [&] { return idx; });
         }
         scf::YieldOp::create(b, loc);
       });

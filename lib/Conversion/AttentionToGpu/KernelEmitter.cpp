@@ -625,10 +625,12 @@ SmallVector<Value> KernelEmitter::tileLoop(
     bool descending) {
   hi = m.max(lo, hi);
   // The tile of the walk's x-th step (x from lo by keyTile): x itself, or
-  // counted from the last tile.
-  Value lastTile =
-      m.mul(m.div(m.max(m.sub(m.sub(hi, lo), m.c(1)), m.c(0)), m.c(keyTile)),
-            m.c(keyTile));
+  // counted from the last tile, lo + lastTile.
+  Value lastTile;
+  if (descending)
+    lastTile =
+        m.mul(m.div(m.max(m.sub(m.sub(hi, lo), m.c(1)), m.c(0)), m.c(keyTile)),
+              m.c(keyTile));
   auto tileAt = [&](Value x) {
     return descending ? m.sub(m.add(lo, lastTile), m.sub(x, lo)) : x;
   };

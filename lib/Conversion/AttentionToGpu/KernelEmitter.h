@@ -717,7 +717,7 @@ public:
   /// barriers, so the two consumer warpgroups never meet
   /// (FlashAttention-3's producer; docs/gpu.md, "Not yet").
   bool producerWarpgroup = false;
-  /// The fused band backward (BackwardKernels.cpp, emitBandBackward; set
+  /// The fused band backward (BandBackward.cpp, emitBandBackward; set
   /// before begin()): this many dQ carries of 64 query rows in f32, each
   /// thread's accumulators at [slot][value][thread] (`carryMem`), and a
   /// 64 x 64 dS tile (`dsTile`, the A operand of dQ += dS K).
