@@ -490,9 +490,8 @@ struct ConvertStAttentionToGpuPass
       // positions), one kernel computes both, with delta and lse2
       // (emitBandBackward). It then stands for the first dQ kernel (the
       // others read its delta, lse2 and dq_acc) and for the first dK/dV
-      // kernel (ownWriter: the others continue its dk_acc, dv_acc). Its
-      // carries: one fewer than the query tiles a key tile meets,
-      // floor((w + 62) / 64) + 1, where they fit the shared memory.
+      // kernel (ownWriter: the others continue its dk_acc, dv_acc), where
+      // its part and shared memory allow (bandBackwardCarries).
       bool bandFused = false;
       if (bandBackward > 0 && cycle == 1 && ownDq < 0 &&
           KernelEmitter::takesWgmma(elt, wgmma) && wgmmaKeyTile == kKeyTile &&
@@ -501,21 +500,7 @@ struct ConvertStAttentionToGpuPass
           !splits(dqProducer, fwd.front()) &&
           !splits(dkvProducer, bwd.front())) {
         const ga::GpuPart &band = bwd.front().front();
-        const lay::Factor &f = band.factor;
-        int64_t eltBytes = elt.getIntOrFloatBitWidth() / 8;
-        int64_t rowBytes = kBlockRows * d * eltBytes;
-        int64_t span = 0;
-        if (band.queryView.kind == ga::ViewKind::Identity &&
-            band.keyView.kind == ga::ViewKind::Identity &&
-            band.excluded.empty() && f.getKind() == lay::FactorKind::Band &&
-            !f.isDenseCausal())
-          span = (f.getPeriod() + 62) / kBlockRows + 1;
-        // Two stages of Q and dO with their statistics, K and V, the dS
-        // tile and the carries (KernelEmitter::begin).
-        int64_t shared = 2 * (2 * rowBytes + 2 * kBlockRows * 4) +
-                         2 * rowBytes + kBlockRows * kBlockRows * eltBytes +
-                         (span - 1) * d / 2 * 512 + 1024;
-        if (span > 1 && shared <= kMaxDynamicShared) {
+        if (int64_t slots = bandBackwardCarries(band, d, elt)) {
           bool lastDq = fwd.size() == 1;
           SmallVector<ga::View> later;
           for (const auto &g : ArrayRef(bwd).drop_front())
@@ -533,7 +518,7 @@ struct ConvertStAttentionToGpuPass
             addChain(bufs, "dv_acc");
             needDkvAcc = true;
           }
-          bandSlots = span - 1;
+          bandSlots = slots;
           addKernel("bwd", bufs, /*rowStats=*/true, band.keyView,
                     /*reversedHeads=*/false, /*split=*/false, backward,
                     [&](KernelEmitter &k) {

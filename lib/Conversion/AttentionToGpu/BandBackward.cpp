@@ -55,6 +55,23 @@ static KernelEmitter::WgmmaOperands dsKeyProduct(KernelEmitter &k,
   return w;
 }
 
+int64_t bandBackwardCarries(const ga::GpuPart &part, int64_t d, Type elt) {
+  const lay::Factor &f = part.factor;
+  if (part.queryView.kind != ga::ViewKind::Identity ||
+      part.keyView.kind != ga::ViewKind::Identity || !part.excluded.empty() ||
+      f.getKind() != lay::FactorKind::Band || f.isDenseCausal())
+    return 0;
+  int64_t span = (f.getPeriod() + 62) / kBlockRows + 1;
+  int64_t eltBytes = elt.getIntOrFloatBitWidth() / 8;
+  int64_t rowBytes = kBlockRows * d * eltBytes;
+  // Two stages of Q and dO with their statistics, K and V, the dS tile and
+  // the carries (KernelEmitter::begin).
+  int64_t shared = 2 * (2 * rowBytes + 2 * kBlockRows * 4) + 2 * rowBytes +
+                   kBlockRows * kBlockRows * eltBytes +
+                   (span - 1) * d / 2 * 512 + 1024;
+  return span > 1 && shared <= kMaxDynamicShared ? span - 1 : 0;
+}
+
 void emitBandBackward(KernelEmitter &k, const ga::GpuPart &part,
                       int64_t segment, bool lastDq, ArrayRef<ga::View> later) {
   OpBuilder &b = k.b;

@@ -80,6 +80,13 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
 /// emitDkv's with `later`.
 void emitBandBackward(KernelEmitter &k, const ga::GpuPart &part,
                       int64_t segment, bool lastDq, ArrayRef<ga::View> later);
+/// The dQ carries of emitBandBackward for `part` at head dim `d` and
+/// element type `elt` (KernelEmitter::bandCarrySlots): one fewer than the
+/// query tiles a key tile meets, floor((w + 62) / 64) + 1 for a band of
+/// width w; 0 where the part is no such band (identity views, no
+/// exclusions, a bounded window) or the kernel's shared memory would not
+/// fit.
+int64_t bandBackwardCarries(const ga::GpuPart &part, int64_t d, Type elt);
 
 } // namespace gpu_kernels
 } // namespace st
