@@ -6,9 +6,11 @@
 // (Views.h), fragments in registers, the tensor-core products (mma.sync, or
 // warpgroup MMA through Wgmma.h), shared-memory staging with asynchronous
 // copies and the double-buffered tile loop, masks and the online-softmax
-// arithmetic. The larger members are defined in KernelEmitter.cpp (the
-// kernel frame, staging, the tile loops), RowIO.cpp (fragment rows to and
-// from global memory) and TensorCores.cpp (the products). The kernels
+// arithmetic, over the scalar and fragment arithmetic of its base
+// FragmentArith (FragmentArith.h). The larger members are defined in
+// KernelEmitter.cpp (the kernel frame, staging, the tile loops), RowIO.cpp
+// (fragment rows to and from global memory) and TensorCores.cpp (the
+// products). The kernels
 // themselves (Kernels.h) are in ForwardKernel.cpp, BackwardKernels.cpp (dQ
 // with delta, dK/dV) and SpanOrder.cpp, over the rows and key ranges of
 // Walks.h; the pass that chooses and schedules them is AttentionToGpu.cpp.
@@ -19,6 +21,7 @@
 #define ST_LIB_CONVERSION_ATTENTIONTOGPU_KERNELEMITTER_H
 
 #include "../AttentionToLoops/PartStructure.h"
+#include "FragmentArith.h"
 #include "KernelTypes.h"
 #include "Views.h"
 #include "Wgmma.h"
@@ -48,16 +51,14 @@ using attention_loops::PartStructure;
 namespace lay = ::st::layout;
 namespace ga = ::st::gpu_attention;
 
-class KernelEmitter {
+class KernelEmitter : public FragmentArith {
 public:
   /// `wgmma`: 16-bit products as warpgroup MMA (Wgmma.h); f32 (tf32)
   /// always uses mma.sync (tf32 wgmma has no MN-major B).
   KernelEmitter(OpBuilder &b, Location loc, Type elt, int64_t d, double scale,
                 bool wgmma = false)
-      : b(b), loc(loc), m{b, loc}, elt(elt), d(d), scale(scale),
-        useWgmma(takesWgmma(elt, wgmma)) {
-    f32 = b.getF32Type();
-  }
+      : FragmentArith(b, loc, elt), d(d), scale(scale),
+        useWgmma(takesWgmma(elt, wgmma)) {}
 
   /// Whether kernels of element type `elt` at a head dim listed for
   /// warpgroup MMA (`wgmma`) take it: bf16 and f16 do, f32 (tf32) keeps
@@ -164,69 +165,6 @@ public:
   // Registers and tensor cores
   //===--------------------------------------------------------------===//
 
-  bool isBf16() const { return elt.isBF16(); }
-  /// f32 inputs run on the tensor cores as tf32 (m16n8k8, operands rounded
-  /// to nearest with ties away, cvt.rna.tf32.f32).
-  bool isTf32() const { return elt.isF32(); }
-  Value tf32(Value x) {
-    return NVVM::ConvertFloatToTF32Op::create(b, loc, b.getI32Type(), x,
-                                              NVVM::FPRoundingMode::RNA,
-                                              NVVM::SaturationMode::NONE,
-                                              false);
-  }
-
-  Value f(double v) {
-    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(float(v)));
-  }
-  Value negInf() { return f(-INFINITY); }
-
-  /// The mma operand type of a pair of elements.
-  Value operand(Value pair) {
-    auto pairType = cast<VectorType>(pair.getType());
-    if (!isBf16()) {
-      if (pairType.getElementType() != elt)
-        pair = vector::BitCastOp::create(b, loc, VectorType::get({2}, elt),
-                                         pair);
-      return pair;
-    }
-    return asI32(pair);
-  }
-
-  /// An mma operand (a pair of 16-bit elements) as the i32 register that
-  /// inline PTX takes.
-  Value asI32(Value operand) {
-    if (operand.getType().isInteger(32))
-      return operand;
-    Value w = vector::BitCastOp::create(
-        b, loc, VectorType::get({1}, b.getI32Type()), operand);
-    return vector::ExtractOp::create(b, loc, w, ArrayRef<int64_t>{0});
-  }
-
-  /// Elements [idx, idx + 2) of `mem` (4-byte aligned: idx is even).
-  Value pairLoad(Value mem, Value idx) {
-    auto type = VectorType::get({2}, elt);
-    return operand(vector::LoadOp::create(b, loc, type, mem, ValueRange{idx},
-                                          false, llvm::MaybeAlign(4)));
-  }
-
-  Value pack(Value lo, Value hi) {
-    return operand(vector::FromElementsOp::create(
-        b, loc, VectorType::get({2}, elt), ValueRange{lo, hi}));
-  }
-  Value packF32(Value lo, Value hi) {
-    return pack(arith::TruncFOp::create(b, loc, elt, lo),
-                arith::TruncFOp::create(b, loc, elt, hi));
-  }
-  Value load(Value mem, Value idx) {
-    return memref::LoadOp::create(b, loc, mem, ValueRange{idx});
-  }
-  Value loadF32(Value mem, Value idx) {
-    Value v = load(mem, idx);
-    if (v.getType() != f32)
-      v = arith::ExtFOp::create(b, loc, f32, v);
-    return v;
-  }
-
   /// c += a * b for one m16n8k16 tile (m16n8k8 for tf32).
   std::array<Value, 4> mma(ArrayRef<Value> a, ArrayRef<Value> bv,
                            const std::array<Value, 4> &c);
@@ -316,17 +254,6 @@ public:
   /// so offsets within a (batch, head) fit; only `base` needs 64 bits.
   Value originalRow32(const ga::View &v, Value c, Value x0, Value row,
                       Value last);
-  Value i32(int64_t v) {
-    return arith::ConstantIntOp::create(b, loc, b.getI32Type(), v);
-  }
-  Value narrow(Value x) {
-    return arith::IndexCastOp::create(b, loc, b.getI32Type(), x);
-  }
-  /// A non-negative i32 as an index (zero-extended).
-  Value widen(Value x) {
-    return arith::IndexCastUIOp::create(b, loc, b.getIndexType(), x);
-  }
-
   /// Commits the copies started so far as one asynchronous group.
   Value commitCopies() {
     return nvgpu::DeviceAsyncCreateGroupOp::create(
@@ -519,20 +446,6 @@ public:
            function_ref<SmallVector<Value>(Value, ValueRange)> body,
            bool longWalk = false, bool descending = false);
 
-  Value shuffleXor(Value v, int32_t offset) {
-    return gpu::ShuffleOp::create(b, loc, v, offset, 32, gpu::ShuffleMode::XOR)
-        .getShuffleResult();
-  }
-  /// Reduces over the four lanes that share a fragment row.
-  Value rowReduce(Value v, bool isMax) {
-    for (int32_t off : {1, 2}) {
-      Value o = shuffleXor(v, off);
-      v = isMax ? Value(arith::MaximumFOp::create(b, loc, v, o))
-                : Value(arith::AddFOp::create(b, loc, v, o));
-    }
-    return v;
-  }
-
   /// Whether i1 `pred` holds in any thread that runs a tile: with wgmma
   /// the block's (it is one warpgroup, whose four warps must take the same
   /// branches around their shared products: a barrier with an or
@@ -545,32 +458,6 @@ public:
   /// returns as the result (null `type`: none). The branch is uniform over
   /// each warpgroup.
   Value byWarpgroup(Type type, function_ref<Value(int32_t)> emit);
-
-  Value select(Value c, Value x, Value y) {
-    return arith::SelectOp::create(b, loc, c, x, y);
-  }
-  Value fmul(Value x, Value y) { return arith::MulFOp::create(b, loc, x, y); }
-  Value fadd(Value x, Value y) { return arith::AddFOp::create(b, loc, x, y); }
-  Value fsub(Value x, Value y) { return arith::SubFOp::create(b, loc, x, y); }
-  /// 2^x as one ex2.approx.ftz.f32. math.exp2 lowers to the non-ftz
-  /// form, which ptxas wraps in a subnormal range test and two multiplies:
-  /// four instructions a score instead of one, on every score of every
-  /// tile (the kernels' inner loops are issue-bound). Flushing subnormals
-  /// only zeroes probabilities below 2^-126, which no output type keeps.
-  Value exp2(Value x) {
-    return LLVM::CallIntrinsicOp::create(
-               b, loc, f32, b.getStringAttr("llvm.nvvm.ex2.approx.ftz.f"),
-               ValueRange{x})
-        .getResult(0);
-  }
-  /// x * y + z, fused (one instruction, one rounding).
-  Value fma(Value x, Value y, Value z) {
-    return math::FmaOp::create(b, loc, x, y, z);
-  }
-  Value isNegInf(Value x) {
-    return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, x,
-                                 negInf());
-  }
 
   /// Index of element (row k, pair element e) of fragment tile `tile` of an
   /// [.., N, D] tensor at original row `orig`.
@@ -637,13 +524,6 @@ public:
   /// Loads the chain buffer `name`'s rows `rows` as accumulator fragments.
   Frags loadChain(const LaneRows &rows, StringRef name);
 
-  Frags zeros(int64_t tiles) {
-    Frags z;
-    for (int64_t i = 0; i < tiles; ++i)
-      z.push_back({f(0), f(0), f(0), f(0)});
-    return z;
-  }
-
   /// Whether (row view index `i` of rows[k] or `col`) passes the excluded
   /// factors (original positions).
   Value passesExcluded(const ga::GpuPart &part, Value iOrig, Value jOrig) {
@@ -654,32 +534,11 @@ public:
     return ok;
   }
 
-  /// Flattens fragments into values for loop-carried state, and back.
-  static void flatten(const Frags &f, SmallVectorImpl<Value> &out) {
-    for (auto &c : f)
-      out.append(c.begin(), c.end());
-  }
-  static SmallVector<Value> flattened(const Frags &f) {
-    SmallVector<Value> out;
-    flatten(f, out);
-    return out;
-  }
-  static Frags unflatten(ValueRange v, int64_t tiles) {
-    Frags f;
-    for (int64_t i = 0; i < tiles; ++i)
-      f.push_back({v[4 * i], v[4 * i + 1], v[4 * i + 2], v[4 * i + 3]});
-    return f;
-  }
-
   /// Returns `s` where warp-uniform `inner` holds (a tile inside every
   /// lane row's interval) and `s` after `mask` elsewhere, so interior tiles
   /// skip the per-element tests. With a null `inner`, always masks.
   Frags maskedOrNot(Value inner, Frags s, function_ref<void(Frags &)> mask);
 
-  OpBuilder &b;
-  Location loc;
-  IndexMath m;
-  Type elt, f32;
   int64_t d;
   double scale;
   bool useWgmma;
