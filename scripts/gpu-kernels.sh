@@ -37,6 +37,8 @@
 # tile-major within groups of heads that fill the GPU).
 # ST_GPU_CLASS_STATS=0 turns class-stats off (on by default: the strided
 # column dK/dV kernels stage lse2 and delta from class-major copies).
+# ST_GPU_WALK_START=0 turns walk-start off (on by default: a kernel issues
+# its walk's first copies before loading the chain it continues).
 # ST_GPU_CUBIN=1 also assembles each module to a cubin for ST_GPU_CHIP and
 # points the manifest at it (no JIT compilation when the library loads).
 set -euo pipefail
@@ -85,6 +87,7 @@ pipeline="dir=$out chip=$chip"
 # Each ST_GPU_<NAME> that is set passes its value to the pipeline option.
 for pair in WGMMA_HEAD_DIMS:wgmma-head-dims WGMMA_KEY_TILE:wgmma-key-tile \
   PIPELINED_FORWARD:pipelined-forward CLASS_STATS:class-stats \
+  WALK_START:walk-start \
   SERPENTINE:serpentine-heads HEAD_GROUPS:head-groups \
   FORWARD_PRODUCER:forward-producer \
   FORWARD_WARPGROUPS:forward-warpgroups \

@@ -58,6 +58,8 @@
   X(bool, classStats, "class-stats",                                           \
     "Class-major copies of lse2 and delta for the dK/dV kernels over a "       \
     "residue view")                                                            \
+  X(bool, walkStart, "walk-start",                                             \
+    "A walk's first copies start before the loads of its initial state")       \
   X(bool, serpentineHeads, "serpentine-heads",                                 \
     "The kernels of a chain alternate the order of their (batch, head) "       \
     "pairs (L2 reuse between them)")                                           \

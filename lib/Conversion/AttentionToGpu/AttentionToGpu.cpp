@@ -215,6 +215,7 @@ struct ConvertStAttentionToGpuPass
         k.ticketSlot = tickets;
         k.classStatsStride = classStride;
         k.bandCarrySlots = bandSlots;
+        k.walkStart = walkStart;
         if (kind == "fwd" && k.useWgmma) {
           k.warpgroups = forwardWarpgroups;
           k.pipelinedForward = pipelinedForward;

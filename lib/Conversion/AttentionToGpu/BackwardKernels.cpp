@@ -160,6 +160,15 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   const LaneRows &rows = br.lanes;
   const RowOperand &qf = qb.ops[0], &dof = qb.ops[1];
   Value minusLse2[2], delta[2];
+  // The first part's walk starts before the loads of the rows' statistics,
+  // delta's rows and the chain (startWalk).
+  std::optional<KeyRange> started;
+  if (k.startsWalks()) {
+    const ga::GpuPart &part = parts.front();
+    started = keyRange(k, part, br);
+    k.startWalk(started->lo, started->hi, part.keyView, c, started->lastKey,
+                k.arg["k"], k.arg["v"]);
+  }
   std::array<Value, 2> dots;
   if (first)
     dots = rowDots(k, "o", "dout", qv, c, br.r0, qlen);
@@ -216,7 +225,8 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
     return std::make_pair(s, rest);
   };
   for (const ga::GpuPart &part : parts) {
-    KeyRange kr = keyRange(k, part, br);
+    KeyRange kr =
+        started && &part == &parts.front() ? *started : keyRange(k, part, br);
     Value lastKey = kr.lastKey;
     if (k.pipelinedDq) {
       state = dqWalkConsumer(
@@ -579,16 +589,26 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   // The mixed kernel's summary tiles add the chain after their walk
   // (emitMixedDkv): its rows come from own-block tiles that may still run.
   bool chainAfterWalk = !first && k.chainTileFlags;
+  // The first part's walk, when it starts before the chain's loads.
+  std::optional<decltype(blockWalk(parts.front()))> started;
   if (first || chainAfterWalk) {
     KernelEmitter::flatten(k.zeros(dTiles), state);
     KernelEmitter::flatten(k.zeros(dTiles), state);
   } else {
+    if (k.startsWalks()) {
+      started.emplace(blockWalk(parts.front()));
+      auto &[ps, qlen, lo, hi] = *started;
+      k.startWalk(lo, hi, parts.front().queryView, c,
+                  m.max(m.sub(qlen, m.c(1)), m.c(0)), k.arg["q"],
+                  k.arg["dout"]);
+    }
     KernelEmitter::flatten(k.loadChain(keys, "dk_acc"), state);
     KernelEmitter::flatten(k.loadChain(keys, "dv_acc"), state);
   }
   for (const ga::GpuPart &part : parts) {
     const ga::View &qv = part.queryView;
-    auto [ps, qlen, lo, hi] = blockWalk(part);
+    auto [ps, qlen, lo, hi] =
+        started && &part == &parts.front() ? *started : blockWalk(part);
     // The range of the unit that runs a tile or not: the warp (mma.sync),
     // the warpgroup (wgmma).
     Value u0 = k.useWgmma ? row0 : r0;

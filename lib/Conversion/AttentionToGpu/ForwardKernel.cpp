@@ -360,11 +360,19 @@ void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
 
   // State: m (log2 units) and lane-partial l for both rows, then acc.
   ForwardState state;
+  // The first part's walk, when it starts before the chain's loads.
+  std::optional<KeyRange> started;
   if (first) {
     for (int r = 0; r < 2; ++r)
       state.m[r] = k.negInf(), state.l[r] = k.f(0);
     state.acc = k.zeros(dTiles);
   } else {
+    if (k.startsWalks() && !k.pipelinedForward) {
+      const ga::GpuPart &part = parts.front();
+      started = keyRange(k, part, br);
+      k.startWalk(started->lo, started->hi, part.keyView, br.c,
+                  started->lastKey, k.arg["k"], k.arg["v"]);
+    }
     for (int r = 0; r < 2; ++r) {
       Value lse = k.load(k.arg["lse"], m.add(k.rowBase, rows.orig[r]));
       state.m[r] = k.fmul(lse, k.f(kLog2e));
@@ -377,7 +385,8 @@ void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   }
 
   for (const ga::GpuPart &part : parts) {
-    KeyRange kr = keyRange(k, part, br);
+    KeyRange kr =
+        started && &part == &parts.front() ? *started : keyRange(k, part, br);
     if (k.pipelinedForward && k.producerWarpgroup)
       state = forwardWalkConsumer(k, part, kr, br, qf, std::move(state));
     else if (k.pipelinedForward)

@@ -618,22 +618,69 @@ SmallVector<Value> KernelEmitter::ifMeets(
   return SmallVector<Value>(ifOp.getResults());
 }
 
+KernelEmitter::WalkCopies
+KernelEmitter::walkCopies(Value lo, Value hi, const ga::View &v, Value c,
+                          Value last, Value memA, Value memB, bool descending) {
+  WalkCopies w{lo, m.max(lo, hi), Value(), &v, c, last, memA, memB, descending};
+  // The tile of the walk's x-th step (x from lo by keyTile): x itself, or
+  // counted from the last tile, lo + lastTile.
+  if (descending)
+    w.lastTile = m.mul(
+        m.div(m.max(m.sub(m.sub(w.hi, lo), m.c(1)), m.c(0)), m.c(keyTile)),
+        m.c(keyTile));
+  return w;
+}
+
+Value KernelEmitter::walkTileAt(const WalkCopies &w, Value x0) {
+  return w.descending ? m.sub(m.add(w.lo, w.lastTile), m.sub(x0, w.lo)) : x0;
+}
+
+// Copies operand A (`withA`) and B (`withB`) of the tile at `x0` into
+// stage `st` (B's only stage when single-staged) if it is before `hi`.
+void KernelEmitter::copyWalkTile(const WalkCopies &w, Value x0, Value st,
+                                 bool withA, bool withB) {
+  auto ifOp = scf::IfOp::create(
+      b, loc, m.cmp(arith::CmpIPredicate::slt, x0, w.hi), false);
+  OpBuilder::InsertionGuard guard(b);
+  b.setInsertionPointToStart(&ifOp.getThenRegion().front());
+  Value x = walkTileAt(w, x0);
+  if (withA)
+    stage(smem[0], st, w.memA, *w.v, w.c, x, w.last, keyTile);
+  if (withB)
+    stage(smem[1], singleStageB ? m.c(0) : st, w.memB, *w.v, w.c, x, w.last,
+          keyTile);
+  if (withA && statMem[0])
+    stageRowStats(st, *w.v, w.c, x, w.last);
+}
+
+void KernelEmitter::walkPrologue(const WalkCopies &w) {
+  // The first tile into stage 0 (every thread of the block runs the loop:
+  // its bounds are block-uniform). A single-staged B is a copy group of
+  // its own, after A's (tileLoop).
+  gpu::BarrierOp::create(b, loc);
+  copyWalkTile(w, w.lo, m.c(0), true, !singleStageB);
+  commitCopies();
+  if (singleStageB) {
+    copyWalkTile(w, w.lo, m.c(0), false, true);
+    commitCopies();
+  }
+}
+
+void KernelEmitter::startWalk(Value lo, Value hi, const ga::View &v, Value c,
+                              Value last, Value memA, Value memB,
+                              bool descending) {
+  assert(!producerWarpgroup && !startedWalk && "one walk started at a time");
+  walkPrologue(walkCopies(lo, hi, v, c, last, memA, memB, descending));
+  startedWalk = lo;
+}
+
 SmallVector<Value> KernelEmitter::tileLoop(
     Value lo, Value hi, Value wlo, Value whi, const ga::View &v, Value c,
     Value last, Value memA, Value memB, ValueRange state,
     function_ref<SmallVector<Value>(Value, ValueRange)> body, bool longWalk,
     bool descending) {
-  hi = m.max(lo, hi);
-  // The tile of the walk's x-th step (x from lo by keyTile): x itself, or
-  // counted from the last tile, lo + lastTile.
-  Value lastTile;
-  if (descending)
-    lastTile =
-        m.mul(m.div(m.max(m.sub(m.sub(hi, lo), m.c(1)), m.c(0)), m.c(keyTile)),
-              m.c(keyTile));
-  auto tileAt = [&](Value x) {
-    return descending ? m.sub(m.add(lo, lastTile), m.sub(x, lo)) : x;
-  };
+  WalkCopies w = walkCopies(lo, hi, v, c, last, memA, memB, descending);
+  hi = w.hi;
   if (producerWarpgroup) {
     assert(!descending && "a producer walks its tiles in order");
     // A consumer warpgroup: every tile of the block's walk waits for its
@@ -659,30 +706,15 @@ SmallVector<Value> KernelEmitter::tileLoop(
     tileCount = loop.getResults().back();
     return SmallVector<Value>(loop.getResults().drop_back());
   }
-  // Copies operand A (`withA`) and B (`withB`) of the tile at `x0` into
-  // stage `st` (B's only stage when single-staged) if it is before `hi`.
   auto copyIfBefore = [&](Value x0, Value st, bool withA, bool withB) {
-    auto ifOp = scf::IfOp::create(
-        b, loc, m.cmp(arith::CmpIPredicate::slt, x0, hi), false);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(&ifOp.getThenRegion().front());
-    Value x = tileAt(x0);
-    if (withA)
-      stage(smem[0], st, memA, v, c, x, last, keyTile);
-    if (withB)
-      stage(smem[1], singleStageB ? m.c(0) : st, memB, v, c, x, last, keyTile);
-    if (withA && statMem[0])
-      stageRowStats(st, v, c, x, last);
+    copyWalkTile(w, x0, st, withA, withB);
   };
-  // Prologue: the first tile into stage 0 (every thread of the block
-  // runs the loop: its bounds are block-uniform). A single-staged B is a
-  // copy group of its own, after A's (see below).
-  gpu::BarrierOp::create(b, loc);
-  copyIfBefore(lo, m.c(0), true, !singleStageB);
-  commitCopies();
-  if (singleStageB) {
-    copyIfBefore(lo, m.c(0), false, true);
-    commitCopies();
+  auto tileAt = [&](Value x0) { return walkTileAt(w, x0); };
+  if (startedWalk) {
+    assert(startedWalk == lo && "tileLoop runs the walk startWalk started");
+    startedWalk = Value();
+  } else {
+    walkPrologue(w);
   }
   // With two stages of both operands, one barrier a tile: the wait for
   // tile x0 ends in a barrier that every warp reaches only after its work

@@ -446,6 +446,22 @@ public:
            function_ref<SmallVector<Value>(Value, ValueRange)> body,
            bool longWalk = false, bool descending = false);
 
+  /// Issues now the first copies (the prologue) of the walk that the next
+  /// tileLoop over [lo, hi) runs, which then starts from them. A kernel
+  /// that loads values for its walk's state from global memory (the chain
+  /// it continues, its rows' lse, delta's rows) calls it before those
+  /// loads, so that they overlap the first tile's copies: otherwise their
+  /// first use, before the prologue's block barrier, holds the copies
+  /// back by one round trip to memory (the column kernels of strided
+  /// continue a chain from DRAM; dQ's first kernel reads O for delta).
+  /// Without a producer warpgroup only: a producer makes every copy.
+  void startWalk(Value lo, Value hi, const ga::View &v, Value c, Value last,
+                 Value memA, Value memB, bool descending = false);
+  /// Whether the kernels call startWalk (the option walk-start). A kernel
+  /// with a producer warpgroup never does.
+  bool startsWalks() const { return walkStart && !producerWarpgroup; }
+  bool walkStart = true;
+
   /// Whether i1 `pred` holds in any thread that runs a tile: with wgmma
   /// the block's (it is one warpgroup, whose four warps must take the same
   /// branches around their shared products: a barrier with an or
@@ -662,6 +678,25 @@ public:
 private:
   /// The tile `i` of begin()'s layout, `byteOffset` bytes in.
   Value sharedTileAt(int64_t i, Value byteOffset);
+  /// A walk's tiles as tileLoop copies them: the tile of step x0 (from lo
+  /// by keyTile; from the last tile down when descending), copied into
+  /// stage `st` if x0 is before hi.
+  struct WalkCopies {
+    Value lo, hi, lastTile;
+    const ga::View *v;
+    Value c, last, memA, memB;
+    bool descending;
+  };
+  WalkCopies walkCopies(Value lo, Value hi, const ga::View &v, Value c,
+                        Value last, Value memA, Value memB, bool descending);
+  Value walkTileAt(const WalkCopies &w, Value x0);
+  void copyWalkTile(const WalkCopies &w, Value x0, Value st, bool withA,
+                    bool withB);
+  /// tileLoop's prologue: the first tile into stage 0.
+  void walkPrologue(const WalkCopies &w);
+  /// The `lo` of the walk whose prologue startWalk issued, until the
+  /// tileLoop that runs it.
+  Value startedWalk;
   Value sharedRaw, sharedStart;
   SmallVector<int64_t> tileOffsets;
   int64_t rowOperandCount = 0;
