@@ -163,12 +163,8 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   // The first part's walk starts before the loads of the rows' statistics,
   // delta's rows and the chain (startWalk).
   std::optional<KeyRange> started;
-  if (k.startsWalks()) {
-    const ga::GpuPart &part = parts.front();
-    started = keyRange(k, part, br);
-    k.startWalk(started->lo, started->hi, part.keyView, c, started->lastKey,
-                k.arg["k"], k.arg["v"]);
-  }
+  if (k.startsWalks())
+    started = startKeyWalk(k, parts.front(), br);
   std::array<Value, 2> dots;
   if (first)
     dots = rowDots(k, "o", "dout", qv, c, br.r0, qlen);

@@ -367,12 +367,8 @@ void emitForward(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
       state.m[r] = k.negInf(), state.l[r] = k.f(0);
     state.acc = k.zeros(dTiles);
   } else {
-    if (k.startsWalks() && !k.pipelinedForward) {
-      const ga::GpuPart &part = parts.front();
-      started = keyRange(k, part, br);
-      k.startWalk(started->lo, started->hi, part.keyView, br.c,
-                  started->lastKey, k.arg["k"], k.arg["v"]);
-    }
+    if (k.startsWalks() && !k.pipelinedForward)
+      started = startKeyWalk(k, parts.front(), br);
     for (int r = 0; r < 2; ++r) {
       Value lse = k.load(k.arg["lse"], m.add(k.rowBase, rows.orig[r]));
       state.m[r] = k.fmul(lse, k.f(kLog2e));

@@ -8,9 +8,9 @@
 // copies and the double-buffered tile loop, masks and the online-softmax
 // arithmetic, over the scalar and fragment arithmetic of its base
 // FragmentArith (FragmentArith.h). The larger members are defined in
-// KernelEmitter.cpp (the kernel frame, staging, the tile loops), RowIO.cpp
-// (fragment rows to and from global memory) and TensorCores.cpp (the
-// products). The kernels
+// KernelEmitter.cpp (the kernel frame, staging), TileWalks.cpp (the tile
+// loops), RowIO.cpp (fragment rows to and from global memory) and
+// TensorCores.cpp (the products). The kernels
 // themselves (Kernels.h) are in ForwardKernel.cpp, BackwardKernels.cpp (dQ
 // with delta, dK/dV) and SpanOrder.cpp, over the rows and key ranges of
 // Walks.h; the pass that chooses and schedules them is AttentionToGpu.cpp.

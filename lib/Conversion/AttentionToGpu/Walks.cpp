@@ -107,6 +107,14 @@ KeyRange keyRange(KernelEmitter &k, const ga::GpuPart &part,
   return kr;
 }
 
+KeyRange startKeyWalk(KernelEmitter &k, const ga::GpuPart &part,
+                      const BlockRows &br) {
+  KeyRange kr = keyRange(k, part, br);
+  k.startWalk(kr.lo, kr.hi, part.keyView, br.c, kr.lastKey, k.arg["k"],
+              k.arg["v"]);
+  return kr;
+}
+
 void splitProducer(KernelEmitter &k, function_ref<void()> produce) {
   OpBuilder &b = k.b;
   Location loc = k.loc;

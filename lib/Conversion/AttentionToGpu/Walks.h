@@ -79,6 +79,11 @@ struct KeyRange {
 };
 KeyRange keyRange(KernelEmitter &k, const ga::GpuPart &part,
                   const BlockRows &br);
+/// keyRange of `part`, whose walk over K and V tiles starts now
+/// (KernelEmitter::startWalk): a query-driven kernel calls it before it
+/// loads its walk's initial state, and walks this range first.
+KeyRange startKeyWalk(KernelEmitter &k, const ga::GpuPart &part,
+                      const BlockRows &br);
 
 /// The first and last rows (keys, for dK/dV) that the unmasked-interior
 /// test covers: the warp's 16 from `r0`, or with wgmma the block's 64 from
