@@ -261,10 +261,10 @@ def ConvertStAttentionToGpu
            "delta from class-major copies that the dQ kernel over that "
            "view writes (contiguous rows instead of one sector a row)">,
     Option<"walkStart", "walk-start", "bool", /*default=*/"true",
-           "A kernel whose walk starts from values in global memory (a "
-           "chain it continues, its rows' lse, delta's rows) issues the "
-           "walk's first copies before it loads them, so that both are in "
-           "flight together (KernelEmitter::startWalk)">,
+           "A forward or dQ kernel whose walk starts from values in "
+           "global memory (a chain it continues, its rows' lse, delta's "
+           "rows) issues the walk's first copies before it loads them, so "
+           "that both are in flight together (KernelEmitter::startWalk)">,
     Option<"serpentineHeads", "serpentine-heads", "bool",
            /*default=*/"true",
            "The kernels of a chain alternate the order of their blocks' "

@@ -585,26 +585,21 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   // The mixed kernel's summary tiles add the chain after their walk
   // (emitMixedDkv): its rows come from own-block tiles that may still run.
   bool chainAfterWalk = !first && k.chainTileFlags;
-  // The first part's walk, when it starts before the chain's loads.
-  std::optional<decltype(blockWalk(parts.front()))> started;
   if (first || chainAfterWalk) {
     KernelEmitter::flatten(k.zeros(dTiles), state);
     KernelEmitter::flatten(k.zeros(dTiles), state);
   } else {
-    if (k.startsWalks()) {
-      started.emplace(blockWalk(parts.front()));
-      auto &[ps, qlen, lo, hi] = *started;
-      k.startWalk(lo, hi, parts.front().queryView, c,
-                  m.max(m.sub(qlen, m.c(1)), m.c(0)), k.arg["q"],
-                  k.arg["dout"]);
-    }
+    // The chain's loads, then the walk: a dK/dV kernel whose walk started
+    // first (walk-start, as the forward's and dQ's) was no faster at n =
+    // 65536 and strided's column dK/dV 7% slower at n = 4096 (H100,
+    // session 21; docs/gpu.md, "The walk starts before the state's
+    // loads").
     KernelEmitter::flatten(k.loadChain(keys, "dk_acc"), state);
     KernelEmitter::flatten(k.loadChain(keys, "dv_acc"), state);
   }
   for (const ga::GpuPart &part : parts) {
     const ga::View &qv = part.queryView;
-    auto [ps, qlen, lo, hi] =
-        started && &part == &parts.front() ? *started : blockWalk(part);
+    auto [ps, qlen, lo, hi] = blockWalk(part);
     // The range of the unit that runs a tile or not: the warp (mma.sync),
     // the warpgroup (wgmma).
     Value u0 = k.useWgmma ? row0 : r0;
