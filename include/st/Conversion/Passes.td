@@ -261,9 +261,9 @@ def ConvertStAttentionToGpu
            "delta from class-major copies that the dQ kernel over that "
            "view writes (contiguous rows instead of one sector a row)">,
     Option<"walkStart", "walk-start", "bool", /*default=*/"true",
-           "A forward or dQ kernel whose walk starts from values in "
-           "global memory (a chain it continues, its rows' lse, delta's "
-           "rows) issues the walk's first copies before it loads them, so "
+           "A forward kernel that continues a chain (o_acc, its rows' "
+           "lse) and the first dQ kernel (delta's rows of O and dO) issue "
+           "their walk's first copies before they load those values, so "
            "that both are in flight together (KernelEmitter::startWalk)">,
     Option<"serpentineHeads", "serpentine-heads", "bool",
            /*default=*/"true",

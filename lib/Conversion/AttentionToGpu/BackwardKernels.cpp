@@ -160,10 +160,14 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   const LaneRows &rows = br.lanes;
   const RowOperand &qf = qb.ops[0], &dof = qb.ops[1];
   Value minusLse2[2], delta[2];
-  // The first part's walk starts before the loads of the rows' statistics,
-  // delta's rows and the chain (startWalk).
+  // The first dQ kernel's first part's walk starts before the loads of
+  // the rows' statistics and delta's rows (startWalk). A later one, which
+  // continues the chain, loads first: strided's fwd+bwd at n = 4096 (B =
+  // 16) took 0.964 of the time at d = 128 so and 0.999 at d = 64, 0.991
+  // to 1.008 elsewhere (H100, session 21, call 4; its column dQ kernel at
+  // d = 128: 406.0 -> 367.3 us at n = 4096, 330.9 -> 341.2 at n = 65536).
   std::optional<KeyRange> started;
-  if (k.startsWalks())
+  if (k.startsWalks() && first)
     started = startKeyWalk(k, parts.front(), br);
   std::array<Value, 2> dots;
   if (first)
@@ -590,10 +594,9 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
     KernelEmitter::flatten(k.zeros(dTiles), state);
   } else {
     // The chain's loads, then the walk: a dK/dV kernel whose walk started
-    // first (walk-start, as the forward's and dQ's) was no faster at n =
-    // 65536 and strided's column dK/dV 7% slower at n = 4096 (H100,
-    // session 21; docs/gpu.md, "The walk starts before the state's
-    // loads").
+    // first (walk-start, as the forward's) was no faster at n = 65536 and
+    // strided's column dK/dV 7% slower at n = 4096 (H100, session 21;
+    // docs/gpu.md, "The walk starts before the state's loads").
     KernelEmitter::flatten(k.loadChain(keys, "dk_acc"), state);
     KernelEmitter::flatten(k.loadChain(keys, "dv_acc"), state);
   }

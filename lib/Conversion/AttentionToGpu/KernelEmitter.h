@@ -454,9 +454,10 @@ public:
   /// first use, before the prologue's block barrier, holds the copies
   /// back by one round trip to memory (the column kernels of strided
   /// continue a chain from DRAM; dQ's first kernel reads O for delta).
-  /// The forward and dQ kernels call it; the dK/dV kernels do not (no
-  /// faster, and slower at short walks: emitDkv). Without a producer
-  /// warpgroup only: a producer makes every copy.
+  /// The forward's later kernels and the first dQ kernel call it; the
+  /// backward's chains load first (no faster with it, and slower over
+  /// short walks: emitDq, emitDkv). Without a producer warpgroup only: a
+  /// producer makes every copy.
   void startWalk(Value lo, Value hi, const ga::View &v, Value c, Value last,
                  Value memA, Value memB, bool descending = false);
   /// Whether the kernels call startWalk (the option walk-start). A kernel

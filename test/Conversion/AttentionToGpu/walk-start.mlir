@@ -1,9 +1,10 @@
-// A forward or dQ kernel whose walk starts from values in global memory issues the
-// walk's first copies before it loads them (KernelEmitter::startWalk): the
-// loads then overlap the copies instead of holding them back by a round
-// trip to memory. Strided's column forward and dQ continue the band's
-// chain; its first dQ kernel reads O and dO for delta. The dK/dV kernels
-// do not start their walks early.
+// A forward kernel that continues a chain and the first dQ kernel issue
+// their walk's first copies before they load the walk's initial state
+// (KernelEmitter::startWalk): the loads then overlap the copies instead of
+// holding them back by a round trip to memory. Strided's column forward
+// continues the band's chain; its first dQ kernel reads O and dO for
+// delta. The backward's later kernels (the column dQ and dK/dV) load their
+// chains first.
 // RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64" | FileCheck %s
 // RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64 walk-start=false" | FileCheck %s --check-prefix=OFF
 
@@ -34,6 +35,19 @@
 // CHECK: nvgpu.device_async_copy %[[K2]]
 // CHECK: nvgpu.device_async_create_group
 // CHECK: vector.load %[[O]]
+// CHECK: scf.for
+
+// The column dQ continues the dq_acc chain and loads it first (slower
+// with its walk started first over short walks), then the barrier and the
+// first key tile's copies.
+// CHECK-LABEL: gpu.func @st_attn_s_dq3(
+// CHECK-SAME: %[[K3:arg1]]: memref<?xbf16>
+// CHECK-SAME: %[[DQACC:arg7]]: memref<?xf16>
+// CHECK: nvvm.griddepcontrol wait
+// CHECK-NOT: nvgpu.device_async_copy %[[K3]]
+// CHECK: vector.load %[[DQACC]]
+// CHECK: gpu.barrier
+// CHECK: nvgpu.device_async_copy %[[K3]]
 // CHECK: scf.for
 
 // The band's dK/dV starts from zero: no load before its walk.
