@@ -37,8 +37,9 @@
 # tile-major within groups of heads that fill the GPU).
 # ST_GPU_CLASS_STATS=0 turns class-stats off (on by default: the strided
 # column dK/dV kernels stage lse2 and delta from class-major copies).
-# ST_GPU_WALK_START=0 turns walk-start off (on by default: a kernel issues
-# its walk's first copies before loading the chain it continues).
+# ST_GPU_WALK_START=0 turns walk-start off (on by default: the forward's
+# later kernels and the first dQ kernel issue their walk's first copies
+# before loading the chain they continue or delta's rows).
 # ST_GPU_CUBIN=1 also assembles each module to a cubin for ST_GPU_CHIP and
 # points the manifest at it (no JIT compilation when the library loads).
 set -euo pipefail
