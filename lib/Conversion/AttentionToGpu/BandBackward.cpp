@@ -62,13 +62,15 @@ int64_t bandBackwardCarries(const ga::GpuPart &part, int64_t d, Type elt) {
       f.getKind() != lay::FactorKind::Band || f.isDenseCausal())
     return 0;
   int64_t span = (f.getPeriod() + 62) / kBlockRows + 1;
-  int64_t eltBytes = elt.getIntOrFloatBitWidth() / 8;
-  int64_t rowBytes = kBlockRows * d * eltBytes;
-  // Two stages of Q and dO with their statistics, K and V, the dS tile and
-  // the carries (KernelEmitter::begin).
-  int64_t shared = 2 * (2 * rowBytes + 2 * kBlockRows * 4) + 2 * rowBytes +
-                   kBlockRows * kBlockRows * eltBytes +
-                   (span - 1) * d / 2 * 512 + 1024;
+  // What KernelEmitter::begin gives the kernel: two stages of Q and dO with
+  // their statistics, K and V as row operands, the dS tile and the
+  // carries, aligned.
+  int64_t rowBytes = d * (elt.getIntOrFloatBitWidth() / 8);
+  int64_t shared =
+      KernelEmitter::stagedBytes(rowBytes, kBlockRows, 2, 2, /*rowStats=*/true,
+                                 /*rowOperands=*/2, /*warpgroups=*/1,
+                                 /*ticketSlot=*/false) +
+      KernelEmitter::bandCarryBytes(d, elt, span - 1) + 1024;
   return span > 1 && shared <= kMaxDynamicShared ? span - 1 : 0;
 }
 

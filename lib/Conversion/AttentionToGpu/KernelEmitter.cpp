@@ -14,6 +14,22 @@ namespace mlir {
 namespace st {
 namespace gpu_kernels {
 
+int64_t KernelEmitter::stagedBytes(int64_t rowBytes, int64_t tile,
+                                   int64_t stages, int64_t stagesB,
+                                   bool rowStats, int64_t rowOperands,
+                                   int64_t warpgroups, bool ticketSlot) {
+  int64_t statBytes = rowStats ? 2 * tile * 4 : 0;
+  return (ticketSlot ? 16 : 0) + stages * (tile * rowBytes + statBytes) +
+         stagesB * tile * rowBytes +
+         rowOperands * warpgroups * kBlockRows * rowBytes;
+}
+
+int64_t KernelEmitter::bandCarryBytes(int64_t d, Type elt, int64_t slots) {
+  // The dS tile (64 x 64 of elt), then each slot's 64 x d f32 carries.
+  return kBlockRows * kBlockRows * (elt.getIntOrFloatBitWidth() / 8) +
+         slots * d / 2 * kThreads * 4;
+}
+
 gpu::GPUFuncOp KernelEmitter::begin(gpu::GPUModuleOp module, StringRef name,
                                     ArrayRef<std::pair<StringRef, Type>> bufs,
                                     bool staged, bool rowStats,
@@ -46,17 +62,13 @@ gpu::GPUFuncOp KernelEmitter::begin(gpu::GPUModuleOp module, StringRef name,
   if (!useWgmma || !staged)
     rowOperands = 0;
   auto bytes = [&](int64_t tile, int64_t numStages, int64_t numStagesB) {
-    int64_t statBytes = rowStats ? 2 * tile * 4 : 0;
-    return (ticketSlot ? 16 : 0) + numStages * (tile * rowBytes + statBytes) +
-           numStagesB * tile * rowBytes +
-           rowOperands * warpgroups * kBlockRows * rowBytes;
+    return stagedBytes(rowBytes, tile, numStages, numStagesB, rowStats,
+                       rowOperands, warpgroups, ticketSlot);
   };
-  // The fused band backward's dS tile and dQ carries (bandCarrySlots):
-  // outside the staging budget, after the staged tiles (both 1024-byte
-  // multiples).
-  int64_t bandBytes = bandCarrySlots ? kBlockRows * kBlockRows * eltBytes +
-                                           bandCarrySlots * d / 2 * 512
-                                     : 0;
+  // The fused band backward's dS tile and dQ carries: outside the staging
+  // budget, after the staged tiles (both 1024-byte multiples).
+  int64_t bandBytes =
+      bandCarrySlots ? bandCarryBytes(d, elt, bandCarrySlots) : 0;
   keyTile = useWgmma ? wgmmaKeyTile : kKeyTile;
   while (bytes(keyTile, 1, 1) > budget)
     keyTile /= 2;

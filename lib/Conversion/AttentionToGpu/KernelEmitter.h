@@ -65,6 +65,20 @@ public:
   /// mma.sync.
   static bool takesWgmma(Type elt, bool wgmma) { return wgmma && !elt.isF32(); }
 
+  /// Shared memory of a staged kernel's tiles, of rows of `rowBytes`:
+  /// `stages` tiles of A of `tile` rows (with the rows' lse2 and delta
+  /// where `rowStats`), `stagesB` of B, `rowOperands` block-row operands a
+  /// warpgroup, and the ticket slot. begin() sizes the tiles by it; a
+  /// wgmma kernel adds bandCarryBytes and 1024 bytes for alignment (and a
+  /// producer's stage barriers).
+  static int64_t stagedBytes(int64_t rowBytes, int64_t tile, int64_t stages,
+                             int64_t stagesB, bool rowStats,
+                             int64_t rowOperands, int64_t warpgroups,
+                             bool ticketSlot);
+  /// The fused band backward's dS tile and `slots` dQ carries
+  /// (bandCarrySlots).
+  static int64_t bandCarryBytes(int64_t d, Type elt, int64_t slots);
+
   /// Creates `name` in `module` with the buffer arguments `bufs` (element
   /// types) and i64 `N`, `H`; positions the builder in its body.
   /// `rowOperands` is the number of block-row operands (RowOperand) that
