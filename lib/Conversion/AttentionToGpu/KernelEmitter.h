@@ -13,7 +13,7 @@
 // TensorCores.cpp (the products). The kernels
 // themselves (Kernels.h) are in ForwardKernel.cpp, BackwardKernels.cpp (dQ
 // with delta, dK/dV) and SpanOrder.cpp, over the rows and key ranges of
-// Walks.h; the pass that chooses and schedules them is AttentionToGpu.cpp.
+// Walks.h; the pass that chooses and schedules them is Schedule.h.
 //
 //===----------------------------------------------------------------------===//
 
@@ -95,7 +95,7 @@ public:
   /// blocks take the (batch, head) pairs last first (blockIdx.y counted
   /// from the end): blocks start in blockIdx order, so a kernel that
   /// follows one in the other order starts on the heads whose rows that
-  /// one touched last, still in L2 (AttentionToGpu.cpp, "serpentine").
+  /// one touched last, still in L2 (Schedule.cpp, "serpentine").
   void headMapping(int64_t first, int64_t cycle, bool reversed = false);
   /// Renumbers the blocks of the launch (tiles x head rows, gridDim.x by
   /// gridDim.y) so that they take their (tile, head row) pairs tile-major
@@ -597,7 +597,7 @@ public:
   /// dK/dV kernels over a residue view stage the statistics of 64 rows of
   /// a class a tile: 4 bytes a row in position order, L rows apart, is a
   /// 32-byte sector a row and a fifth of the column dK/dV kernel's L2
-  /// requests at d = 64 (AttentionToGpu.cpp, "class-major statistics").
+  /// requests at d = 64 (Schedule.cpp, "class-major statistics").
   int64_t classStatsStride = 0;
   /// The forward walks with two tiles' products in flight together
   /// (ForwardKernel.cpp, forwardWalkPipelined; wgmma only; set before begin(),

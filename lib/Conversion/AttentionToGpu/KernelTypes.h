@@ -30,7 +30,7 @@ inline constexpr int64_t kBlockRows = kWarps * kWarpRows;
 /// kSplitForwardKeyTile.
 inline constexpr int64_t kKeyTile = 64;
 /// Keys a staged tile of the split forward (forward-producer; its
-/// consumers have the registers: AttentionToGpu.cpp).
+/// consumers have the registers: Schedule.cpp, addKernel).
 inline constexpr int64_t kSplitForwardKeyTile = 128;
 inline constexpr int64_t kThreads = kWarps * 32;
 /// Named barriers besides the block's (0): 1 + w a warpgroup's votes

@@ -1,6 +1,6 @@
 //===- Kernels.h - The attention kernels' bodies ----------------*- C++ -*-===//
 //
-// The kernels that AttentionToGpu.cpp emits, each over a KernelEmitter
+// The kernels that the pass (Schedule.h) emits, each over a KernelEmitter
 // after begin() and headMapping(): the forward (ForwardKernel.cpp), dQ
 // and dK/dV (BackwardKernels.cpp), and the span-ordered pair of a pass
 // (SpanOrder.cpp).

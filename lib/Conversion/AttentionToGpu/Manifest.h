@@ -1,7 +1,7 @@
 //===- Manifest.h - Expressions of the kernel library's manifest -*- C++
 //-*-===//
 //
-// The launch schedule that AttentionToGpu.cpp records (`st.gpu_manifest`,
+// The launch schedule that the pass (Schedule.h) records (`st.gpu_manifest`,
 // docs/gpu-kernel-abi.md) sizes its grids and scratch with expressions
 // over the run-time sizes N, B, H and BH, which the runtime evaluates at
 // each call. These build them, and a launch entry.

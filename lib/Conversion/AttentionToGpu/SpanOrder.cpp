@@ -361,7 +361,7 @@ void emitMixedDkv(KernelEmitter &k, const ga::View &summaryView,
   Value flags = k.arg[flagsName];
   Value zero = m.c(0);
   // The ticket's tile: own-block (identity view) and summary tiles a head
-  // (the compact view's grid, AttentionToGpu.cpp's gridX); the head's
+  // (the compact view's grid, Manifest.h's gridX); the head's
   // own-block flags follow the counter.
   Value ownTiles = m.ceilDiv(k.n, m.c(tile));
   Value summaryTiles =
