@@ -162,10 +162,11 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   Value minusLse2[2], delta[2];
   // The first dQ kernel's first part's walk starts before the loads of
   // the rows' statistics and delta's rows (startWalk). A later one, which
-  // continues the chain, loads first: strided's fwd+bwd at n = 4096 (B =
-  // 16) took 0.964 of the time at d = 128 so and 0.999 at d = 64, 0.991
-  // to 1.008 elsewhere (H100, session 21, call 4; its column dQ kernel at
-  // d = 128: 406.0 -> 367.3 us at n = 4096, 330.9 -> 341.2 at n = 65536).
+  // continues the chain, loads first: so, with the dK/dV kernels loading
+  // first too, strided's fwd+bwd at n = 4096 (B = 16) took 0.964 of the
+  // time of walk-start everywhere at d = 128 and 0.999 at d = 64, 0.991 to
+  // 1.008 elsewhere (H100, session 21, call 4; its column dQ kernel at d =
+  // 128: 406.0 -> 367.3 us at n = 4096, 330.9 -> 341.2 at n = 65536).
   std::optional<KeyRange> started;
   if (k.startsWalks() && first)
     started = startKeyWalk(k, parts.front(), br);

@@ -61,6 +61,12 @@ std::string typeName(Type t) {
 /// the H100: docs/performance.md, session 9.)
 bool serpentine(size_t i) { return i % 2 == 1; }
 
+/// The bytes of one f32 a row of every (batch, head): delta, lse2 and the
+/// chains' row scales.
+json::Value rowsF32() {
+  return exOp("mul", exOp("mul", ex("BH"), ex("N")), ex(4));
+}
+
 } // namespace
 
 EntrySchedule::EntrySchedule(const ConvertStAttentionToGpuOptions &options,
@@ -146,12 +152,11 @@ LogicalResult EntrySchedule::lower(json::Array &entries) {
       classStride = strides.front();
   }
   for (h = 0; h < cycle; ++h)
-    if (failed(lowerHead(h)))
+    if (failed(lowerHead()))
       return failure();
 
-  json::Value rowsF32 = exOp("mul", exOp("mul", ex("BH"), ex("N")), ex(4));
-  scratch.push_back(json::Object{{"name", "delta"}, {"bytes", rowsF32}});
-  scratch.push_back(json::Object{{"name", "lse2"}, {"bytes", rowsF32}});
+  scratch.push_back(json::Object{{"name", "delta"}, {"bytes", rowsF32()}});
+  scratch.push_back(json::Object{{"name", "lse2"}, {"bytes", rowsF32()}});
   if (classStride) {
     json::Value classF32 =
         exOp("mul",
@@ -198,9 +203,8 @@ void EntrySchedule::addChainScratch(StringRef chain) {
                      ex(chainBytes))},
       {"element_bytes", chainBytes}});
   if (scaled)
-    scratch.push_back(json::Object{
-        {"name", chainScaleName(chain)},
-        {"bytes", exOp("mul", exOp("mul", ex("BH"), ex("N")), ex(4))}});
+    scratch.push_back(
+        json::Object{{"name", chainScaleName(chain)}, {"bytes", rowsF32()}});
 }
 
 bool EntrySchedule::byClass(ArrayRef<ga::GpuPart> group) const {
@@ -395,10 +399,10 @@ void EntrySchedule::addSpanKernel(StringRef kind, Buffers bufs, bool rowStats,
       {"zeroed", true}});
 }
 
-LogicalResult EntrySchedule::lowerHead(int64_t head) {
-  std::vector<ga::GpuPart> parts = ga::gpuParts(layout.forHead(head));
+LogicalResult EntrySchedule::lowerHead() {
+  std::vector<ga::GpuPart> parts = ga::gpuParts(layout.forHead(h));
   if (parts.empty())
-    return op.emitOpError() << "head " << head << " attends nothing";
+    return op.emitOpError() << "head " << h << " attends nothing";
   fwd = ga::groupParts(parts, /*byKeyView=*/false);
   forwardKernels();
   // dK, dV: covering key views first (groupParts), so the first kernel
@@ -407,7 +411,7 @@ LogicalResult EntrySchedule::lowerHead(int64_t head) {
   bwd = ga::groupParts(parts, /*byKeyView=*/true);
   if (!bwd.front().front().keyView.coversAll())
     return op.emitOpError()
-           << "head " << head << ": no key view covers the sequence";
+           << "head " << h << ": no key view covers the sequence";
   // dq-own-block-dkv: the split dQ kernel of query group `ownDq` computes
   // the first key group's dK/dV (fixed's own block) from the tiles it
   // holds, and that group's kernel is not emitted. Its part is walked last
@@ -419,9 +423,9 @@ LogicalResult EntrySchedule::lowerHead(int64_t head) {
       if (splits(opt.dqProducer, entry.value()) &&
           ownBlockInside(bwd.front(), entry.value(), 2 * kBlockRows))
         ownDq = int64_t(entry.index());
-  afterOwn.clear();
+  laterKeys.clear();
   for (const auto &g : ArrayRef(bwd).drop_front())
-    afterOwn.push_back(g.front().keyView);
+    laterKeys.push_back(g.front().keyView);
   firstDq = int64_t(backward.size());
   classWriter = ownWriter = -1;
   dqKernels();
@@ -497,9 +501,6 @@ void EntrySchedule::dqKernels() {
     const ga::GpuPart &band = bwd.front().front();
     if (int64_t slots = bandBackwardCarries(band, d, elt)) {
       bool lastDq = fwd.size() == 1;
-      SmallVector<ga::View> later;
-      for (const auto &g : ArrayRef(bwd).drop_front())
-        later.push_back(g.front().keyView);
       Buffers bufs = {{"q", elt},    {"k", elt},     {"v", elt},  {"dout", elt},
                       {"lse", f32},  {"delta", f32}, {"dq", elt}, {"o", elt},
                       {"lse2", f32}, {"dk", elt},    {"dv", elt}};
@@ -507,7 +508,7 @@ void EntrySchedule::dqKernels() {
         addChain(bufs, "dq_acc");
         needDqAcc = true;
       }
-      if (!later.empty()) {
+      if (!laterKeys.empty()) {
         addChain(bufs, "dk_acc");
         addChain(bufs, "dv_acc");
         needDkvAcc = true;
@@ -516,7 +517,8 @@ void EntrySchedule::dqKernels() {
       addKernel("bwd", bufs, /*rowStats=*/true, band.keyView,
                 /*reversedHeads=*/false, /*split=*/false, backward,
                 [&](KernelEmitter &k) {
-                  emitBandBackward(k, band, opt.bandBackward, lastDq, later);
+                  emitBandBackward(k, band, opt.bandBackward, lastDq,
+                                   laterKeys);
                 });
       bandSlots = 0;
       // One block a segment of `band-backward` key tiles.
@@ -574,14 +576,14 @@ void EntrySchedule::dqKernels() {
       classWriter = int64_t(backward.size());
     }
     bool owns = int64_t(i) == ownDq;
-    OwnBlockDkv own{bwd.front(), afterOwn};
+    OwnBlockDkv own{bwd.front(), laterKeys};
     if (owns) {
       // The own part last: its K and V tiles stay in the last stages.
       const ga::GpuPart &p = own.parts.front();
       std::stable_partition(group.begin(), group.end(),
                             [&](const ga::GpuPart &q) { return !q.sameAs(p); });
       bufs.append({{"dk", elt}, {"dv", elt}});
-      if (!afterOwn.empty()) {
+      if (!laterKeys.empty()) {
         addChain(bufs, "dk_acc");
         addChain(bufs, "dv_acc");
         needDkvAcc = true;

@@ -47,7 +47,7 @@ private:
   /// emitted.
   LogicalResult checkOptions();
   /// Head group h: its forward, dQ and dK/dV kernels.
-  LogicalResult lowerHead(int64_t h);
+  LogicalResult lowerHead();
 
   /// One staged kernel of the current head group over `bufs` (then N, H),
   /// driven by `view`, appended to `list` (see the definition).
@@ -121,10 +121,12 @@ private:
   /// The dQ carries of the next kernel that addKernel emits, when it is
   /// the fused band backward (emitBandBackward).
   int64_t bandSlots = 0;
+  /// The key views after the first key group: those whose kernels
+  /// continue the chains that the first key group's dK/dV starts.
+  SmallVector<ga::View> laterKeys;
   /// dq-own-block-dkv: the query group whose split dQ kernel computes the
-  /// first key group's dK/dV (-1: none), and the key views after it.
+  /// first key group's dK/dV (-1: none).
   int64_t ownDq = -1;
-  SmallVector<ga::View> afterOwn;
   /// The backward launch of the head group's first dQ kernel, of the one
   /// that writes the class-major statistics and of the one that computes
   /// the first key group's dK/dV (-1: none).
