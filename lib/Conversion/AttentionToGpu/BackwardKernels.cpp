@@ -340,9 +340,7 @@ KeyColumns keyColumns(KernelEmitter &k, const ga::GpuPart &part,
 
 void dkvUpdate(KernelEmitter &k, const KeyColumns &kc, const RowOperand &kf,
                const RowOperand &vf, Value qTile, Value doTile, Value qt,
-               Frags &dk, Frags &dv,
-               function_ref<KernelEmitter::WgmmaOperands(const Frags &)> onDs,
-               Frags *alsoOut) {
+               Frags &dk, Frags &dv, function_ref<void(const Frags &)> onDs) {
   IndexMath &m = k.m;
   const ga::GpuPart &part = *kc.part;
   const ga::View &qv = part.queryView;
@@ -407,21 +405,16 @@ void dkvUpdate(KernelEmitter &k, const KeyColumns &kc, const RowOperand &kf,
   for (int64_t nt = 0; nt < k.keyTile / 8; ++nt)
     for (int e = 0; e < 4; ++e)
       s[nt][e] = k.fmul(p[nt][e], k.fsub(dp[nt][e], stat(1, nt, e)));
-  // dS^T to its other user (the fused band backward's dQ: `onDs` stores
-  // it and gives the product that reads it, issued with dK's, into
-  // `alsoOut`) while dV's product runs.
+  // dS^T to its other user (the fused band backward's dQ) while dV's
+  // product runs.
+  if (onDs)
+    onDs(s);
   if (k.useWgmma) {
-    SmallVector<KernelEmitter::WgmmaOperands> ops = {
-        k.accumulateOperands(dk, s, qTile)};
-    if (onDs)
-      ops.push_back(onDs(s));
-    SmallVector<Frags> r = k.stepWgmma(ops, 0, {dv});
+    SmallVector<Frags> r =
+        k.stepWgmma({k.accumulateOperands(dk, s, qTile)}, 0, {dv});
     dk = r[0];
-    if (onDs)
-      *alsoOut = r[1];
-    dv = r.back();
+    dv = r[1];
   } else {
-    assert(!onDs && "a warpgroup MMA kernel");
     k.accumulatePair(dv, p, doTile, dk, s, qTile);
   }
 }

@@ -75,16 +75,13 @@ KeyColumns keyColumns(KernelEmitter &k, const ga::GpuPart &part,
 /// dK += dS^T Q and dV += P^T dO over the query tile `qt` (view rows) of
 /// one part, with the block's keys and values `kf`, `vf` as row operands,
 /// the tile's Q and dO staged in `qTile` and `doTile`, and its rows' lse2
-/// and delta in the current stage of the row-stat tiles. With `onDs`
-/// (warpgroup MMA), dS^T is handed to it once computed, and the product it
-/// returns is issued with dK's, its result into `alsoOut` (the fused band
-/// backward's dS K_j).
-void dkvUpdate(
-    KernelEmitter &k, const KeyColumns &kc, const RowOperand &kf,
-    const RowOperand &vf, Value qTile, Value doTile, Value qt, Frags &dk,
-    Frags &dv,
-    function_ref<KernelEmitter::WgmmaOperands(const Frags &)> onDs = nullptr,
-    Frags *alsoOut = nullptr);
+/// and delta in the current stage of the row-stat tiles. Both products
+/// have completed on return. `onDs` is given dS^T once computed, while
+/// dV's product runs (the fused band backward stores it for its dQ).
+void dkvUpdate(KernelEmitter &k, const KeyColumns &kc, const RowOperand &kf,
+               const RowOperand &vf, Value qTile, Value doTile, Value qt,
+               Frags &dk, Frags &dv,
+               function_ref<void(const Frags &)> onDs = nullptr);
 
 /// Stores the keys' dK and dV: the rows that a kernel over a `later` view
 /// continues go to the chain, the others are final (fixed: the own

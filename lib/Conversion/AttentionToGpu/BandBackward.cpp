@@ -35,19 +35,58 @@ static void storeDsTransposed(KernelEmitter &k, const Frags &ds) {
     }
 }
 
-/// dQ's share of a pair, dS K_j: A the dS tile (K-major, 64 x 64), B the
-/// key tile's row operand read MN-major (keys x d), from zero.
+/// Stores a thread's dQ carry `sums` (its accumulators in fragment order)
+/// as f16 over one scale for each of its two rows, the row's largest
+/// magnitude among the thread's values (no shuffles: the thread reads its
+/// own values back). The f16 values then lie in [-1, 1], each within
+/// 2^-12 of that magnitude.
+static void storeHalfCarry(KernelEmitter &k, ArrayRef<Value> sums,
+                           function_ref<Value(int64_t)> carryAt,
+                           function_ref<Value(int)> scaleAt) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  for (int r = 0; r < 2; ++r) {
+    Value mx = k.f(0);
+    for (auto [v, x] : llvm::enumerate(sums))
+      if (v % 4 / 2 == size_t(r))
+        mx = arith::MaximumFOp::create(b, loc, mx,
+                                       math::AbsFOp::create(b, loc, x));
+    Value has =
+        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, mx, k.f(0));
+    Value inv =
+        k.select(has, arith::DivFOp::create(b, loc, k.f(1), mx), k.f(0));
+    for (auto [v, x] : llvm::enumerate(sums))
+      if (v % 4 / 2 == size_t(r))
+        memref::StoreOp::create(
+            b, loc,
+            arith::TruncFOp::create(b, loc, b.getF16Type(), k.fmul(x, inv)),
+            k.carryMem, ValueRange{carryAt(v)});
+    memref::StoreOp::create(b, loc, mx, k.carryScales, ValueRange{scaleAt(r)});
+  }
+}
+
+/// Columns of d in one 128-byte swizzle atom of a row operand, and the
+/// accumulators a thread holds of a 64 x 64 product.
+static constexpr int64_t kAtomCols = 64, kAtomValues = kAtomCols / 2;
+
+/// dQ's share of a pair in columns [64 a, 64 a + 64) of d, dS K_j[:, atom
+/// a]: A the dS tile (K-major, 64 x 64), B atom a of the key tile's row
+/// operand read MN-major (keys x 64), from zero.
 static KernelEmitter::WgmmaOperands dsKeyProduct(KernelEmitter &k,
-                                                 Value keyTile) {
+                                                 Value keyTile, int64_t a) {
   KernelEmitter::WgmmaOperands w;
   w.transB = true;
   w.fresh = true;
-  w.acc.assign(k.d / 2, k.f(0));
+  w.acc.assign(kAtomValues, k.f(0));
   ga::TileLayout aLayout{kBlockRows, kBlockRows}, bLayout = k.rowLayout();
   Value a0 = ga::matrixDescriptor(k.b, k.loc, k.sharedAddress(k.dsTile),
                                   aLayout.kMajorBits());
-  Value b0 = ga::matrixDescriptor(k.b, k.loc, k.sharedAddress(keyTile),
-                                  bLayout.mnMajorBits());
+  // Atoms of the MN-major tile lie 64 rows of 128 bytes apart.
+  Value b0 = ga::matrixDescriptor(
+      k.b, k.loc,
+      k.sharedAddress(keyTile, k.m.c(a * bLayout.rows * kAtomCols *
+                                     (k.elt.getIntOrFloatBitWidth() / 8))),
+      bLayout.mnMajorBits());
   for (int64_t s = 0; s < kBlockRows / 16; ++s) {
     w.aDesc.push_back(k.advance(a0, aLayout.kMajorStep(s)));
     w.desc.push_back(k.advance(b0, bLayout.mnMajorStep(s)));
@@ -55,23 +94,34 @@ static KernelEmitter::WgmmaOperands dsKeyProduct(KernelEmitter &k,
   return w;
 }
 
-int64_t bandBackwardCarries(const ga::GpuPart &part, int64_t d, Type elt) {
+BandCarries bandBackwardCarries(const ga::GpuPart &part, int64_t d, Type elt) {
   const lay::Factor &f = part.factor;
   if (part.queryView.kind != ga::ViewKind::Identity ||
       part.keyView.kind != ga::ViewKind::Identity || !part.excluded.empty() ||
       f.getKind() != lay::FactorKind::Band || f.isDenseCausal())
-    return 0;
+    return {};
   int64_t span = (f.getPeriod() + 62) / kBlockRows + 1;
-  // What KernelEmitter::begin gives the kernel: two stages of Q and dO with
-  // their statistics, K and V as row operands, the dS tile and the
-  // carries, aligned.
+  if (span < 2)
+    return {};
+  // What KernelEmitter::begin gives the kernel: `stages` stages of Q and
+  // dO with their statistics, K and V as row operands, the dS tile and
+  // the carries, aligned.
   int64_t rowBytes = d * (elt.getIntOrFloatBitWidth() / 8);
-  int64_t shared =
-      KernelEmitter::stagedBytes(rowBytes, kBlockRows, 2, 2, /*rowStats=*/true,
-                                 /*rowOperands=*/2, /*warpgroups=*/1,
-                                 /*ticketSlot=*/false) +
-      KernelEmitter::bandCarryBytes(d, elt, span - 1) + 1024;
-  return span > 1 && shared <= kMaxDynamicShared ? span - 1 : 0;
+  auto shared = [&](bool half) {
+    return KernelEmitter::stagedBytes(rowBytes, kBlockRows, half ? 1 : 2,
+                                      half ? 1 : 2, /*rowStats=*/true,
+                                      /*rowOperands=*/2, /*warpgroups=*/1,
+                                      /*ticketSlot=*/false) +
+           KernelEmitter::bandCarryBytes(d, elt, span - 1, half) + 1024;
+  };
+  // Two blocks an SM, each with 1 KiB reserved.
+  int64_t twoAnSm = kSmSharedBytes / 2 - 1024;
+  for (bool half : {false, true})
+    if (shared(half) <= twoAnSm)
+      return {span - 1, half};
+  if (shared(false) <= kMaxDynamicShared)
+    return {span - 1, false};
+  return {};
 }
 
 void emitBandBackward(KernelEmitter &k, const ga::GpuPart &part,
@@ -90,7 +140,8 @@ void emitBandBackward(KernelEmitter &k, const ga::GpuPart &part,
   const ga::View &kv = part.keyView, &qv = part.queryView;
   assert(kv.kind == ga::ViewKind::Identity &&
          qv.kind == ga::ViewKind::Identity && "a band part");
-  int64_t dTiles = k.d / 8, values = k.d / 2;
+  assert(k.d % kAtomCols == 0 && "whole swizzle atoms");
+  int64_t dTiles = k.d / 8, values = k.d / 2, atoms = k.d / kAtomCols;
   Value cv, seg;
   std::tie(cv, seg) = k.tileOf(kv, /*reversed=*/false);
   Value len = k.viewLength(kv, cv);
@@ -166,22 +217,23 @@ void emitBandBackward(KernelEmitter &k, const ga::GpuPart &part,
               // dS K_j is issued with dK's product, whatever the query
               // tile (a branch would hold dV's product in flight across
               // it); only the segment's own tiles keep it.
-              Frags share;
-              dkvUpdate(
-                  k, kc, kf, vf, k.smem[0], k.smem[1], qt, dk, dv,
-                  [&](const Frags &ds) {
-                    storeDsTransposed(k, ds);
-                    // Every thread's dS stores, then the tensor cores
-                    // read them.
-                    ga::fenceProxyAsyncShared(b, loc);
-                    gpu::BarrierOp::create(b, loc);
-                    return dsKeyProduct(k, kf.tile);
-                  },
-                  &share);
+              // dS^T goes to its tile while dV's product runs (the last
+              // pair's dQ products have completed).
+              dkvUpdate(k, kc, kf, vf, k.smem[0], k.smem[1], qt, dk, dv,
+                        [&](const Frags &ds) { storeDsTransposed(k, ds); });
+              // dQ_i += dS K_j, for the segment's own query tiles only,
+              // once dK's and dV's products have completed, one atom of
+              // 64 columns of d at a time: dK, dV and 32 accumulators are
+              // live, not 64 (at d = 128, ptxas spilled 412 bytes with the
+              // whole product issued beside dK's).
               auto ifOwn = scf::IfOp::create(b, loc, own, false);
               {
                 OpBuilder::InsertionGuard guard(b);
                 b.setInsertionPointToStart(&ifOwn.getThenRegion().front());
+                // Every thread's dS stores, then the tensor cores read
+                // them.
+                ga::fenceProxyAsyncShared(b, loc);
+                gpu::BarrierOp::create(b, loc);
                 // The tile's contributions come from key tiles i down to
                 // its first key's tile: the first starts its carry, the
                 // last finishes it.
@@ -194,16 +246,37 @@ void emitBandBackward(KernelEmitter &k, const ga::GpuPart &part,
                                      m.c(kThreads)),
                                k.wtid);
                 };
-                auto summed = [&](int64_t v) {
-                  Value x = share[v / 4][v % 4];
-                  Value old = k.load(k.carryMem, carryAt(v));
-                  return k.select(first, x, k.fadd(old, x));
+                // f16 carries: the scale of atom a's row r of the thread
+                // (value v's row is v % 4 / 2, as in the fragments).
+                auto scaleAt = [&](int64_t a, int r) {
+                  Value at = m.add(m.mul(slot, m.c(atoms)), m.c(a));
+                  return m.add(
+                      m.mul(m.add(m.mul(at, m.c(2)), m.c(r)), m.c(kThreads)),
+                      k.wtid);
+                };
+                // Atom a's product added to its carry (or starting it).
+                auto atomSums = [&](int64_t a) {
+                  Frags share = k.runWgmma({dsKeyProduct(k, kf.tile, a)})[0];
+                  Value scale[2];
+                  if (k.bandCarryHalf)
+                    for (int r = 0; r < 2; ++r)
+                      scale[r] = k.load(k.carryScales, scaleAt(a, r));
+                  SmallVector<Value> sums;
+                  for (int64_t v = 0; v < kAtomValues; ++v) {
+                    Value x = share[v / 4][v % 4];
+                    Value old =
+                        k.loadF32(k.carryMem, carryAt(a * kAtomValues + v));
+                    if (k.bandCarryHalf)
+                      old = k.fmul(old, scale[v % 4 / 2]);
+                    sums.push_back(k.select(first, x, k.fadd(old, x)));
+                  }
+                  return sums;
                 };
                 auto ends = scf::IfOp::create(b, loc, last, true);
                 b.setInsertionPointToStart(&ends.getThenRegion().front());
                 SmallVector<Value> sums;
-                for (int64_t v = 0; v < values; ++v)
-                  sums.push_back(summed(v));
+                for (int64_t a = 0; a < atoms; ++a)
+                  sums.append(atomSums(a));
                 Frags acc = KernelEmitter::unflatten(sums, dTiles);
                 LaneRows rows = k.laneRows(
                     qv, cv, m.add(qt, m.mul(k.warp, m.c(kWarpRows))), len);
@@ -212,9 +285,19 @@ void emitBandBackward(KernelEmitter &k, const ga::GpuPart &part,
                 else
                   k.storeChain(acc, rows, one, "dq_acc");
                 b.setInsertionPointToStart(&ends.getElseRegion().front());
-                for (int64_t v = 0; v < values; ++v)
-                  memref::StoreOp::create(b, loc, summed(v), k.carryMem,
-                                          ValueRange{carryAt(v)});
+                for (int64_t a = 0; a < atoms; ++a) {
+                  SmallVector<Value> part = atomSums(a);
+                  auto at = [&](int64_t v) {
+                    return carryAt(a * kAtomValues + v);
+                  };
+                  if (k.bandCarryHalf)
+                    storeHalfCarry(k, part, at,
+                                   [&](int r) { return scaleAt(a, r); });
+                  else
+                    for (auto [v, x] : llvm::enumerate(part))
+                      memref::StoreOp::create(b, loc, x, k.carryMem,
+                                              ValueRange{at(v)});
+                }
               }
               SmallVector<Value> next;
               KernelEmitter::flatten(dk, next);

@@ -24,10 +24,15 @@ int64_t KernelEmitter::stagedBytes(int64_t rowBytes, int64_t tile,
          rowOperands * warpgroups * kBlockRows * rowBytes;
 }
 
-int64_t KernelEmitter::bandCarryBytes(int64_t d, Type elt, int64_t slots) {
-  // The dS tile (64 x 64 of elt), then each slot's 64 x d f32 carries.
+int64_t KernelEmitter::bandCarryBytes(int64_t d, Type elt, int64_t slots,
+                                      bool half) {
+  // The dS tile (64 x 64 of elt), then each slot's 64 x d carries (f32,
+  // or f16 and then an f32 scale for each of a thread's two rows in each
+  // 64 columns).
+  int64_t carry = half ? d / 2 * kThreads * 2 + d / 64 * 2 * kThreads * 4
+                       : d / 2 * kThreads * 4;
   return kBlockRows * kBlockRows * (elt.getIntOrFloatBitWidth() / 8) +
-         slots * d / 2 * kThreads * 4;
+         slots * carry;
 }
 
 gpu::GPUFuncOp KernelEmitter::begin(gpu::GPUModuleOp module, StringRef name,
@@ -68,11 +73,12 @@ gpu::GPUFuncOp KernelEmitter::begin(gpu::GPUModuleOp module, StringRef name,
   // The fused band backward's dS tile and dQ carries: outside the staging
   // budget, after the staged tiles (both 1024-byte multiples).
   int64_t bandBytes =
-      bandCarrySlots ? bandCarryBytes(d, elt, bandCarrySlots) : 0;
+      bandCarrySlots ? bandCarryBytes(d, elt, bandCarrySlots, bandCarryHalf)
+                     : 0;
   keyTile = useWgmma ? wgmmaKeyTile : kKeyTile;
   while (bytes(keyTile, 1, 1) > budget)
     keyTile /= 2;
-  stages = bytes(keyTile, 2, 2) <= budget ? 2 : 1;
+  stages = bytes(keyTile, 2, 2) <= budget && !bandCarryHalf ? 2 : 1;
   // With a producer the block holds the SM alone (one block of 384
   // threads): four stages where they fit, else three (a pipelined
   // consumer holds two stages at a time: the producer needs a third to
@@ -111,8 +117,14 @@ gpu::GPUFuncOp KernelEmitter::begin(gpu::GPUModuleOp module, StringRef name,
       assert(useWgmma && warpgroups == 1 && "a one-warpgroup wgmma kernel");
       tiles.push_back(MemRefType::get({1, kBlockRows * kBlockRows}, elt,
                                       MemRefLayoutAttrInterface(), ws));
-      tiles.push_back(MemRefType::get({bandCarrySlots * d / 2 * kThreads}, f32,
-                                      MemRefLayoutAttrInterface(), ws));
+      Type carryType = bandCarryHalf ? Type(b.getF16Type()) : Type(f32);
+      tiles.push_back(MemRefType::get({bandCarrySlots * d / 2 * kThreads},
+                                      carryType, MemRefLayoutAttrInterface(),
+                                      ws));
+      if (bandCarryHalf)
+        tiles.push_back(
+            MemRefType::get({bandCarrySlots * d / 64 * 2 * kThreads}, f32,
+                            MemRefLayoutAttrInterface(), ws));
     }
     // The staged rows' lse2 and delta (key-driven kernels).
     if (rowStats) {
@@ -181,6 +193,8 @@ gpu::GPUFuncOp KernelEmitter::begin(gpu::GPUModuleOp module, StringRef name,
   if (staged && bandCarrySlots) {
     dsTile = tileValues[next++];
     carryMem = tileValues[next++];
+    if (bandCarryHalf)
+      carryScales = tileValues[next++];
   }
   if (staged && rowStats) {
     statMem[0] = tileValues[next];

@@ -76,8 +76,9 @@ public:
                              int64_t rowOperands, int64_t warpgroups,
                              bool ticketSlot);
   /// The fused band backward's dS tile and `slots` dQ carries
-  /// (bandCarrySlots).
-  static int64_t bandCarryBytes(int64_t d, Type elt, int64_t slots);
+  /// (bandCarrySlots), in f32 or, with `half`, in f16 with their row
+  /// scales (bandCarryHalf).
+  static int64_t bandCarryBytes(int64_t d, Type elt, int64_t slots, bool half);
 
   /// Creates `name` in `module` with the buffer arguments `bufs` (element
   /// types) and i64 `N`, `H`; positions the builder in its body.
@@ -614,7 +615,13 @@ public:
   /// thread's accumulators at [slot][value][thread] (`carryMem`), and a
   /// 64 x 64 dS tile (`dsTile`, the A operand of dQ += dS K).
   int64_t bandCarrySlots = 0;
-  Value dsTile, carryMem;
+  /// The carries in f16, each thread's two rows in each 64 columns of d
+  /// over their own scale (`carryScales`, f32 at [slot][d / 64][row]
+  /// [thread]: the thread's largest magnitude there), and Q and dO staged
+  /// once: 108 KiB at d = 128, so that two blocks share an SM, where f32
+  /// carries and two stages take 170 (bandBackwardCarries).
+  bool bandCarryHalf = false;
+  Value dsTile, carryMem, carryScales;
   /// With producerWarpgroup: each side's registers a thread (setmaxnreg;
   /// KernelTypes.h).
   int32_t producerRegisters = kProducerRegisters;

@@ -80,13 +80,22 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
 /// emitDkv's with `later`.
 void emitBandBackward(KernelEmitter &k, const ga::GpuPart &part,
                       int64_t segment, bool lastDq, ArrayRef<ga::View> later);
-/// The dQ carries of emitBandBackward for `part` at head dim `d` and
-/// element type `elt` (KernelEmitter::bandCarrySlots): one fewer than the
-/// query tiles a key tile meets, floor((w + 62) / 64) + 1 for a band of
-/// width w; 0 where the part is no such band (identity views, no
-/// exclusions, a bounded window) or the kernel's shared memory would not
-/// fit.
-int64_t bandBackwardCarries(const ga::GpuPart &part, int64_t d, Type elt);
+/// The dQ carries of emitBandBackward (KernelEmitter::bandCarrySlots and
+/// bandCarryHalf).
+struct BandCarries {
+  /// One fewer than the query tiles a key tile meets, floor((w + 62) /
+  /// 64) + 1 for a band of width w; 0: no fused kernel.
+  int64_t slots = 0;
+  /// f16 carries and one stage of Q and dO.
+  bool half = false;
+};
+/// The carries for `part` at head dim `d` and element type `elt`: none
+/// where the part is no such band (identity views, no exclusions, a
+/// bounded window) or the kernel's shared memory would not fit. f32
+/// carries with two stages where two blocks fit an SM (d = 64), else f16
+/// carries with one stage where those do (d = 128: 106 KiB against 170),
+/// else f32 with two stages, one block an SM.
+BandCarries bandBackwardCarries(const ga::GpuPart &part, int64_t d, Type elt);
 
 } // namespace gpu_kernels
 } // namespace st

@@ -231,7 +231,8 @@ void EntrySchedule::addKernel(StringRef kind,
   k.dependentLaunch = opt.dependentLaunch;
   k.ticketSlot = tickets;
   k.classStatsStride = classStride;
-  k.bandCarrySlots = bandSlots;
+  k.bandCarrySlots = bandCarries.slots;
+  k.bandCarryHalf = bandCarries.half;
   k.walkStart = opt.walkStart;
   if (kind == "fwd" && k.useWgmma) {
     k.warpgroups = opt.forwardWarpgroups;
@@ -288,8 +289,10 @@ void EntrySchedule::addKernel(StringRef kind,
   int32_t blocks = 0;
   if (k.producerWarpgroup)
     blocks = 1;
-  else if (kind == "bwd")
-    blocks = d == 64 ? 2 : 1; // what its shared memory allows
+  else if (kind == "bwd") // what its shared memory allows, at most 2
+    blocks = std::min<int64_t>(
+        2,
+        std::max<int64_t>(1, kSmSharedBytes / (k.dynamicSharedBytes + 1024)));
   else if (k.warpgroups == 2)
     blocks = d == 64 ? 2 : 0;
   else if (k.pipelinedForward)
@@ -499,7 +502,8 @@ void EntrySchedule::dqKernels() {
       !splits(opt.dqProducer, fwd.front()) &&
       !splits(opt.dkvProducer, bwd.front())) {
     const ga::GpuPart &band = bwd.front().front();
-    if (int64_t slots = bandBackwardCarries(band, d, elt)) {
+    if (BandCarries carries = bandBackwardCarries(band, d, elt);
+        carries.slots) {
       bool lastDq = fwd.size() == 1;
       Buffers bufs = {{"q", elt},    {"k", elt},     {"v", elt},  {"dout", elt},
                       {"lse", f32},  {"delta", f32}, {"dq", elt}, {"o", elt},
@@ -513,14 +517,14 @@ void EntrySchedule::dqKernels() {
         addChain(bufs, "dv_acc");
         needDkvAcc = true;
       }
-      bandSlots = slots;
+      bandCarries = carries;
       addKernel("bwd", bufs, /*rowStats=*/true, band.keyView,
                 /*reversedHeads=*/false, /*split=*/false, backward,
                 [&](KernelEmitter &k) {
                   emitBandBackward(k, band, opt.bandBackward, lastDq,
                                    laterKeys);
                 });
-      bandSlots = 0;
+      bandCarries = {};
       // One block a segment of `band-backward` key tiles.
       (*backward.back().getAsObject())["grid"] =
           json::Array{exOp("ceildiv", exOp("ceildiv", ex("N"), ex(kBlockRows)),

@@ -22,6 +22,7 @@
 #include "st/Dialect/StDialect.h"
 
 #include "KernelEmitter.h"
+#include "Kernels.h"
 
 #include "llvm/Support/JSON.h"
 
@@ -120,7 +121,7 @@ private:
   std::vector<std::vector<ga::GpuPart>> fwd, bwd;
   /// The dQ carries of the next kernel that addKernel emits, when it is
   /// the fused band backward (emitBandBackward).
-  int64_t bandSlots = 0;
+  BandCarries bandCarries;
   /// The key views after the first key group: those whose kernels
   /// continue the chains that the first key group's dK/dV starts.
   SmallVector<ga::View> laterKeys;
