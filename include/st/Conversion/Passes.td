@@ -319,12 +319,13 @@ def ConvertStAttentionToGpu
            "local) with warpgroup MMA, one kernel computes both (and delta "
            "and lse2): a block takes S key tiles, walks them from the last "
            "with dK, dV in registers and carries the dQ of the query tiles "
-           "they meet in shared memory (BackwardKernels.cpp, "
+           "they meet in shared memory (BandBackward.cpp, "
            "emitBandBackward); 5 products a pair instead of 7, and Q, K, V "
            "and dO read once instead of twice (docs/gpu.md, \"The band's "
            "backward as one kernel\"). Exact, but measured slower on an "
-           "H100 (fwd+bwd 1.03-1.05x at d = 64, 1.35-1.39x at d = 128; "
-           "docs/performance.md, session 19). 0: off">,
+           "H100 (fwd+bwd 1.04-1.06x at d = 64, 1.19-1.22x at d = 128 "
+           "with f16 carries for two blocks an SM; docs/performance.md, "
+           "session 22). 0: off">,
     Option<"discardChain", "discard-chain", "bool", /*default=*/"true",
            "With span-forward, span-dq or span-dkv: the column tiles "
            "discard the chain rows' L2 lines once read "
