@@ -214,11 +214,10 @@ void emitBandBackward(KernelEmitter &k, const ga::GpuPart &part,
               // The query tile is the segment's own (its dQ is this
               // block's): i >= k0 always.
               Value own = m.cmp(P::slt, i, kEnd);
-              // dS K_j is issued with dK's product, whatever the query
-              // tile (a branch would hold dV's product in flight across
-              // it); only the segment's own tiles keep it.
-              // dS^T goes to its tile while dV's product runs (the last
-              // pair's dQ products have completed).
+              // dS^T goes to its tile while dV's product runs, whatever
+              // the query tile (a branch there would hold dV's product in
+              // flight across it); the last pair's dQ products have
+              // completed, and the walk's barrier after it.
               dkvUpdate(k, kc, kf, vf, k.smem[0], k.smem[1], qt, dk, dv,
                         [&](const Frags &ds) { storeDsTransposed(k, ds); });
               // dQ_i += dS K_j, for the segment's own query tiles only,
