@@ -31,7 +31,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "python"))
 
 import st_attention  # noqa: E402
 from st_attention import layouts, libraries  # noqa: E402
-from gpu_attention import HEADS, PATTERNS, Timer, rel  # noqa: E402
+from gpu_attention import HEADS, PATTERNS, Timer, random_inputs, rel  # noqa: E402
 
 
 def parse_config(text):
@@ -107,12 +107,7 @@ def main():
     for name in [p for p in args.patterns.split(",") if p]:
         layout = PATTERNS[name]
         for d in [int(x) for x in args.head_dims.split(",") if x]:
-            q, k, v, dout = (torch.randn(args.batch, HEADS, args.n, d,
-                                         generator=gen, device="cuda",
-                                         dtype=torch.bfloat16)
-                             for _ in range(4))
-            for t in (q, k, v):
-                t.requires_grad_(True)
+            q, k, v, dout = random_inputs(torch, gen, args.batch, args.n, d)
             methods = []
             for env, lib in configs:
                 entry = libraries.find_entry(libraries.find_entries([lib]),

@@ -108,6 +108,17 @@ class Timer:
                 for per_fn in events]
 
 
+def random_inputs(torch, gen, b, n, d):
+    """q, k, v (requiring gradients) and dout: [b, HEADS, n, d] bf16
+    normal samples from `gen` on the GPU."""
+    q, k, v, dout = (torch.randn(b, HEADS, n, d, generator=gen,
+                                 device="cuda", dtype=torch.bfloat16)
+                     for _ in range(4))
+    for t in (q, k, v):
+        t.requires_grad_(True)
+    return q, k, v, dout
+
+
 def rel(x, ref):
     x, ref = x.double(), ref.double()
     if not bool(x.isfinite().all()):
@@ -246,12 +257,7 @@ def main():
         return out
 
     def inputs(b, n, d):
-        q, k, v, dout = (torch.randn(b, HEADS, n, d, generator=gen,
-                                     device="cuda", dtype=torch.bfloat16)
-                         for _ in range(4))
-        for t in (q, k, v):
-            t.requires_grad_(True)
-        return q, k, v, dout
+        return random_inputs(torch, gen, b, n, d)
 
     def record(method, pattern, n, d, b, nnz, result, note=""):
         fwd_ms, fb_ms, peak = result

@@ -34,7 +34,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "python"))
 import st_attention  # noqa: E402
 from st_attention import layouts, libraries  # noqa: E402
 from gpu_attention import (CHECK_BOUND, HEADS, TOKENS, Method, Timer,  # noqa: E402
-                           measure, rel)
+                           measure, random_inputs, rel)
 
 
 def main():
@@ -64,14 +64,6 @@ def main():
           f"{args.stride} at n = {args.n} (B = {b}), columns as "
           f"{b * args.stride} sequences of {rows}, {HEADS} heads, bf16")
 
-    def inputs(batch, n, d):
-        q, k, v, dout = (torch.randn(batch, HEADS, n, d, generator=gen,
-                                     device="cuda", dtype=torch.bfloat16)
-                         for _ in range(4))
-        for t in (q, k, v):
-            t.requires_grad_(True)
-        return q, k, v, dout
-
     def st(layout, d):
         entry = libraries.find_entry(entries, layout, d, "bf16")
         if entry is None:
@@ -81,8 +73,8 @@ def main():
 
     status = 0
     for d in [int(x) for x in args.head_dims.split(",") if x]:
-        long = inputs(b, args.n, d)
-        short = inputs(b * args.stride, rows, d)
+        long = random_inputs(torch, gen, b, args.n, d)
+        short = random_inputs(torch, gen, b * args.stride, rows, d)
         sdpa = Method("SDPA", lambda q, k, v: F.scaled_dot_product_attention(
             q, k, v, is_causal=True))
         dense = st(layouts.dense_causal(), d)
