@@ -618,7 +618,7 @@ public:
   /// The carries in f16, each thread's two rows in each 64 columns of d
   /// over their own scale (`carryScales`, f32 at [slot][d / 64][row]
   /// [thread]: the thread's largest magnitude there), and Q and dO staged
-  /// once: 108 KiB at d = 128, so that two blocks share an SM, where f32
+  /// once: 109.5 KiB at d = 128, so that two blocks share an SM, where f32
   /// carries and two stages take 170 (bandBackwardCarries).
   bool bandCarryHalf = false;
   Value dsTile, carryMem, carryScales;

@@ -93,7 +93,7 @@ struct BandCarries {
 /// where the part is no such band (identity views, no exclusions, a
 /// bounded window) or the kernel's shared memory would not fit. f32
 /// carries with two stages where two blocks fit an SM (d = 64), else f16
-/// carries with one stage where those do (d = 128: 106 KiB against 170),
+/// carries with one stage where those do (d = 128: 109.5 KiB against 170),
 /// else f32 with two stages, one block an SM.
 BandCarries bandBackwardCarries(const ga::GpuPart &part, int64_t d, Type elt);
 
