@@ -611,8 +611,9 @@ public:
   /// (FlashAttention-3's producer; docs/gpu.md, "Not yet").
   bool producerWarpgroup = false;
   /// The fused band backward (BandBackward.cpp, emitBandBackward; set
-  /// before begin()): this many dQ carries of 64 query rows in f32, each
-  /// thread's accumulators at [slot][value][thread] (`carryMem`), and a
+  /// before begin()): this many dQ carries of 64 query rows in f32 (f16:
+  /// bandCarryHalf), each thread's accumulators at [slot][value][thread]
+  /// (`carryMem`), and a
   /// 64 x 64 dS tile (`dsTile`, the A operand of dQ += dS K).
   int64_t bandCarrySlots = 0;
   /// The carries in f16, each thread's two rows in each 64 columns of d
