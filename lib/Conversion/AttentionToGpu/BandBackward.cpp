@@ -46,28 +46,26 @@ static void storeHalfCarry(KernelEmitter &k, ArrayRef<Value> sums,
   OpBuilder &b = k.b;
   Location loc = k.loc;
   for (int r = 0; r < 2; ++r) {
-    Value mx = k.f(0);
+    SmallVector<int64_t> row;
+    SmallVector<Value> xs;
     for (auto [v, x] : llvm::enumerate(sums))
-      if (v % 4 / 2 == size_t(r))
-        mx = arith::MaximumFOp::create(b, loc, mx,
-                                       math::AbsFOp::create(b, loc, x));
-    Value has =
-        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, mx, k.f(0));
-    Value inv =
-        k.select(has, arith::DivFOp::create(b, loc, k.f(1), mx), k.f(0));
-    for (auto [v, x] : llvm::enumerate(sums))
-      if (v % 4 / 2 == size_t(r))
-        memref::StoreOp::create(
-            b, loc,
-            arith::TruncFOp::create(b, loc, b.getF16Type(), k.fmul(x, inv)),
-            k.carryMem, ValueRange{carryAt(v)});
+      if (int64_t(v) % 4 / 2 == r) {
+        row.push_back(v);
+        xs.push_back(x);
+      }
+    Value mx = k.absMax(xs);
+    Value inv = k.inverseScale(mx);
+    for (auto [v, x] : llvm::zip(row, xs))
+      memref::StoreOp::create(
+          b, loc,
+          arith::TruncFOp::create(b, loc, b.getF16Type(), k.fmul(x, inv)),
+          k.carryMem, ValueRange{carryAt(v)});
     memref::StoreOp::create(b, loc, mx, k.carryScales, ValueRange{scaleAt(r)});
   }
 }
 
-/// Columns of d in one 128-byte swizzle atom of a row operand, and the
-/// accumulators a thread holds of a 64 x 64 product.
-static constexpr int64_t kAtomCols = 64, kAtomValues = kAtomCols / 2;
+/// The accumulators a thread holds of a 64-row product over one atom.
+static constexpr int64_t kAtomValues = kAtomCols / 2;
 
 /// dQ's share of a pair in columns [64 a, 64 a + 64) of d, dS K_j[:, atom
 /// a]: A the dS tile (K-major, 64 x 64), B atom a of the key tile's row

@@ -146,6 +146,22 @@ public:
   Value fma(Value x, Value y, Value z) {
     return math::FmaOp::create(b, loc, x, y, z);
   }
+  /// The largest magnitude among `xs` (0 when there are none).
+  Value absMax(ArrayRef<Value> xs) {
+    Value mx = f(0);
+    for (Value x : xs)
+      mx = arith::MaximumFOp::create(b, loc, mx,
+                                     math::AbsFOp::create(b, loc, x));
+    return mx;
+  }
+  /// 1 / mx where mx > 0, else 0: the factor that takes values of largest
+  /// magnitude mx into [-1, 1] for 16-bit storage over the scale mx (the
+  /// chains' rows, the fused band backward's dQ carries).
+  Value inverseScale(Value mx) {
+    Value has =
+        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, mx, f(0));
+    return select(has, arith::DivFOp::create(b, loc, f(1), mx), f(0));
+  }
   Value isNegInf(Value x) {
     return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, x,
                                  negInf());

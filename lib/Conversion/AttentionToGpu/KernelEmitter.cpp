@@ -29,7 +29,7 @@ int64_t KernelEmitter::bandCarryBytes(int64_t d, Type elt, int64_t slots,
   // The dS tile (64 x 64 of elt), then each slot's 64 x d carries (f32,
   // or f16 and then an f32 scale for each of a thread's two rows in each
   // 64 columns).
-  int64_t carry = half ? d / 2 * kThreads * 2 + d / 64 * 2 * kThreads * 4
+  int64_t carry = half ? d / 2 * kThreads * 2 + d / kAtomCols * 2 * kThreads * 4
                        : d / 2 * kThreads * 4;
   return kBlockRows * kBlockRows * (elt.getIntOrFloatBitWidth() / 8) +
          slots * carry;
@@ -123,8 +123,8 @@ gpu::GPUFuncOp KernelEmitter::begin(gpu::GPUModuleOp module, StringRef name,
                                       ws));
       if (bandCarryHalf)
         tiles.push_back(
-            MemRefType::get({bandCarrySlots * d / 64 * 2 * kThreads}, f32,
-                            MemRefLayoutAttrInterface(), ws));
+            MemRefType::get({bandCarrySlots * d / kAtomCols * 2 * kThreads},
+                            f32, MemRefLayoutAttrInterface(), ws));
     }
     // The staged rows' lse2 and delta (key-driven kernels).
     if (rowStats) {

@@ -32,6 +32,10 @@ inline constexpr int64_t kKeyTile = 64;
 /// Keys a staged tile of the split forward (forward-producer; its
 /// consumers have the registers: Schedule.cpp, addKernel).
 inline constexpr int64_t kSplitForwardKeyTile = 128;
+/// Columns of d in one 128-byte swizzle atom of a 16-bit row operand
+/// (Wgmma.h): the fused band backward issues its dQ product an atom at a
+/// time and scales its f16 carries an atom at a time.
+inline constexpr int64_t kAtomCols = 64;
 inline constexpr int64_t kThreads = kWarps * 32;
 /// Named barriers besides the block's (0): 1 + w a warpgroup's votes
 /// (anyThread), 3 + w its row operands, 5 and 6 the ping-pong turns, and

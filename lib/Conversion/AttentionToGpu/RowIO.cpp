@@ -188,9 +188,7 @@ void KernelEmitter::storeChain(const Frags &acc, const LaneRows &rows,
                                        math::AbsFOp::create(b, loc, x.back()));
       }
     mx = rowReduce(mx, true);
-    Value has =
-        arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, mx, f(0));
-    Value inv = select(has, arith::DivFOp::create(b, loc, f(1), mx), f(0));
+    Value inv = inverseScale(mx);
     SmallVector<Value> pairs;
     for (int64_t dt = 0; dt < d / 8; ++dt) {
       Value lo = arith::TruncFOp::create(b, loc, f16, fmul(x[2 * dt], inv));
