@@ -86,6 +86,7 @@ struct ConvertStAttentionToGpuPass
     o.wholeSummaryKeys = wholeSummaryKeys;
     o.bandBackward = bandBackward;
     o.discardChain = discardChain;
+    o.pairedBackward = pairedBackward;
     return o;
   }
 

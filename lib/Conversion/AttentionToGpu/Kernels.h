@@ -47,6 +47,18 @@ void emitSpanOrdered(KernelEmitter &k, int64_t stride, int64_t lag,
 void emitMixedDkv(KernelEmitter &k, const ga::View &summaryView,
                   StringRef flagsName, function_ref<void()> own,
                   function_ref<void()> summaries);
+/// The paired column backward (paired-backward; SpanOrder.cpp, "Paired"):
+/// the last dQ kernel and the last dK/dV kernel of one residue part as
+/// one kernel, `dq` (emits the dQ body over the query view) and `dkv` (the
+/// dK/dV body over the key view, the same classes). Block 2 i + 1 takes
+/// the dK/dV tile that block i of the dK/dV kernel would, block 2 i the
+/// dQ tile of block i of the dQ kernel, so that both kinds of tile of a
+/// class run together and read its Q, K, V and dO from DRAM once. The
+/// launch's grid is twice the view's (Manifest.h, gridX). Neither body
+/// waits for the other: the statistics they read (delta, lse2) and the
+/// chains they finish were written by earlier kernels.
+void emitPairedTiles(KernelEmitter &k, function_ref<void()> dq,
+                     function_ref<void()> dkv);
 /// The dK/dV that a split dQ kernel computes for the key group `parts`
 /// (dq-own-block-dkv): blocks inside its 128 query rows, which it walks
 /// last; `later` are the key views of the dK/dV kernels after it (as

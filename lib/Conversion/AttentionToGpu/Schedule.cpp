@@ -67,6 +67,21 @@ json::Value rowsF32() {
   return exOp("mul", exOp("mul", ex("BH"), ex("N")), ex(4));
 }
 
+/// paired-backward: whether the last query group and the last key group
+/// are one part over residue classes (strided's columns), alone in their
+/// groups, so that its dQ and dK/dV tiles are the same classes' and one
+/// kernel can take both (emitPairedTiles).
+bool columnPair(ArrayRef<std::vector<ga::GpuPart>> byQuery,
+                ArrayRef<std::vector<ga::GpuPart>> byKey) {
+  if (byQuery.size() < 2 || byKey.size() < 2 || byQuery.back().size() != 1 ||
+      byKey.back().size() != 1)
+    return false;
+  const ga::GpuPart &p = byQuery.back().front();
+  return p.sameAs(byKey.back().front()) &&
+         p.queryView.kind == ga::ViewKind::Residue &&
+         p.keyView.kind == ga::ViewKind::Residue;
+}
+
 } // namespace
 
 EntrySchedule::EntrySchedule(const ConvertStAttentionToGpuOptions &options,
@@ -143,7 +158,18 @@ LogicalResult EntrySchedule::lower(json::Array &entries) {
   // stage them from there: 256 contiguous bytes a statistic a tile
   // instead of 64 rows L apart, a 32-byte sector each
   // (KernelEmitter::classStatsStride).
-  if (cycle == 1 && opt.classStats) {
+  // paired-backward: decided before the class-major statistics, which the
+  // paired kernel's dK/dV tiles cannot read (its own dQ tiles would write
+  // them).
+  if (opt.pairedBackward && cycle == 1 && opt.spanDq == 0 && opt.spanDkv == 0) {
+    std::vector<ga::GpuPart> parts = ga::gpuParts(layout.forHead(0));
+    auto byQuery = ga::groupParts(parts, /*byKeyView=*/false);
+    auto byKey = ga::groupParts(parts, /*byKeyView=*/true);
+    pairColumns = columnPair(byQuery, byKey) &&
+                  !splits(opt.dqProducer, byQuery.back()) &&
+                  !splits(opt.dkvProducer, byKey.back());
+  }
+  if (cycle == 1 && opt.classStats && !pairColumns) {
     llvm::SmallSetVector<int64_t, 2> strides;
     for (const ga::GpuPart &p : ga::gpuParts(layout.forHead(0)))
       if (p.queryView.kind == ga::ViewKind::Residue)
@@ -563,7 +589,7 @@ void EntrySchedule::dqKernels() {
   }
   for (auto entry : llvm::enumerate(fwd)) {
     size_t i = entry.index();
-    if (i == 0 && bandFused)
+    if ((i == 0 && bandFused) || (i + 1 == fwd.size() && pairColumns))
       continue;
     std::vector<ga::GpuPart> group = entry.value();
     bool first = i == 0, last = i + 1 == fwd.size();
@@ -739,6 +765,10 @@ void EntrySchedule::chainedDkv() {
     const auto &group = entry.value();
     if (i == 0 && ownWriter >= 0)
       continue;
+    if (i + 1 == bwd.size() && pairColumns) {
+      pairedColumnKernel();
+      continue;
+    }
     bool first = i == 0;
     // The first dK/dV kernel launched waits for the dQ kernels that write
     // delta and lse2 (and, fused, the start of its chain).
@@ -778,6 +808,42 @@ void EntrySchedule::chainedDkv() {
     if (!waits.empty())
       dkv["waits"] = std::move(waits);
   }
+}
+
+/// The paired kernel takes the dQ tiles of the last query group (which
+/// finishes dq_acc) and the dK/dV tiles of the last key group (which
+/// finishes dk_acc and dv_acc), block by block (emitPairedTiles). It runs
+/// on the second stream after the band's dK/dV kernel, which waited for
+/// the band's dQ (delta, lse2, dq_acc); where the fused band backward
+/// wrote all of them on the first stream, it waits for that kernel.
+void EntrySchedule::pairedColumnKernel() {
+  const auto &dqGroup = fwd.back(), &dkvGroup = bwd.back();
+  const ga::View &view = dqGroup.front().queryView;
+  needDqAcc = needDkvAcc = true;
+  Buffers bufs = dkvBuffers(elt, f32);
+  bufs.append({{"lse", f32}, {"dq", elt}});
+  addChain(bufs, "dq_acc");
+  addChain(bufs, "dk_acc");
+  addChain(bufs, "dv_acc");
+  // After the band's dK/dV kernel (reversed heads: serpentine) or the
+  // fused band backward (heads in order).
+  bool afterBandDkv = ownWriter < 0;
+  addKernel("pair", bufs, /*rowStats=*/true, view,
+            /*reversedHeads=*/!afterBandDkv,
+            /*split=*/false, backward, [&](KernelEmitter &k) {
+              emitPairedTiles(
+                  k,
+                  [&] {
+                    emitDq(k, dqGroup, /*first=*/false, /*last=*/true, nullptr);
+                  },
+                  [&] { emitDkv(k, dkvGroup, /*first=*/false, {}); });
+            });
+  json::Object &pair = *backward.back().getAsObject();
+  pair["grid"] = json::Array{exOp("mul", ex(2), gridX(view, kBlockRows)),
+                             gridY(h, cycle), ex(1)};
+  pair["stream"] = 1;
+  if (!afterBandDkv)
+    pair["waits"] = json::Array{ownWriter};
 }
 
 } // namespace gpu_kernels

@@ -91,6 +91,9 @@ private:
   bool mixedDkvPair();
   bool wholeSummaryKeyPair();
   void chainedDkv();
+  /// paired-backward: the column part's dQ and dK/dV kernel as one
+  /// (emitPairedTiles), on the second stream after the band's dK/dV.
+  void pairedColumnKernel();
 
   const ConvertStAttentionToGpuOptions &opt;
   AttentionOp op;
@@ -112,6 +115,9 @@ private:
   Type chainType;
   bool scaled;
   bool needOacc = false, needDqAcc = false, needDkvAcc = false;
+  /// paired-backward applies: the last dQ group and the last dK/dV group
+  /// are one residue part, run as one kernel (pairedColumnKernel).
+  bool pairColumns = false;
   /// The stride L of the residue classes whose statistics have
   /// class-major copies (0: none).
   int64_t classStride = 0;

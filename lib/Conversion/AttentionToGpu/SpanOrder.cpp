@@ -72,6 +72,24 @@
 // cannot deadlock; and they are short, so the wait after a whole walk
 // finds them done.
 //
+// Paired (`paired-backward`). Strided's column part is one residue part
+// for both backward passes: its dQ kernel walks the classes' query tiles,
+// its dK/dV kernel their key tiles, and each reads the whole class's Q,
+// K, V and dO (the column kernels' DRAM reads were those four and their
+// chain: session 13's ncu, docs/performance.md). Run one after the
+// other, the two kernels read the four tensors twice. One kernel whose
+// blocks alternate the two kinds of tile (block 2 i: the dQ kernel's
+// block i; block 2 i + 1: the dK/dV kernel's block i) keeps a class's
+// tiles of both kinds in flight together, so that the second reader of a
+// row finds it in L2. A dQ tile walks its class's keys from the first to
+// its own (the kernel's tiles are reversed: its last query tile first)
+// and a dK/dV tile its queries from its own to the last, so the two
+// tiles of a pair walk as many tiles. No tile waits: the chains dq_acc,
+// dk_acc and dv_acc and the statistics were written by the band's
+// kernels before the launch, and the statistics are read from their
+// row-major copies (the class-major ones would be written by this
+// kernel's own dQ tiles).
+//
 //===----------------------------------------------------------------------===//
 
 #include "SpanOrder.h"
@@ -404,6 +422,23 @@ void emitMixedDkv(KernelEmitter &k, const ga::View &summaryView,
   summaries();
   k.chainTileFlags = k.chainTileLo = k.chainTileHi = Value();
   k.tileOverride.reset();
+  b.setInsertionPointAfter(which);
+}
+
+void emitPairedTiles(KernelEmitter &k, function_ref<void()> dq,
+                     function_ref<void()> dkv) {
+  OpBuilder &b = k.b;
+  IndexMath &m = k.m;
+  Value bx = k.bx;
+  Value isDq = m.cmp(arith::CmpIPredicate::eq, m.rem(bx, m.c(2)), m.c(0));
+  // Both bodies find their tile from bx (KernelEmitter::tileOf).
+  k.bx = m.div(bx, m.c(2));
+  auto which = scf::IfOp::create(b, k.loc, isDq, true);
+  b.setInsertionPoint(which.getThenRegion().front().getTerminator());
+  dq();
+  b.setInsertionPoint(which.getElseRegion().front().getTerminator());
+  dkv();
+  k.bx = bx;
   b.setInsertionPointAfter(which);
 }
 
