@@ -326,14 +326,16 @@ def ConvertStAttentionToGpu
            "H100 (fwd+bwd 1.04-1.06x at d = 64, 1.19-1.22x at d = 128 "
            "with f16 carries for two blocks an SM; docs/performance.md, "
            "session 22). 0: off">,
-    Option<"pairedBackward", "paired-backward", "bool", /*default=*/"false",
-           "Where the last dQ kernel and the last dK/dV kernel walk one "
+    Option<"pairedBackward", "paired-backward", "int64_t", /*default=*/"0",
+           "1: where the last dQ kernel and the last dK/dV kernel walk one "
            "residue part (strided's columns), one kernel whose blocks "
            "alternate a dQ tile and a dK/dV tile of the same class, so "
            "that the class's Q, K, V and dO are read from DRAM once for "
-           "both instead of once a kernel (SpanOrder.cpp, \"Paired\"). "
-           "It follows the band's dK/dV on the second stream, and the "
-           "column tiles read the row-major statistics (no class-stats)">,
+           "both instead of once a kernel; its tiles read the row-major "
+           "statistics (no class-stats). 2: also the first dQ and dK/dV "
+           "kernels of a band part (strided's band, local) as one kernel "
+           "whose dK/dV tiles wait for the dQ tiles that write their "
+           "queries' delta and lse2 (SpanOrder.cpp, \"Paired\"). 0: off">,
     Option<"discardChain", "discard-chain", "bool", /*default=*/"true",
            "With span-forward, span-dq or span-dkv: the column tiles "
            "discard the chain rows' L2 lines once read "

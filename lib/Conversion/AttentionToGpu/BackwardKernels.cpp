@@ -582,7 +582,7 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   SmallVector<Value> state;
   // The mixed kernel's summary tiles add the chain after their walk
   // (emitMixedDkv): its rows come from own-block tiles that may still run.
-  bool chainAfterWalk = !first && k.chainTileFlags;
+  bool chainAfterWalk = !first && k.chainTileFlags && !k.tileFlagsFirst;
   if (first || chainAfterWalk) {
     KernelEmitter::flatten(k.zeros(dTiles), state);
     KernelEmitter::flatten(k.zeros(dTiles), state);

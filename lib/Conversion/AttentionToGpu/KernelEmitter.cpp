@@ -381,6 +381,8 @@ void KernelEmitter::awaitPredecessors() {
     NVVM::GriddepcontrolOp::create(b, loc, NVVM::GridDepActionKind::wait);
   if (chainFlag)
     awaitChainFlag();
+  if (chainTileFlags && tileFlagsFirst)
+    awaitTileFlags();
 }
 
 void KernelEmitter::releaseDependents() {

@@ -231,6 +231,10 @@ public:
   /// awaitTileFlags has seen the words `chainTileLo` .. `chainTileHi`
   /// (inclusive) set by the tiles that write its chain rows.
   Value chainTileFlags, chainTileLo, chainTileHi;
+  /// With `chainTileFlags`: awaitPredecessors waits for those words before
+  /// the walk instead (the paired band's dK/dV tiles, whose queries' delta
+  /// and lse2 the dQ tiles of the same kernel write: emitPairedBand).
+  bool tileFlagsFirst = false;
   void awaitTileFlags();
   /// Lets the next kernel's blocks be scheduled once every block of this
   /// one has got here or exited (griddepcontrol.launch_dependents): after

@@ -82,6 +82,18 @@ bool columnPair(ArrayRef<std::vector<ga::GpuPart>> byQuery,
          p.keyView.kind == ga::ViewKind::Residue;
 }
 
+/// paired-backward=2: the query tiles after its own that a key tile of
+/// band part `p` meets (its queries lie within the window after its keys),
+/// where `p` is a bounded band over identity views with no exclusions.
+std::optional<int64_t> bandHalo(const ga::GpuPart &p) {
+  const lay::Factor &f = p.factor;
+  if (p.queryView.kind != ga::ViewKind::Identity ||
+      p.keyView.kind != ga::ViewKind::Identity || !p.excluded.empty() ||
+      f.getKind() != lay::FactorKind::Band || f.isDenseCausal())
+    return std::nullopt;
+  return (f.getPeriod() + kBlockRows - 2) / kBlockRows;
+}
+
 } // namespace
 
 EntrySchedule::EntrySchedule(const ConvertStAttentionToGpuOptions &options,
@@ -138,6 +150,11 @@ LogicalResult EntrySchedule::checkOptions() {
            << "band-backward must be 0 (off) or a number of key tiles a "
               "block (got "
            << opt.bandBackward << ")";
+  if (opt.pairedBackward < 0 || opt.pairedBackward > 2)
+    return op.emitOpError()
+           << "paired-backward must be 0 (off), 1 (the column part) or 2 "
+              "(the column and the band part) (got "
+           << opt.pairedBackward << ")";
   if (opt.forwardPingPong && !(opt.forwardProducer && opt.pipelinedForward))
     return op.emitOpError() << "forward-ping-pong takes forward-producer and "
                                "pipelined-forward";
@@ -161,7 +178,8 @@ LogicalResult EntrySchedule::lower(json::Array &entries) {
   // paired-backward: decided before the class-major statistics, which the
   // paired kernel's dK/dV tiles cannot read (its own dQ tiles would write
   // them).
-  if (opt.pairedBackward && cycle == 1 && opt.spanDq == 0 && opt.spanDkv == 0) {
+  if (opt.pairedBackward > 0 && cycle == 1 && opt.spanDq == 0 &&
+      opt.spanDkv == 0) {
     std::vector<ga::GpuPart> parts = ga::gpuParts(layout.forHead(0));
     auto byQuery = ga::groupParts(parts, /*byKeyView=*/false);
     auto byKey = ga::groupParts(parts, /*byKeyView=*/true);
@@ -560,11 +578,12 @@ void EntrySchedule::dqKernels() {
       bandFused = true;
     }
   }
+  bool bandPaired = !bandFused && pairedBandKernel();
   // span-dq: dQ's band and column kernels as one span-ordered kernel (the
   // column tiles read the band tiles' delta and lse2 as well as the chain
   // dq_acc). The dK/dV kernels then wait for all of dQ.
   if (auto pair = spanPair(fwd, /*byKeyView=*/false, opt.dqProducer);
-      pair && opt.spanDq > 0 && ownDq < 0 && !bandFused) {
+      pair && opt.spanDq > 0 && ownDq < 0 && !bandFused && !bandPaired) {
     auto [bandAt, stride] = *pair;
     const auto &band = fwd[bandAt], &columns = fwd[1 - bandAt];
     needDqAcc = true;
@@ -589,7 +608,8 @@ void EntrySchedule::dqKernels() {
   }
   for (auto entry : llvm::enumerate(fwd)) {
     size_t i = entry.index();
-    if ((i == 0 && bandFused) || (i + 1 == fwd.size() && pairColumns))
+    if ((i == 0 && (bandFused || bandPaired)) ||
+        (i + 1 == fwd.size() && pairColumns))
       continue;
     std::vector<ga::GpuPart> group = entry.value();
     bool first = i == 0, last = i + 1 == fwd.size();
@@ -810,12 +830,67 @@ void EntrySchedule::chainedDkv() {
   }
 }
 
+/// paired-backward=2: where the first query group and the first key group
+/// are one band part (bandHalo), its first dQ kernel and first dK/dV
+/// kernel as one (emitPairedBand), on the first stream; it then stands
+/// for both (ownWriter: the later kernels continue its chains). Returns
+/// whether it was emitted.
+bool EntrySchedule::pairedBandKernel() {
+  if (opt.pairedBackward < 2 || cycle != 1 || ownDq >= 0 || opt.spanDq > 0 ||
+      opt.spanDkv > 0 || fwd.front().size() != 1 || bwd.front().size() != 1 ||
+      !fwd.front().front().sameAs(bwd.front().front()) ||
+      splits(opt.dqProducer, fwd.front()) ||
+      splits(opt.dkvProducer, bwd.front()))
+    return false;
+  const ga::GpuPart &band = bwd.front().front();
+  std::optional<int64_t> halo = bandHalo(band);
+  if (!halo)
+    return false;
+  bool lastDq = fwd.size() == 1;
+  Buffers bufs = {{"q", elt},    {"k", elt},     {"v", elt},  {"dout", elt},
+                  {"lse", f32},  {"delta", f32}, {"dq", elt}, {"o", elt},
+                  {"lse2", f32}, {"dk", elt},    {"dv", elt}};
+  if (!lastDq) {
+    addChain(bufs, "dq_acc");
+    needDqAcc = true;
+  }
+  if (!laterKeys.empty()) {
+    addChain(bufs, "dk_acc");
+    addChain(bufs, "dv_acc");
+    needDkvAcc = true;
+  }
+  StringRef flags = "pair_flags_bwd";
+  bufs.push_back({flags, b.getI32Type()});
+  const auto &dqGroup = fwd.front(), &dkvGroup = bwd.front();
+  addKernel(
+      "pair", bufs, /*rowStats=*/true, band.keyView, /*reversedHeads=*/false,
+      /*split=*/false, backward,
+      [&](KernelEmitter &k) {
+        emitPairedBand(
+            k, flags, *halo,
+            [&] { emitDq(k, dqGroup, /*first=*/true, lastDq, nullptr); },
+            [&] { emitDkv(k, dkvGroup, /*first=*/true, laterKeys); });
+      },
+      /*variant=*/"", /*tickets=*/true);
+  json::Value tiles = exOp("ceildiv", ex("N"), ex(kBlockRows));
+  (*backward.back().getAsObject())["grid"] = json::Array{
+      exOp("mul", ex("BH"), exOp("add", exOp("mul", ex(2), tiles), ex(*halo))),
+      ex(1), ex(1)};
+  scratch.push_back(json::Object{
+      {"name", flags},
+      {"bytes",
+       exOp("mul", exOp("add", ex(1), exOp("mul", ex("BH"), tiles)), ex(4))},
+      {"zeroed", true}});
+  ownWriter = firstDq;
+  return true;
+}
+
 /// The paired kernel takes the dQ tiles of the last query group (which
 /// finishes dq_acc) and the dK/dV tiles of the last key group (which
 /// finishes dk_acc and dv_acc), block by block (emitPairedTiles). It runs
 /// on the second stream after the band's dK/dV kernel, which waited for
-/// the band's dQ (delta, lse2, dq_acc); where the fused band backward
-/// wrote all of them on the first stream, it waits for that kernel.
+/// the band's dQ (delta, lse2, dq_acc); where the fused or paired band
+/// backward wrote all of them, it follows that kernel on the first.
 void EntrySchedule::pairedColumnKernel() {
   const auto &dqGroup = fwd.back(), &dkvGroup = bwd.back();
   const ga::View &view = dqGroup.front().queryView;
@@ -825,8 +900,10 @@ void EntrySchedule::pairedColumnKernel() {
   addChain(bufs, "dq_acc");
   addChain(bufs, "dk_acc");
   addChain(bufs, "dv_acc");
-  // After the band's dK/dV kernel (reversed heads: serpentine) or the
-  // fused band backward (heads in order).
+  // After the band's dK/dV kernel on the second stream (reversed heads:
+  // serpentine), or on the first after the kernel that wrote every chain
+  // and statistic it reads (the fused or paired band backward: heads in
+  // order).
   bool afterBandDkv = ownWriter < 0;
   addKernel("pair", bufs, /*rowStats=*/true, view,
             /*reversedHeads=*/!afterBandDkv,
@@ -841,9 +918,8 @@ void EntrySchedule::pairedColumnKernel() {
   json::Object &pair = *backward.back().getAsObject();
   pair["grid"] = json::Array{exOp("mul", ex(2), gridX(view, kBlockRows)),
                              gridY(h, cycle), ex(1)};
-  pair["stream"] = 1;
-  if (!afterBandDkv)
-    pair["waits"] = json::Array{ownWriter};
+  if (afterBandDkv)
+    pair["stream"] = 1;
 }
 
 } // namespace gpu_kernels

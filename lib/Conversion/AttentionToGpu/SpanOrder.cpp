@@ -217,6 +217,24 @@ MixTicket decodeMixTicket(attention_loops::IndexMath &m, Value ticket,
   return mt;
 }
 
+BandPairTicket decodeBandPairTicket(attention_loops::IndexMath &m, Value ticket,
+                                    Value tiles, int64_t halo) {
+  OpBuilder &b = m.b;
+  BandPairTicket pt;
+  Value perHead = m.add(m.mul(tiles, m.c(2)), m.c(halo));
+  Value at = m.rem(ticket, perHead);
+  pt.head = m.div(ticket, perHead);
+  Value lead = m.cmp(arith::CmpIPredicate::slt, at, m.c(halo));
+  // Within the rounds (0 in the lead, selected away there).
+  Value u = m.max(m.sub(at, m.c(halo)), m.c(0));
+  Value r = m.div(u, m.c(2));
+  pt.isDq =
+      m.ori(lead, m.cmp(arith::CmpIPredicate::eq, m.rem(u, m.c(2)), m.c(0)));
+  pt.dqTile = arith::SelectOp::create(b, m.loc, lead, at, m.add(r, m.c(halo)));
+  pt.dkvTile = r;
+  return pt;
+}
+
 // head-groups' order (KernelEmitter::groupHeads) is plain index arithmetic
 // on blockIdx, kept here beside the tickets' so that the same unit test
 // runs both.
@@ -420,6 +438,45 @@ void emitMixedDkv(KernelEmitter &k, const ga::View &summaryView,
   k.chainTileLo = flagOf(x0);
   k.chainTileHi = flagOf(x1);
   summaries();
+  k.chainTileFlags = k.chainTileLo = k.chainTileHi = Value();
+  k.tileOverride.reset();
+  b.setInsertionPointAfter(which);
+}
+
+void emitPairedBand(KernelEmitter &k, StringRef flagsName, int64_t halo,
+                    function_ref<void()> dq, function_ref<void()> dkv) {
+  OpBuilder &b = k.b;
+  Location loc = k.loc;
+  IndexMath &m = k.m;
+  assert(k.ticketMem && "begin() with ticketSlot");
+  Value flags = k.arg[flagsName];
+  Value zero = m.c(0);
+  Value tiles = m.ceilDiv(k.n, m.c(k.rowsPerBlock()));
+  BandPairTicket pt =
+      decodeBandPairTicket(m, blockTicket(k, flags), tiles, halo);
+  Value flagBase = m.add(m.c(1), m.mul(pt.head, tiles));
+  k.setHead(pt.head);
+
+  auto which = scf::IfOp::create(b, loc, pt.isDq, true);
+  b.setInsertionPoint(which.getThenRegion().front().getTerminator());
+  // The last rounds' dQ tiles lie past the sequence: no body, no flag.
+  auto inside = scf::IfOp::create(
+      b, loc, m.cmp(arith::CmpIPredicate::slt, pt.dqTile, tiles), false);
+  b.setInsertionPoint(inside.getThenRegion().front().getTerminator());
+  k.tileOverride = {zero, pt.dqTile};
+  dq();
+  b.setInsertionPoint(inside.getThenRegion().front().getTerminator());
+  releaseFlag(k, flags, m.add(flagBase, pt.dqTile));
+
+  b.setInsertionPoint(which.getElseRegion().front().getTerminator());
+  k.tileOverride = {zero, pt.dkvTile};
+  k.chainTileFlags = flags;
+  k.chainTileLo = m.add(flagBase, pt.dkvTile);
+  k.chainTileHi = m.add(
+      flagBase, m.min(m.add(pt.dkvTile, m.c(halo)), m.sub(tiles, m.c(1))));
+  k.tileFlagsFirst = true;
+  dkv();
+  k.tileFlagsFirst = false;
   k.chainTileFlags = k.chainTileLo = k.chainTileHi = Value();
   k.tileOverride.reset();
   b.setInsertionPointAfter(which);

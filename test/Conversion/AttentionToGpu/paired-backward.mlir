@@ -4,8 +4,8 @@
 // blocks take the dQ tiles (they finish dq_acc into dq), odd blocks the
 // dK/dV tiles of the same class (they finish dk_acc, dv_acc into dk, dv).
 // It runs on the second stream after the band's dK/dV kernel (which waited
-// for the band's dQ: delta, lse2, dq_acc), or, after the fused band
-// backward, waits for that kernel. Its tiles read the row-major
+// for the band's dQ: delta, lse2, dq_acc), or on the first after the
+// fused band backward. Its tiles read the row-major
 // statistics, so the class-major copies (class-stats) are not made.
 // RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=128 paired-backward=1" | FileCheck %s
 // RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=128 paired-backward=1 band-backward=32" | FileCheck %s --check-prefix=BAND
@@ -43,9 +43,10 @@
 // CHECK: gpu.return
 // CHECK-NOT: gpu.func @st_attn_strided_dkv5(
 
-// With the fused band backward on the first stream, the pair waits for it.
+// After the fused band backward, which wrote every chain and statistic it
+// reads, the pair follows it on the first stream.
 // BAND: \22kernel\22:\22st_attn_strided_bwd2\22
-// BAND-SAME: \22kernel\22:\22st_attn_strided_pair3\22,\22shared_bytes\22:{{[0-9]+}},\22stream\22:1,\22waits\22:[0]}]
+// BAND-SAME: \22kernel\22:\22st_attn_strided_pair3\22,\22shared_bytes\22:{{[0-9]+}}}]
 
 // span-dq keeps its span-ordered dQ kernel, and dK/dV their chain.
 // SPAN-NOT: pair
