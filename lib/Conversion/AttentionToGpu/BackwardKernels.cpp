@@ -192,10 +192,18 @@ void emitDq(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
     storeStats("delta", "lse2",
                [&](int r) { return m.add(k.rowBase, rows.orig[r]); });
   // A kernel over the residue view whose statistics have class-major
-  // copies writes them (its rows are a class's, adjacent there).
-  if (k.usesClassStats(qv))
-    storeStats("delta_c", "lse2_c",
-               [&](int r) { return k.classStatIndex(c, rows.view[r]); });
+  // copies writes them (its rows are a class's, adjacent there), or, with
+  // classStatsFromFirst, the first dQ kernel over the identity view (row p
+  // is row p / L of class p mod L).
+  if (k.classStatsFromFirst ? first && qv.kind == ga::ViewKind::Identity
+                            : k.usesClassStats(qv))
+    storeStats("delta_c", "lse2_c", [&](int r) {
+      if (qv.kind == ga::ViewKind::Residue)
+        return k.classStatIndex(c, rows.view[r]);
+      Value stride = m.c(k.classStatsStride);
+      return k.classStatIndex(m.rem(rows.orig[r], stride),
+                              m.div(rows.orig[r], stride));
+    });
   int64_t dTiles = k.d / 8;
   SmallVector<Value> state;
   KernelEmitter::flatten(first ? k.zeros(dTiles) : k.loadChain(rows, "dq_acc"),

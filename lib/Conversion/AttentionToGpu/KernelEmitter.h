@@ -604,6 +604,11 @@ public:
   /// 32-byte sector a row and a fifth of the column dK/dV kernel's L2
   /// requests at d = 64 (Schedule.cpp, "class-major statistics").
   int64_t classStatsStride = 0;
+  /// The class-major copies come from the first dQ kernel over the
+  /// identity view (paired-backward: the paired column kernel's dK/dV
+  /// tiles read them while its dQ tiles run, so those cannot write them).
+  /// emitDq then writes them where `first` and not over the residue view.
+  bool classStatsFromFirst = false;
   /// The forward walks with two tiles' products in flight together
   /// (ForwardKernel.cpp, forwardWalkPipelined; wgmma only; set before begin(),
   /// which then stages V twice).
@@ -686,6 +691,10 @@ public:
   Value headIndex; // the block's batch * H + head (headMapping)
   Value smem[2];
   Value statMem[2]; // staged lse2 and delta, when the kernel has them
+  /// Whether walks stage their tiles' statistics where the kernel has them
+  /// (statMem): the paired kernels' dQ tiles walk keys, whose statistics
+  /// they do not read (emitPairedTiles, emitPairedBand).
+  bool walkStats = true;
   Value rowMem[2];  // wgmma: the row operands' tiles (rowOperands())
   int64_t stages = 1;
   /// Operand B has one stage while A has two (begin()): B's next tile is

@@ -186,8 +186,14 @@ LogicalResult EntrySchedule::lower(json::Array &entries) {
     pairColumns = columnPair(byQuery, byKey) &&
                   !splits(opt.dqProducer, byQuery.back()) &&
                   !splits(opt.dkvProducer, byKey.back());
+    // Its statistics' class-major copies then come from the first dQ
+    // kernel, over the identity view (KernelEmitter::classStatsFromFirst);
+    // the fused band backward does not write them.
+    classFromFirst =
+        pairColumns && opt.bandBackward == 0 &&
+        byQuery.front().front().queryView.kind == ga::ViewKind::Identity;
   }
-  if (cycle == 1 && opt.classStats && !pairColumns) {
+  if (cycle == 1 && opt.classStats && (!pairColumns || classFromFirst)) {
     llvm::SmallSetVector<int64_t, 2> strides;
     for (const ga::GpuPart &p : ga::gpuParts(layout.forHead(0)))
       if (p.queryView.kind == ga::ViewKind::Residue)
@@ -275,6 +281,7 @@ void EntrySchedule::addKernel(StringRef kind,
   k.dependentLaunch = opt.dependentLaunch;
   k.ticketSlot = tickets;
   k.classStatsStride = classStride;
+  k.classStatsFromFirst = classFromFirst && classStride;
   k.bandCarrySlots = bandCarries.slots;
   k.bandCarryHalf = bandCarries.half;
   k.walkStart = opt.walkStart;
@@ -621,7 +628,7 @@ void EntrySchedule::dqKernels() {
       bufs.append({{"o", elt}, {"lse2", f32}});
     if (fwd.size() > 1)
       addChain(bufs, "dq_acc");
-    if (byClass(group)) {
+    if (byClass(group) || (first && classFromFirst && classStride)) {
       bufs.append({{"lse2_c", f32}, {"delta_c", f32}});
       classWriter = int64_t(backward.size());
     }
@@ -859,6 +866,8 @@ bool EntrySchedule::pairedBandKernel() {
     addChain(bufs, "dv_acc");
     needDkvAcc = true;
   }
+  if (classFromFirst && classStride)
+    bufs.append({{"lse2_c", f32}, {"delta_c", f32}});
   StringRef flags = "pair_flags_bwd";
   bufs.push_back({flags, b.getI32Type()});
   const auto &dqGroup = fwd.front(), &dkvGroup = bwd.front();
@@ -900,6 +909,8 @@ void EntrySchedule::pairedColumnKernel() {
   addChain(bufs, "dq_acc");
   addChain(bufs, "dk_acc");
   addChain(bufs, "dv_acc");
+  if (byClass(dkvGroup))
+    bufs.append({{"lse2_c", f32}, {"delta_c", f32}});
   // After the band's dK/dV kernel on the second stream (reversed heads:
   // serpentine), or on the first after the kernel that wrote every chain
   // and statistic it reads (the fused or paired band backward: heads in

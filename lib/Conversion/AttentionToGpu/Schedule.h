@@ -121,6 +121,9 @@ private:
   /// paired-backward applies: the last dQ group and the last dK/dV group
   /// are one residue part, run as one kernel (pairedColumnKernel).
   bool pairColumns = false;
+  /// With pairColumns: the first dQ kernel (identity view) writes the
+  /// class-major statistics (KernelEmitter::classStatsFromFirst).
+  bool classFromFirst = false;
   /// The stride L of the residue classes whose statistics have
   /// class-major copies (0: none).
   int64_t classStride = 0;

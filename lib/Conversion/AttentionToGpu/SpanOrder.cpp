@@ -464,7 +464,9 @@ void emitPairedBand(KernelEmitter &k, StringRef flagsName, int64_t halo,
       b, loc, m.cmp(arith::CmpIPredicate::slt, pt.dqTile, tiles), false);
   b.setInsertionPoint(inside.getThenRegion().front().getTerminator());
   k.tileOverride = {zero, pt.dqTile};
+  k.walkStats = false;
   dq();
+  k.walkStats = true;
   b.setInsertionPoint(inside.getThenRegion().front().getTerminator());
   releaseFlag(k, flags, m.add(flagBase, pt.dqTile));
 
@@ -492,7 +494,9 @@ void emitPairedTiles(KernelEmitter &k, function_ref<void()> dq,
   k.bx = m.div(bx, m.c(2));
   auto which = scf::IfOp::create(b, k.loc, isDq, true);
   b.setInsertionPoint(which.getThenRegion().front().getTerminator());
+  k.walkStats = false;
   dq();
+  k.walkStats = true;
   b.setInsertionPoint(which.getElseRegion().front().getTerminator());
   dkv();
   k.bx = bx;

@@ -74,7 +74,7 @@ void KernelEmitter::producerWalk(Value lo, Value hi, const ga::View &v, Value c,
               /*wholeTiles=*/true);
         stage(smem[1], s, memB, v, c, x0, last, keyTile, /*ownWarpgroup=*/true,
               /*wholeTiles=*/true);
-        if (statMem[0])
+        if (statMem[0] && walkStats)
           stageRowStats(s, v, c, x0, last, /*ownWarpgroup=*/true);
         ga::mbarrierArriveCopies(b, loc, stageBarrier(false, s));
         scf::YieldOp::create(b, loc, ValueRange{m.add(it[0], m.c(1))});
@@ -145,7 +145,7 @@ void KernelEmitter::copyWalkTile(const WalkCopies &w, Value x0, Value st,
   if (withB)
     stage(smem[1], singleStageB ? m.c(0) : st, w.memB, *w.v, w.c, x, w.last,
           keyTile);
-  if (withA && statMem[0])
+  if (withA && statMem[0] && walkStats)
     stageRowStats(st, *w.v, w.c, x, w.last);
 }
 

@@ -7,11 +7,12 @@
 // flag after its stores; a dK/dV tile acquires its band's flags before
 // its first product. Strided's column pair then follows on the first
 // stream: nothing runs on the second. Local (one band part) has no chain:
-// its pair writes dq, dk and dv.
+// its pair writes dq, dk and dv. Strided's pair writes the class-major
+// statistics that the column pair's dK/dV tiles read.
 // RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=128 paired-backward=2" | FileCheck %s
 
 // CHECK: st.gpu_manifest
-// CHECK-SAME: \22backward\22:[{\22args\22:[\22q\22,\22k\22,\22v\22,\22dout\22,\22lse\22,\22delta\22,\22dq\22,\22o\22,\22lse2\22,\22dk\22,\22dv\22,\22dq_acc\22,\22dq_acc_scale\22,\22dk_acc\22,\22dk_acc_scale\22,\22dv_acc\22,\22dv_acc_scale\22,\22pair_flags_bwd\22,\22N\22,\22H\22]
+// CHECK-SAME: \22backward\22:[{\22args\22:[\22q\22,\22k\22,\22v\22,\22dout\22,\22lse\22,\22delta\22,\22dq\22,\22o\22,\22lse2\22,\22dk\22,\22dv\22,\22dq_acc\22,\22dq_acc_scale\22,\22dk_acc\22,\22dk_acc_scale\22,\22dv_acc\22,\22dv_acc_scale\22,\22lse2_c\22,\22delta_c\22,\22pair_flags_bwd\22,\22N\22,\22H\22]
 // CHECK-SAME: \22grid\22:[{\22args\22:[\22BH\22,{\22args\22:[{\22args\22:[2,{\22args\22:[\22N\22,64],\22op\22:\22ceildiv\22}],\22op\22:\22mul\22},2],\22op\22:\22add\22}],\22op\22:\22mul\22},1,1]
 // CHECK-SAME: \22kernel\22:\22st_attn_strided_pair2\22,\22shared_bytes\22:{{[0-9]+}}}
 // CHECK-SAME: \22kernel\22:\22st_attn_strided_pair3\22,\22shared_bytes\22:{{[0-9]+}}}]
@@ -26,6 +27,9 @@
 // CHECK: "atom.relaxed.gpu.add.u32 $0, [$1], $2;"
 // CHECK: scf.if %{{.*}} {
 // CHECK: scf.if %{{.*}} {
+// The dQ tile's class-major statistics (delta_c: argument 18, lse2_c 17).
+// CHECK: memref.store %{{.*}}, %arg18[
+// CHECK-NEXT: memref.store %{{.*}}, %arg17[
 // CHECK: wgmma.mma_async
 // CHECK: "fence.acq_rel.gpu;\0A\09red.relaxed.gpu.add.u32 [$0], $1;"
 // CHECK: } else {
