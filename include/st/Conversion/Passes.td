@@ -331,11 +331,12 @@ def ConvertStAttentionToGpu
            "residue part (strided's columns), one kernel whose blocks "
            "alternate a dQ tile and a dK/dV tile of the same class, so "
            "that the class's Q, K, V and dO are read from DRAM once for "
-           "both instead of once a kernel; its tiles read the row-major "
-           "statistics (no class-stats). 2: also the first dQ and dK/dV "
+           "both instead of once a kernel; the band's dQ kernel then writes "
+           "the class-major statistics (class-stats). 2: also the first dQ and dK/dV "
            "kernels of a band part (strided's band, local) as one kernel "
            "whose dK/dV tiles wait for the dQ tiles that write their "
-           "queries' delta and lse2 (SpanOrder.cpp, \"Paired\"). 0: off">,
+           "queries' delta and lse2 (SpanOrder.cpp, \"Paired\"). Not yet "
+           "measured on a GPU (docs/gpu.md). 0: off">,
     Option<"discardChain", "discard-chain", "bool", /*default=*/"true",
            "With span-forward, span-dq or span-dkv: the column tiles "
            "discard the chain rows' L2 lines once read "
