@@ -348,21 +348,27 @@ TEST_F(SpanOrder, MixedTicketsNameEveryTileOnce) {
 }
 
 /// The paired band backward's tickets (decodeBandPairTicket, as
-/// emitPairedBand calls it: 64-row tiles, the band's halo in tiles), run
-/// over every ticket of launches of bands of several windows: every dQ
+/// emitPairedBand calls it: 64-row tiles, the band's halo in tiles and a
+/// lag beyond it), run over every ticket of launches of bands of several
+/// windows: every dQ
 /// and dK/dV tile of the sequence once a head (dQ tiles past the sequence
 /// are empty), and the dQ tiles that hold the queries of a key tile's
 /// band (its tile to `halo` after it) come before it in its head.
 TEST_F(SpanOrder, BandPairTicketsNameEveryTileOnce) {
   constexpr int64_t tile = 64, heads = 3, fields = 4;
-  for (int64_t window : {int64_t(2), int64_t(64), int64_t(65), int64_t(128),
-                         int64_t(256), int64_t(300)}) {
-    int64_t halo = (window + tile - 2) / tile;
+  for (auto [window, lag] : {std::pair<int64_t, int64_t>{2, 0},
+                             {64, 0},
+                             {65, 3},
+                             {128, 0},
+                             {128, mlir::st::gpu_kernels::kBandPairLag},
+                             {256, 5},
+                             {300, 0}}) {
+    int64_t halo = (window + tile - 2) / tile, ahead = halo + lag;
     // pair(out, tiles, count): each ticket's head, kind and tiles.
     OwningOpRef<ModuleOp> module = hostLoop(
         "pair", 2, [](IndexMath &, ValueRange a) { return a[1]; },
         [&](IndexMath &m, Value out, ValueRange a, Value t) {
-          BandPairTicket pt = decodeBandPairTicket(m, t, a[0], halo);
+          BandPairTicket pt = decodeBandPairTicket(m, t, a[0], ahead);
           storeFields(
               m, out, t,
               {pt.head,
@@ -377,9 +383,9 @@ TEST_F(SpanOrder, BandPairTicketsNameEveryTileOnce) {
     for (int64_t n : {int64_t(1), int64_t(64), int64_t(100), int64_t(129),
                       int64_t(1000), int64_t(4096), int64_t(65536)}) {
       SCOPED_TRACE("window=" + std::to_string(window) +
-                   " n=" + std::to_string(n));
+                   " lag=" + std::to_string(lag) + " n=" + std::to_string(n));
       int64_t tiles = (n + tile - 1) / tile;
-      int64_t count = heads * (2 * tiles + halo);
+      int64_t count = heads * (2 * tiles + ahead);
       std::vector<int64_t> out(count * fields, -7);
       StridedMemRefType<int64_t, 1> desc = descriptor(out);
       reinterpret_cast<Fn> (*fn)(&desc, tiles, count);
@@ -389,7 +395,7 @@ TEST_F(SpanOrder, BandPairTicketsNameEveryTileOnce) {
         const int64_t *f = &out[t * fields];
         ASSERT_TRUE(f[0] >= 0 && f[0] < heads) << "ticket " << t;
         if (f[1]) {
-          ASSERT_TRUE(f[2] >= 0 && f[2] < tiles + halo) << "ticket " << t;
+          ASSERT_TRUE(f[2] >= 0 && f[2] < tiles + ahead) << "ticket " << t;
           ASSERT_TRUE(dq.insert({{f[0], f[2]}, t}).second)
               << "ticket " << t << " names dQ tile " << f[2] << " twice";
         } else {

@@ -63,7 +63,9 @@ void emitPairedTiles(KernelEmitter &k, function_ref<void()> dq,
 /// a band part's first dQ kernel (`dq`: delta, lse2, the start of dq_acc)
 /// and first dK/dV kernel (`dkv`: the start of dk_acc, dv_acc) as one, its
 /// blocks taking tickets (decodeBandPairTicket) that alternate a dQ tile
-/// and a dK/dV tile `halo` tiles behind it, so that the two read the
+/// and a dK/dV tile `halo` + kBandPairLag tiles behind it (`halo`: the
+/// query tiles after its own that a key tile's band reaches), so that the
+/// two read the
 /// band's rows of Q, K, V and dO from DRAM once. A dQ tile releases its
 /// flag after its stores; a dK/dV tile acquires the flags of the dQ tiles
 /// of its band before it walks them. Needs begin() with ticketSlot, and

@@ -9,6 +9,7 @@
 
 #include "Kernels.h"
 #include "Manifest.h"
+#include "SpanOrder.h"
 #include "Walks.h"
 
 #include "llvm/ADT/SetVector.h"
@@ -883,7 +884,8 @@ bool EntrySchedule::pairedBandKernel() {
       /*variant=*/"", /*tickets=*/true);
   json::Value tiles = exOp("ceildiv", ex("N"), ex(kBlockRows));
   (*backward.back().getAsObject())["grid"] = json::Array{
-      exOp("mul", ex("BH"), exOp("add", exOp("mul", ex(2), tiles), ex(*halo))),
+      exOp("mul", ex("BH"),
+           exOp("add", exOp("mul", ex(2), tiles), ex(*halo + kBandPairLag))),
       ex(1), ex(1)};
   scratch.push_back(json::Object{
       {"name", flags},

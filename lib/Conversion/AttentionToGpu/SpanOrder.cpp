@@ -218,19 +218,19 @@ MixTicket decodeMixTicket(attention_loops::IndexMath &m, Value ticket,
 }
 
 BandPairTicket decodeBandPairTicket(attention_loops::IndexMath &m, Value ticket,
-                                    Value tiles, int64_t halo) {
+                                    Value tiles, int64_t ahead) {
   OpBuilder &b = m.b;
   BandPairTicket pt;
-  Value perHead = m.add(m.mul(tiles, m.c(2)), m.c(halo));
+  Value perHead = m.add(m.mul(tiles, m.c(2)), m.c(ahead));
   Value at = m.rem(ticket, perHead);
   pt.head = m.div(ticket, perHead);
-  Value lead = m.cmp(arith::CmpIPredicate::slt, at, m.c(halo));
+  Value lead = m.cmp(arith::CmpIPredicate::slt, at, m.c(ahead));
   // Within the rounds (0 in the lead, selected away there).
-  Value u = m.max(m.sub(at, m.c(halo)), m.c(0));
+  Value u = m.max(m.sub(at, m.c(ahead)), m.c(0));
   Value r = m.div(u, m.c(2));
   pt.isDq =
       m.ori(lead, m.cmp(arith::CmpIPredicate::eq, m.rem(u, m.c(2)), m.c(0)));
-  pt.dqTile = arith::SelectOp::create(b, m.loc, lead, at, m.add(r, m.c(halo)));
+  pt.dqTile = arith::SelectOp::create(b, m.loc, lead, at, m.add(r, m.c(ahead)));
   pt.dkvTile = r;
   return pt;
 }
@@ -452,8 +452,8 @@ void emitPairedBand(KernelEmitter &k, StringRef flagsName, int64_t halo,
   Value flags = k.arg[flagsName];
   Value zero = m.c(0);
   Value tiles = m.ceilDiv(k.n, m.c(k.rowsPerBlock()));
-  BandPairTicket pt =
-      decodeBandPairTicket(m, blockTicket(k, flags), tiles, halo);
+  BandPairTicket pt = decodeBandPairTicket(m, blockTicket(k, flags), tiles,
+                                           halo + kBandPairLag);
   Value flagBase = m.add(m.c(1), m.mul(pt.head, tiles));
   k.setHead(pt.head);
 
