@@ -538,6 +538,25 @@ void EntrySchedule::forwardKernels() {
   }
 }
 
+/// The buffers of a kernel that is a head group's first dQ and first
+/// dK/dV kernel (the fused and the paired band backward), with the chains
+/// that later kernels continue.
+Buffers EntrySchedule::firstBackwardBuffers(bool lastDq) {
+  Buffers bufs = {{"q", elt},    {"k", elt},     {"v", elt},  {"dout", elt},
+                  {"lse", f32},  {"delta", f32}, {"dq", elt}, {"o", elt},
+                  {"lse2", f32}, {"dk", elt},    {"dv", elt}};
+  if (!lastDq) {
+    addChain(bufs, "dq_acc");
+    needDqAcc = true;
+  }
+  if (!laterKeys.empty()) {
+    addChain(bufs, "dk_acc");
+    addChain(bufs, "dv_acc");
+    needDkvAcc = true;
+  }
+  return bufs;
+}
+
 void EntrySchedule::dqKernels() {
   // band-backward: where the first dQ group and the first dK/dV group are
   // one band part (identity views, a bounded window of w positions), one
@@ -557,18 +576,7 @@ void EntrySchedule::dqKernels() {
     if (BandCarries carries = bandBackwardCarries(band, d, elt);
         carries.slots) {
       bool lastDq = fwd.size() == 1;
-      Buffers bufs = {{"q", elt},    {"k", elt},     {"v", elt},  {"dout", elt},
-                      {"lse", f32},  {"delta", f32}, {"dq", elt}, {"o", elt},
-                      {"lse2", f32}, {"dk", elt},    {"dv", elt}};
-      if (!lastDq) {
-        addChain(bufs, "dq_acc");
-        needDqAcc = true;
-      }
-      if (!laterKeys.empty()) {
-        addChain(bufs, "dk_acc");
-        addChain(bufs, "dv_acc");
-        needDkvAcc = true;
-      }
+      Buffers bufs = firstBackwardBuffers(lastDq);
       bandCarries = carries;
       addKernel("bwd", bufs, /*rowStats=*/true, band.keyView,
                 /*reversedHeads=*/false, /*split=*/false, backward,
@@ -855,18 +863,7 @@ bool EntrySchedule::pairedBandKernel() {
   if (!halo)
     return false;
   bool lastDq = fwd.size() == 1;
-  Buffers bufs = {{"q", elt},    {"k", elt},     {"v", elt},  {"dout", elt},
-                  {"lse", f32},  {"delta", f32}, {"dq", elt}, {"o", elt},
-                  {"lse2", f32}, {"dk", elt},    {"dv", elt}};
-  if (!lastDq) {
-    addChain(bufs, "dq_acc");
-    needDqAcc = true;
-  }
-  if (!laterKeys.empty()) {
-    addChain(bufs, "dk_acc");
-    addChain(bufs, "dv_acc");
-    needDkvAcc = true;
-  }
+  Buffers bufs = firstBackwardBuffers(lastDq);
   if (classFromFirst && classStride)
     bufs.append({{"lse2_c", f32}, {"delta_c", f32}});
   StringRef flags = "pair_flags_bwd";

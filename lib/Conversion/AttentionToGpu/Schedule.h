@@ -79,6 +79,9 @@ private:
   /// The scratch entry of chain `name` (and its row scales).
   void addChainScratch(StringRef name);
 
+  /// The buffers of a kernel that is both the first dQ and the first
+  /// dK/dV kernel of the head group (see the definition).
+  Buffers firstBackwardBuffers(bool lastDq);
   /// The head group's forward kernels.
   void forwardKernels();
   /// dQ, with the fused band backward where it applies: the kernels and
