@@ -11,7 +11,8 @@
 // dK/dV, chained where a pass has several views (KernelEmitter.h, "the
 // chain"); the options fuse or split some of them (the span-ordered pairs,
 // fixed's mixed and whole-summary-key dK/dV, the fused band backward, the
-// producer splits). Each such choice is one method below.
+// producer splits). Each such choice is one method below; those that give
+// two kernels' tiles one launch are in ScheduleJoined.cpp.
 //
 //===----------------------------------------------------------------------===//
 
@@ -74,6 +75,8 @@ private:
   /// Whether `group` has a residue view whose statistics have class-major
   /// copies (classStride).
   bool byClass(ArrayRef<ga::GpuPart> group) const;
+  /// The buffers of every dK/dV kernel (the chains' come after).
+  Buffers dkvBuffers() const;
   /// Appends chain `name` (and its row scales) to `bufs`.
   void addChain(Buffers &bufs, StringRef name) const;
   /// The scratch entry of chain `name` (and its row scales).
@@ -124,8 +127,9 @@ private:
   /// paired-backward applies: the last dQ group and the last dK/dV group
   /// are one residue part, run as one kernel (pairedColumnKernel).
   bool pairColumns = false;
-  /// With pairColumns: the first dQ kernel (identity view) writes the
-  /// class-major statistics (KernelEmitter::classStatsFromFirst).
+  /// With pairColumns and class-major statistics (classStride): the first
+  /// dQ kernel (identity view) writes them
+  /// (KernelEmitter::classStatsFromFirst).
   bool classFromFirst = false;
   /// The stride L of the residue classes whose statistics have
   /// class-major copies (0: none).

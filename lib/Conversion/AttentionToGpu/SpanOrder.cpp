@@ -86,9 +86,18 @@
 // and a dK/dV tile its queries from its own to the last, so the two
 // tiles of a pair walk as many tiles. No tile waits: the chains dq_acc,
 // dk_acc and dv_acc and the statistics were written by the band's
-// kernels before the launch, and the statistics are read from their
-// row-major copies (the class-major ones would be written by this
-// kernel's own dQ tiles).
+// kernels before the launch, the class-major copies of the statistics
+// too (KernelEmitter::classStatsFromFirst: this kernel's own dQ tiles,
+// which wrote them in the column dQ kernel, now run beside their
+// readers).
+//
+// The band's pair (`paired-backward=2`, emitPairedBand): the band's
+// first dQ kernel (delta, lse2, dq_acc) and first dK/dV kernel as one,
+// whose dK/dV tiles read the delta and lse2 of their queries: tickets
+// (decodeBandPairTicket) put each dK/dV tile after the dQ tiles of its
+// band and a wave of blocks more (kBandPairLag), and it acquires their
+// flags before its walk (KernelEmitter::tileFlagsFirst). Deadlock-free
+// as the span order: it waits only for smaller tickets.
 //
 //===----------------------------------------------------------------------===//
 

@@ -1,0 +1,266 @@
+//===- ScheduleJoined.cpp - Two kernels' tiles in one launch --------------===//
+//
+// EntrySchedule's joined launches (Schedule.h): where an option gives the
+// tiles of two of a head group's kernels one launch, so that they run
+// side by side and share what they read in L2 -- the span order of a
+// pass's band and column kernels (span-forward, span-dq, span-dkv),
+// fixed's mixed dK/dV (mixed-dkv) and the paired backward
+// (paired-backward). The bodies and the ticket orders are SpanOrder.cpp's;
+// this file decides where they apply and builds their manifest entries.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Schedule.h"
+
+#include "Kernels.h"
+#include "Manifest.h"
+#include "SpanOrder.h"
+
+namespace mlir {
+namespace st {
+namespace gpu_kernels {
+
+namespace json = llvm::json;
+
+namespace {
+
+/// paired-backward=2: the query tiles after its own that a key tile of
+/// band part `p` meets (its queries lie within the window after its keys),
+/// where `p` is a bounded band over identity views with no exclusions.
+std::optional<int64_t> bandHalo(const ga::GpuPart &p) {
+  const lay::Factor &f = p.factor;
+  if (p.queryView.kind != ga::ViewKind::Identity ||
+      p.keyView.kind != ga::ViewKind::Identity || !p.excluded.empty() ||
+      f.getKind() != lay::FactorKind::Band || f.isDenseCausal())
+    return std::nullopt;
+  return (f.getPeriod() + kBlockRows - 2) / kBlockRows;
+}
+
+} // namespace
+
+/// span-forward, span-dq, span-dkv: a pass's chain of a band kernel and a
+/// column kernel (one pattern for every head, kernels of 64 rows a block,
+/// neither split) runs as one kernel that takes its tiles by ticket
+/// (SpanOrder.cpp). Off by default: slower at every size measured, within
+/// a head (session 16) and across heads (session 17; docs/performance.md).
+std::optional<std::pair<size_t, int64_t>>
+EntrySchedule::spanPair(ArrayRef<std::vector<ga::GpuPart>> groups,
+                        bool byKeyView, int64_t producerOption) const {
+  auto viewOf = [&](size_t i) -> const ga::View & {
+    return byKeyView ? groups[i].front().keyView : groups[i].front().queryView;
+  };
+  if (cycle != 1 || groups.size() != 2 || splits(producerOption, groups[0]) ||
+      splits(producerOption, groups[1]))
+    return std::nullopt;
+  size_t band = viewOf(0).kind == ga::ViewKind::Identity ? 0 : 1;
+  if (viewOf(band).kind != ga::ViewKind::Identity ||
+      viewOf(1 - band).kind != ga::ViewKind::Residue)
+    return std::nullopt;
+  return std::make_pair(band, viewOf(1 - band).stride);
+}
+
+/// Emits the span-ordered kernel of the two bodies over `bufs` and the
+/// scratch `flags` into `list`, launched as one ticket a block (2 L tiles a
+/// span, `spans` a head), and adds `flags`, zeroed (a ticket counter, then
+/// a flag a span a head).
+void EntrySchedule::addSpanKernel(StringRef kind, Buffers bufs, bool rowStats,
+                                  const ga::View &view, json::Array &list,
+                                  StringRef flags, int64_t stride, int64_t lag,
+                                  function_ref<void(KernelEmitter &)> band,
+                                  function_ref<void(KernelEmitter &)> columns) {
+  bufs.push_back({flags, b.getI32Type()});
+  addKernel(
+      kind, bufs, rowStats, view, /*reversedHeads=*/false,
+      /*split=*/false, list,
+      [&](KernelEmitter &k) {
+        emitSpanOrdered(
+            k, stride, lag, opt.discardChain, flags, [&] { band(k); },
+            [&] { columns(k); });
+      },
+      /*variant=*/"", /*tickets=*/true);
+  json::Value spans =
+      exOp("ceildiv", exOp("ceildiv", ex("N"), ex(stride)), ex(kBlockRows));
+  (*list.back().getAsObject())["grid"] = json::Array{
+      exOp("mul", ex("BH"), exOp("mul", ex(2 * stride), spans)), ex(1), ex(1)};
+  scratch.push_back(json::Object{
+      {"name", flags},
+      {"bytes",
+       exOp("mul", exOp("add", ex(1), exOp("mul", ex("BH"), spans)), ex(4))},
+      {"zeroed", true}});
+}
+
+/// span-dkv: the dK/dV pair (band keys first, then the key residue
+/// classes) as one kernel. It needs the class-major statistics of the last
+/// dQ kernel, so it waits for the whole dQ chain instead of running beside
+/// its second kernel.
+bool EntrySchedule::spanDkvPair() {
+  auto pair = spanPair(bwd, /*byKeyView=*/true, opt.dkvProducer);
+  if (!pair || opt.spanDkv <= 0 || ownWriter >= 0 || pair->first != 0)
+    return false;
+  int64_t stride = pair->second;
+  const auto &band = bwd[0], &columns = bwd[1];
+  needDkvAcc = true;
+  Buffers bufs = dkvBuffers();
+  addChain(bufs, "dk_acc");
+  addChain(bufs, "dv_acc");
+  bool readsClassStats = byClass(columns);
+  if (readsClassStats)
+    bufs.append({{"lse2_c", f32}, {"delta_c", f32}});
+  SmallVector<ga::View> later = {columns.front().keyView};
+  addSpanKernel(
+      "dkv", bufs, /*rowStats=*/true, band.front().keyView, backward,
+      "span_flags_dkv", stride, opt.spanDkv,
+      [&](KernelEmitter &k) { emitDkv(k, band, /*first=*/true, later); },
+      [&](KernelEmitter &k) { emitDkv(k, columns, /*first=*/false, {}); });
+  json::Object &dkv = *backward.back().getAsObject();
+  dkv["stream"] = 1;
+  json::Array waits{firstDq};
+  if (readsClassStats && classWriter != firstDq) {
+    assert(classWriter >= 0 && "a residue view's dQ kernel writes them");
+    waits.push_back(classWriter);
+  }
+  dkv["waits"] = std::move(waits);
+  return true;
+}
+
+/// mixed-dkv: fixed's dK/dV pair (the own blocks, which start the summary
+/// keys' chain, and the summaries) as one kernel whose tickets mix the two
+/// kinds of tile (SpanOrder.cpp, "Mixed"). A summary tile (64 keys) holds
+/// whole blocks' summaries, which whole own-block tiles cover.
+bool EntrySchedule::mixedDkvPair() {
+  if (!opt.mixedDkv || cycle != 1 || bwd.size() != 2 || ownWriter >= 0 ||
+      bwd[0].front().keyView.kind != ga::ViewKind::Identity ||
+      bwd[1].front().keyView.kind != ga::ViewKind::Compact ||
+      splits(opt.dkvProducer, bwd[0]) || splits(opt.dkvProducer, bwd[1]) ||
+      byClass(bwd[0]) || kBlockRows % bwd[1].front().keyView.width != 0 ||
+      bwd[1].front().keyView.stride % kBlockRows != 0)
+    return false;
+  const auto &own = bwd[0], &summaries = bwd[1];
+  const ga::View &summaryView = summaries.front().keyView;
+  needDkvAcc = true;
+  Buffers bufs = dkvBuffers();
+  addChain(bufs, "dk_acc");
+  addChain(bufs, "dv_acc");
+  StringRef flags = "mix_flags_dkv";
+  bufs.push_back({flags, b.getI32Type()});
+  SmallVector<ga::View> later = {summaryView};
+  addKernel(
+      "dkv", bufs, /*rowStats=*/true, own.front().keyView,
+      /*reversedHeads=*/false, /*split=*/false, backward,
+      [&](KernelEmitter &k) {
+        emitMixedDkv(
+            k, summaryView, flags,
+            [&] { emitDkv(k, own, /*first=*/true, later); },
+            [&] { emitDkv(k, summaries, /*first=*/false, {}); });
+      },
+      /*variant=*/"", /*tickets=*/true);
+  json::Object &dkv = *backward.back().getAsObject();
+  // Each head: a round (L / c own-block tiles, then a summary tile) a
+  // summary tile.
+  int64_t round = summaryView.stride / summaryView.width + 1;
+  dkv["grid"] =
+      json::Array{exOp("mul", ex("BH"),
+                       exOp("mul", gridX(summaryView, kBlockRows), ex(round))),
+                  ex(1), ex(1)};
+  dkv["stream"] = 1;
+  dkv["waits"] = json::Array{firstDq};
+  scratch.push_back(json::Object{
+      {"name", flags},
+      {"bytes",
+       exOp("mul",
+            exOp("add", ex(1),
+                 exOp("mul", ex("BH"), gridX(own.front().keyView, kBlockRows))),
+            ex(4))},
+      {"zeroed", true}});
+  return true;
+}
+
+/// paired-backward=2: where the first query group and the first key group
+/// are one band part (bandHalo), its first dQ kernel and first dK/dV
+/// kernel as one (emitPairedBand), on the first stream; it then stands
+/// for both (ownWriter: the later kernels continue its chains). Returns
+/// whether it was emitted.
+bool EntrySchedule::pairedBandKernel() {
+  if (opt.pairedBackward < 2 || cycle != 1 || ownDq >= 0 || opt.spanDq > 0 ||
+      opt.spanDkv > 0 || fwd.front().size() != 1 || bwd.front().size() != 1 ||
+      !fwd.front().front().sameAs(bwd.front().front()) ||
+      splits(opt.dqProducer, fwd.front()) ||
+      splits(opt.dkvProducer, bwd.front()))
+    return false;
+  const ga::GpuPart &band = bwd.front().front();
+  std::optional<int64_t> halo = bandHalo(band);
+  if (!halo)
+    return false;
+  bool lastDq = fwd.size() == 1;
+  Buffers bufs = firstBackwardBuffers(lastDq);
+  if (classFromFirst)
+    bufs.append({{"lse2_c", f32}, {"delta_c", f32}});
+  StringRef flags = "pair_flags_bwd";
+  bufs.push_back({flags, b.getI32Type()});
+  const auto &dqGroup = fwd.front(), &dkvGroup = bwd.front();
+  addKernel(
+      "pair", bufs, /*rowStats=*/true, band.keyView, /*reversedHeads=*/false,
+      /*split=*/false, backward,
+      [&](KernelEmitter &k) {
+        emitPairedBand(
+            k, flags, *halo,
+            [&] { emitDq(k, dqGroup, /*first=*/true, lastDq, nullptr); },
+            [&] { emitDkv(k, dkvGroup, /*first=*/true, laterKeys); });
+      },
+      /*variant=*/"", /*tickets=*/true);
+  json::Value tiles = exOp("ceildiv", ex("N"), ex(kBlockRows));
+  (*backward.back().getAsObject())["grid"] = json::Array{
+      exOp("mul", ex("BH"),
+           exOp("add", exOp("mul", ex(2), tiles), ex(*halo + kBandPairLag))),
+      ex(1), ex(1)};
+  scratch.push_back(json::Object{
+      {"name", flags},
+      {"bytes",
+       exOp("mul", exOp("add", ex(1), exOp("mul", ex("BH"), tiles)), ex(4))},
+      {"zeroed", true}});
+  ownWriter = firstDq;
+  return true;
+}
+
+/// The paired kernel takes the dQ tiles of the last query group (which
+/// finishes dq_acc) and the dK/dV tiles of the last key group (which
+/// finishes dk_acc and dv_acc), block by block (emitPairedTiles). It runs
+/// on the second stream after the band's dK/dV kernel, which waited for
+/// the band's dQ (delta, lse2, dq_acc); where the fused or paired band
+/// backward wrote all of them, it follows that kernel on the first.
+void EntrySchedule::pairedColumnKernel() {
+  const auto &dqGroup = fwd.back(), &dkvGroup = bwd.back();
+  const ga::View &view = dqGroup.front().queryView;
+  needDqAcc = needDkvAcc = true;
+  Buffers bufs = dkvBuffers();
+  bufs.append({{"lse", f32}, {"dq", elt}});
+  addChain(bufs, "dq_acc");
+  addChain(bufs, "dk_acc");
+  addChain(bufs, "dv_acc");
+  if (byClass(dkvGroup))
+    bufs.append({{"lse2_c", f32}, {"delta_c", f32}});
+  // After the band's dK/dV kernel on the second stream (reversed heads:
+  // serpentine), or on the first after the kernel that wrote every chain
+  // and statistic it reads (the fused or paired band backward: heads in
+  // order).
+  bool afterBandDkv = ownWriter < 0;
+  addKernel("pair", bufs, /*rowStats=*/true, view,
+            /*reversedHeads=*/!afterBandDkv,
+            /*split=*/false, backward, [&](KernelEmitter &k) {
+              emitPairedTiles(
+                  k,
+                  [&] {
+                    emitDq(k, dqGroup, /*first=*/false, /*last=*/true, nullptr);
+                  },
+                  [&] { emitDkv(k, dkvGroup, /*first=*/false, {}); });
+            });
+  json::Object &pair = *backward.back().getAsObject();
+  pair["grid"] = json::Array{exOp("mul", ex(2), gridX(view, kBlockRows)),
+                             gridY(h, cycle), ex(1)};
+  if (afterBandDkv)
+    pair["stream"] = 1;
+}
+
+} // namespace gpu_kernels
+} // namespace st
+} // namespace mlir
