@@ -337,6 +337,14 @@ def ConvertStAttentionToGpu
            "whose dK/dV tiles wait for the dQ tiles that write their "
            "queries' delta and lse2 (SpanOrder.cpp, \"Paired\"). Not yet "
            "measured on a GPU (docs/gpu.md). 0: off">,
+    Option<"pairedBandLag", "paired-band-lag", "int64_t", /*default=*/"128",
+           "paired-backward=2: the query tiles beyond its band's halo that "
+           "a dK/dV tile of the band's pair trails its dQ tiles by "
+           "(decodeBandPairTicket). 128 (2 x 128 tickets) is about the "
+           "blocks that an H100 runs at once at two blocks an SM: the dQ "
+           "tiles a dK/dV tile waits for were started a wave of blocks "
+           "before it, and their rows are still in L2. Smaller lags wait "
+           "longer on the flags, larger ones find fewer rows in L2">,
     Option<"discardChain", "discard-chain", "bool", /*default=*/"true",
            "With span-forward, span-dq or span-dkv: the column tiles "
            "discard the chain rows' L2 lines once read "

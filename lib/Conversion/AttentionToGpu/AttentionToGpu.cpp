@@ -87,6 +87,7 @@ struct ConvertStAttentionToGpuPass
     o.bandBackward = bandBackward;
     o.discardChain = discardChain;
     o.pairedBackward = pairedBackward;
+    o.pairedBandLag = pairedBandLag;
     return o;
   }
 

@@ -63,16 +63,17 @@ void emitPairedTiles(KernelEmitter &k, function_ref<void()> dq,
 /// a band part's first dQ kernel (`dq`: delta, lse2, the start of dq_acc)
 /// and first dK/dV kernel (`dkv`: the start of dk_acc, dv_acc) as one, its
 /// blocks taking tickets (decodeBandPairTicket) that alternate a dQ tile
-/// and a dK/dV tile `halo` + kBandPairLag tiles behind it (`halo`: the
-/// query tiles after its own that a key tile's band reaches), so that the
-/// two read the
-/// band's rows of Q, K, V and dO from DRAM once. A dQ tile releases its
+/// and a dK/dV tile `halo` + `lag` tiles behind it (`halo`: the query
+/// tiles after its own that a key tile's band reaches; `lag`: the option
+/// paired-band-lag), so that the two read the band's rows of Q, K, V and
+/// dO from DRAM once. A dQ tile releases its
 /// flag after its stores; a dK/dV tile acquires the flags of the dQ tiles
 /// of its band before it walks them. Needs begin() with ticketSlot, and
 /// the zeroed scratch `flagsName` (a ticket counter, then a flag a query
 /// tile a head).
 void emitPairedBand(KernelEmitter &k, StringRef flagsName, int64_t halo,
-                    function_ref<void()> dq, function_ref<void()> dkv);
+                    int64_t lag, function_ref<void()> dq,
+                    function_ref<void()> dkv);
 /// The dK/dV that a split dQ kernel computes for the key group `parts`
 /// (dq-own-block-dkv): blocks inside its 128 query rows, which it walks
 /// last; `later` are the key views of the dK/dV kernels after it (as

@@ -143,6 +143,11 @@ LogicalResult EntrySchedule::checkOptions() {
            << "paired-backward must be 0 (off), 1 (the column part) or 2 "
               "(the column and the band part) (got "
            << opt.pairedBackward << ")";
+  if (opt.pairedBandLag < 0)
+    return op.emitOpError()
+           << "paired-band-lag must be a number of query tiles, at least 0 "
+              "(got "
+           << opt.pairedBandLag << ")";
   if (opt.forwardPingPong && !(opt.forwardProducer && opt.pipelinedForward))
     return op.emitOpError() << "forward-ping-pong takes forward-producer and "
                                "pipelined-forward";

@@ -203,16 +203,17 @@ bool EntrySchedule::pairedBandKernel() {
       /*split=*/false, backward,
       [&](KernelEmitter &k) {
         emitPairedBand(
-            k, flags, *halo,
+            k, flags, *halo, opt.pairedBandLag,
             [&] { emitDq(k, dqGroup, /*first=*/true, lastDq, nullptr); },
             [&] { emitDkv(k, dkvGroup, /*first=*/true, laterKeys); });
       },
       /*variant=*/"", /*tickets=*/true);
   json::Value tiles = exOp("ceildiv", ex("N"), ex(kBlockRows));
-  (*backward.back().getAsObject())["grid"] = json::Array{
-      exOp("mul", ex("BH"),
-           exOp("add", exOp("mul", ex(2), tiles), ex(*halo + kBandPairLag))),
-      ex(1), ex(1)};
+  (*backward.back().getAsObject())["grid"] =
+      json::Array{exOp("mul", ex("BH"),
+                       exOp("add", exOp("mul", ex(2), tiles),
+                            ex(*halo + opt.pairedBandLag))),
+                  ex(1), ex(1)};
   scratch.push_back(json::Object{
       {"name", flags},
       {"bytes",

@@ -95,7 +95,7 @@
 // first dQ kernel (delta, lse2, dq_acc) and first dK/dV kernel as one,
 // whose dK/dV tiles read the delta and lse2 of their queries: tickets
 // (decodeBandPairTicket) put each dK/dV tile after the dQ tiles of its
-// band and a wave of blocks more (kBandPairLag), and it acquires their
+// band and a wave of blocks more (paired-band-lag), and it acquires their
 // flags before its walk (KernelEmitter::tileFlagsFirst). Deadlock-free
 // as the span order: it waits only for smaller tickets.
 //
@@ -453,7 +453,8 @@ void emitMixedDkv(KernelEmitter &k, const ga::View &summaryView,
 }
 
 void emitPairedBand(KernelEmitter &k, StringRef flagsName, int64_t halo,
-                    function_ref<void()> dq, function_ref<void()> dkv) {
+                    int64_t lag, function_ref<void()> dq,
+                    function_ref<void()> dkv) {
   OpBuilder &b = k.b;
   Location loc = k.loc;
   IndexMath &m = k.m;
@@ -461,8 +462,8 @@ void emitPairedBand(KernelEmitter &k, StringRef flagsName, int64_t halo,
   Value flags = k.arg[flagsName];
   Value zero = m.c(0);
   Value tiles = m.ceilDiv(k.n, m.c(k.rowsPerBlock()));
-  BandPairTicket pt = decodeBandPairTicket(m, blockTicket(k, flags), tiles,
-                                           halo + kBandPairLag);
+  BandPairTicket pt =
+      decodeBandPairTicket(m, blockTicket(k, flags), tiles, halo + lag);
   Value flagBase = m.add(m.c(1), m.mul(pt.head, tiles));
   k.setHead(pt.head);
 

@@ -57,22 +57,16 @@ MixTicket decodeMixTicket(attention_loops::IndexMath &m, Value ticket,
 /// tiles, then rounds of the dQ tile r + ahead (empty past the sequence)
 /// and the dK/dV tile r, so that the dQ tiles r .. r + ahead come before
 /// it: those that hold the queries of key tile r's band (its halo) and
-/// more, so that they have finished when it starts (kBandPairLag).
+/// more, so that they have finished when it starts (`ahead`: the halo and
+/// the option paired-band-lag).
 struct BandPairTicket {
   Value head;    // batch * H + head
   Value isDq;    // i1: a dQ tile (else a dK/dV tile)
   Value dqTile;  // its query tile (may be past the sequence)
   Value dkvTile; // its key tile
 };
-/// The query tiles beyond its halo that a paired band's dK/dV tile trails
-/// the dQ tiles by: 2 x 128 tickets, about the blocks that an H100 (132
-/// SMs) runs at once at two blocks an SM, so that the dQ tiles it waits
-/// for were started a wave of blocks before it and have finished, while
-/// their rows are still in L2 (128 tiles of Q, K, V and dO at d = 128:
-/// 8 MiB a head).
-constexpr int64_t kBandPairLag = 128;
 BandPairTicket decodeBandPairTicket(attention_loops::IndexMath &m, Value ticket,
-                                    Value tiles, int64_t halo);
+                                    Value tiles, int64_t ahead);
 
 /// Block (bx, by) of a launch of gx tiles by gy head rows, renumbered to
 /// take the (tile, head row) pairs tile-major within groups of G = max(1,

@@ -3,7 +3,7 @@
 // tickets from pair_flags_bwd (zeroed: the counter, then a flag a query
 // tile a head): BH x (2 ceil(N / 64) + halo + 128) tickets, the halo the
 // query tiles after its own that a key tile's band reaches (2 for a window
-// of 128, 4 for 256), 128 the lag (kBandPairLag) that lets a dK/dV tile's
+// of 128, 4 for 256), 128 the lag (paired-band-lag) that lets a dK/dV tile's
 // dQ tiles finish before it starts. A dQ tile (it computes delta and lse2) releases its
 // flag after its stores; a dK/dV tile acquires its band's flags before
 // its first product. Strided's column pair then follows on the first
@@ -11,6 +11,13 @@
 // its pair writes dq, dk and dv. Strided's pair writes the class-major
 // statistics that the column pair's dK/dV tiles read.
 // RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=128 paired-backward=2" | FileCheck %s
+// paired-band-lag sets the lag: halo + lag tiles in the grid (2 + 32 for
+// strided, 4 + 32 for local), and the same count in the tickets' decode.
+// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=128 paired-backward=2 paired-band-lag=32" | FileCheck %s --check-prefix=LAG
+// LAG: \22op\22:\22mul\22},34],\22op\22:\22add\22}
+// LAG-SAME: \22kernel\22:\22st_attn_strided_pair2\22
+// LAG: \22op\22:\22mul\22},36],\22op\22:\22add\22}
+// LAG-SAME: \22kernel\22:\22st_attn_local_pair{{[0-9]+}}\22
 
 // CHECK: st.gpu_manifest
 // CHECK-SAME: \22backward\22:[{\22args\22:[\22q\22,\22k\22,\22v\22,\22dout\22,\22lse\22,\22delta\22,\22dq\22,\22o\22,\22lse2\22,\22dk\22,\22dv\22,\22dq_acc\22,\22dq_acc_scale\22,\22dk_acc\22,\22dk_acc_scale\22,\22dv_acc\22,\22dv_acc_scale\22,\22lse2_c\22,\22delta_c\22,\22pair_flags_bwd\22,\22N\22,\22H\22]
