@@ -27,10 +27,10 @@
 # ST_GPU_DISCARD_CHAIN=0 keeps their chain's L2 lines after they are read.
 # ST_GPU_MIXED_DKV=1 runs fixed's own-block and summary dK/dV as one kernel
 # whose tiles, taken by ticket, mix the two in each head.
-# ST_GPU_PAIRED_BACKWARD=1 runs strided's column dQ and dK/dV as one kernel
-# whose blocks alternate the two kinds of tile of a class; =2 also the
-# band's first dQ and dK/dV, whose dK/dV tiles trail the dQ tiles by the
-# halo and ST_GPU_PAIRED_BAND_LAG query tiles (default 128).
+# ST_GPU_PAIRED_BACKWARD=0 runs strided's column dQ and dK/dV as two kernels
+# (default 1: one kernel whose blocks alternate the two kinds of tile of a
+# class); =2 also the band's first dQ and dK/dV, whose dK/dV tiles trail the
+# dQ tiles by the halo and ST_GPU_PAIRED_BAND_LAG query tiles (default 128).
 # ST_GPU_BAND_BACKWARD=S (S > 0) computes a band part's dQ and dK/dV in one
 # kernel of S key tiles a block (strided's band, local; off: 0).
 # ST_GPU_WHOLE_SUMMARY_KEYS=1 gives fixed's summary dK/dV kernel the summary

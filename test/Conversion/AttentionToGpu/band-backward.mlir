@@ -11,8 +11,10 @@
 // the first stream and their dK/dV kernel waits for both (the chains, the
 // class-major statistics). A layout that is a band alone (local) has no
 // chain: the kernel stores dq, dk, dv. f32 (mma.sync) keeps its kernels.
-// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64,128 band-backward=8" | FileCheck %s
-// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64,128" | FileCheck %s --check-prefix=OFF
+// paired-backward=0 throughout: the column dQ and dK/dV as separate
+// kernels (paired-backward.mlir tests their pair, the default).
+// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64,128 band-backward=8 paired-backward=0" | FileCheck %s
+// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64,128 paired-backward=0" | FileCheck %s --check-prefix=OFF
 
 // CHECK: st.gpu_manifest
 // CHECK-SAME: {\22backward\22:[{\22args\22:[\22q\22,\22k\22,\22v\22,\22dout\22,\22lse\22,\22delta\22,\22dq\22,\22o\22,\22lse2\22,\22dk\22,\22dv\22,\22dq_acc\22,\22dq_acc_scale\22,\22dk_acc\22,\22dk_acc_scale\22,\22dv_acc\22,\22dv_acc_scale\22,\22N\22,\22H\22],

@@ -3,8 +3,10 @@
 // and delta class-major (lse2_c, delta_c: B * H * L * ceil(N / L) floats)
 // and the dK/dV kernel over it stages them from there, waiting for that
 // dQ kernel. Off, or with a pattern per head, neither buffer exists.
-// RUN: st-opt %s --convert-st-attention-to-gpu -split-input-file | FileCheck %s
-// RUN: st-opt %s --convert-st-attention-to-gpu="class-stats=false" -split-input-file | FileCheck %s --check-prefix=OFF
+// paired-backward=0 throughout: the column dQ and dK/dV as separate
+// kernels (paired-backward.mlir tests their pair, the default).
+// RUN: st-opt %s --convert-st-attention-to-gpu="paired-backward=0" -split-input-file | FileCheck %s
+// RUN: st-opt %s --convert-st-attention-to-gpu="class-stats=false paired-backward=0" -split-input-file | FileCheck %s --check-prefix=OFF
 
 // CHECK-LABEL: module attributes
 // CHECK-SAME: \22lse2_c\22,\22delta_c\22,\22N\22,\22H\22],{{.*}}\22kernel\22:\22st_attn_s100_dq3\22

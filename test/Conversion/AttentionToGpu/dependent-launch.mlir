@@ -5,11 +5,13 @@
 // kernel start. Every launch says
 // early_launch, and dependent-launch=false (or a chip before sm_90 in the
 // pipeline) leaves both out.
-// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64" | FileCheck %s
-// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64 dependent-launch=false" | FileCheck %s --check-prefix=OFF
-// RUN: st-opt %s --convert-st-attention-to-gpu | FileCheck %s --check-prefix=SYNC
-// RUN: st-opt %s --st-gpu-kernels="chip=sm_90a" | FileCheck %s --check-prefix=PTX90
-// RUN: st-opt %s --st-gpu-kernels="chip=sm_80" | FileCheck %s --check-prefix=PTX80
+// paired-backward=0 throughout: the column dQ and dK/dV as separate
+// kernels (paired-backward.mlir tests their pair, the default).
+// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64 paired-backward=0" | FileCheck %s
+// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64 dependent-launch=false paired-backward=0" | FileCheck %s --check-prefix=OFF
+// RUN: st-opt %s --convert-st-attention-to-gpu="paired-backward=0" | FileCheck %s --check-prefix=SYNC
+// RUN: st-opt %s --st-gpu-kernels="chip=sm_90a paired-backward=0" | FileCheck %s --check-prefix=PTX90
+// RUN: st-opt %s --st-gpu-kernels="chip=sm_80 paired-backward=0" | FileCheck %s --check-prefix=PTX80
 
 // CHECK-LABEL: module attributes
 // CHECK-SAME: \22early_launch\22:true,{{.*}}\22kernel\22:\22st_attn_f_dq2\22

@@ -8,9 +8,11 @@
 // dK/dV kernel continues the chain (it loads dk_acc and dv_acc) and waits
 // for the dQ kernel. Layouts without such a block (strided), or whose dQ
 // is not split (f32), keep their kernels; so does the default (off).
-// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64,128 dq-own-block-dkv=1" | FileCheck %s
-// RUN: st-opt %s --st-gpu-kernels="chip=sm_90a dq-own-block-dkv=1" | FileCheck %s --check-prefix=PIPE
-// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64,128" | FileCheck %s --check-prefix=OFF
+// paired-backward=0 throughout: the column dQ and dK/dV as separate
+// kernels (paired-backward.mlir tests their pair, the default).
+// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64,128 dq-own-block-dkv=1 paired-backward=0" | FileCheck %s
+// RUN: st-opt %s --st-gpu-kernels="chip=sm_90a dq-own-block-dkv=1 paired-backward=0" | FileCheck %s --check-prefix=PIPE
+// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64,128 paired-backward=0" | FileCheck %s --check-prefix=OFF
 
 // The manifest (an escaped JSON string).
 // CHECK-LABEL: module attributes

@@ -5,9 +5,11 @@
 // the kernel's minctasm hint (the d = 64 warpgroup-MMA kernels: forward
 // 5, dQ 4, dK/dV 3), else what 255 registers a thread and the shared
 // memory allow (fixed's summary dK/dV at d = 128: 2). Off by default.
-// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64,128 head-groups=true" | FileCheck %s
-// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64,128" | FileCheck %s --check-prefix=OFF
-// RUN: st-opt %s --st-gpu-kernels="chip=sm_90a head-groups=true" | FileCheck %s --check-prefix=PTX
+// paired-backward=0 throughout: the column dQ and dK/dV as separate
+// kernels (paired-backward.mlir tests their pair, the default).
+// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64,128 head-groups=true paired-backward=0" | FileCheck %s
+// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64,128 paired-backward=0" | FileCheck %s --check-prefix=OFF
+// RUN: st-opt %s --st-gpu-kernels="chip=sm_90a head-groups=true paired-backward=0" | FileCheck %s --check-prefix=PTX
 
 // CHECK-LABEL: gpu.func @st_attn_s_fwd0(
 // CHECK-DAG: %[[BX:.*]] = gpu.block_id x

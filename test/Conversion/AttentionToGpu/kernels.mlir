@@ -6,18 +6,17 @@
 
 // Strided: the band walks the identity view; the column walks one residue
 // class (stride 128) per block, so two forward kernels chained through
-// o_acc, two dQ and two dK/dV kernels. The first dQ kernel also computes
-// delta (and lse2) for the others: it takes o and writes delta and lse2.
+// o_acc. Backward: the band's dQ kernel, which also computes delta (and
+// lse2) for the others (it takes o and writes delta and lse2), and their
+// class-major copies (lse2_c, delta_c: a class's rows adjacent), which the
+// column dK/dV tiles stage; the band's dK/dV kernel on the second stream,
+// after launch 0; then the column part's dQ and dK/dV as one kernel over
+// twice the column view's grid (paired-backward, paired-backward.mlir),
+// after it on the same stream.
 // CHECK-LABEL: module attributes {gpu.container_module, st.gpu_manifest =
-// CHECK-SAME: \22backward\22:[{\22args\22:[\22q\22,\22k\22,\22v\22,\22dout\22,\22lse\22,\22delta\22,\22dq\22,\22o\22,\22lse2\22,\22dq_acc\22,\22dq_acc_scale\22,\22N\22,\22H\22],{{.*}}\22kernel\22:\22st_attn_strided_dq2\22
-// The column dQ kernel also writes its rows' lse2 and delta class-major
-// (lse2_c, delta_c: a class's rows adjacent), which the column dK/dV
-// kernel stages. The dK/dV kernels run on the second stream beside dQ:
-// the first waits for launch 0 (dq2: delta and lse2), the second for
-// launch 1 (dq3: the class-major copies).
-// CHECK-SAME: \22dq_acc_scale\22,\22lse2_c\22,\22delta_c\22,\22N\22,\22H\22],{{.*}}\22kernel\22:\22st_attn_strided_dq3\22,\22shared_bytes\22:0}
-// CHECK-SAME: \22kernel\22:\22st_attn_strided_dkv4\22,\22shared_bytes\22:0,\22stream\22:1,\22waits\22:[0]}
-// CHECK-SAME: \22dv_acc_scale\22,\22lse2_c\22,\22delta_c\22,\22N\22,\22H\22],{{.*}}\22kernel\22:\22st_attn_strided_dkv5\22,\22shared_bytes\22:0,\22stream\22:1,\22waits\22:[1]}
+// CHECK-SAME: \22backward\22:[{\22args\22:[\22q\22,\22k\22,\22v\22,\22dout\22,\22lse\22,\22delta\22,\22dq\22,\22o\22,\22lse2\22,\22dq_acc\22,\22dq_acc_scale\22,\22lse2_c\22,\22delta_c\22,\22N\22,\22H\22],{{.*}}\22kernel\22:\22st_attn_strided_dq2\22
+// CHECK-SAME: \22kernel\22:\22st_attn_strided_dkv3\22,\22shared_bytes\22:0,\22stream\22:1,\22waits\22:[0]}
+// CHECK-SAME: \22grid\22:[{\22args\22:[2,{{.*}}\22kernel\22:\22st_attn_strided_pair4\22,\22shared_bytes\22:0,\22stream\22:1}]
 // CHECK-NOT: st_attn_strided_delta
 // CHECK-SAME: \22layout\22:\22#st.strided<stride = 128>\22
 // The class-major statistics: B * H * 128 * ceil(N / 128) floats each.
@@ -91,21 +90,21 @@
 // CHECK: scf.if
 // CHECK: memref.store %{{.*}}, %arg5[%{{.*}}] : memref<?xf32>
 // CHECK-NEXT: memref.store %{{.*}}, %arg8[%{{.*}}] : memref<?xf32>
-// CHECK: gpu.func @st_attn_strided_dq3(
 // Each valid row's delta and lse2 also go to row (class c, view row x) of
-// the class-major copies, ((b * H + h) * 128 + c) * ceil(N / 128) + x:
-// CHECK: memref.load %arg5[
-// CHECK: scf.if
+// the class-major copies, ((b * H + h) * 128 + c) * ceil(N / 128) + x,
+// with c = row % 128 and x = row / 128:
+// CHECK: %[[C:.*]] = arith.remsi %[[ROW:.*]], %c128{{.*}} : index
+// CHECK-NEXT: %[[X:.*]] = arith.floordivsi %[[ROW]], %c128{{.*}} : index
 // CHECK-NEXT: arith.constant 128 : index
 // CHECK-NEXT: %[[PER:.*]] = arith.ceildivsi %{{.*}}, %c128{{.*}} : index
 // CHECK-NEXT: arith.constant 128 : index
 // CHECK-NEXT: %[[BH:.*]] = arith.muli %{{.*}}, %c128{{.*}} : index
-// CHECK-NEXT: %[[CLASS:.*]] = arith.addi %[[BH]], %{{.*}} : index
+// CHECK-NEXT: %[[CLASS:.*]] = arith.addi %[[BH]], %[[C]] : index
 // CHECK-NEXT: %[[CLS:.*]] = arith.muli %[[CLASS]], %[[PER]] : index
-// CHECK-NEXT: %[[CI:.*]] = arith.addi %[[CLS]], %{{.*}} : index
-// CHECK-NEXT: memref.store %{{.*}}, %arg10[%[[CI]]] : memref<?xf32>
-// CHECK-NEXT: memref.store %{{.*}}, %arg9[%[[CI]]] : memref<?xf32>
-// CHECK: gpu.func @st_attn_strided_dkv4(
+// CHECK-NEXT: %[[CI:.*]] = arith.addi %[[CLS]], %[[X]] : index
+// CHECK-NEXT: memref.store %{{.*}}, %arg12[%[[CI]]] : memref<?xf32>
+// CHECK-NEXT: memref.store %{{.*}}, %arg11[%[[CI]]] : memref<?xf32>
+// CHECK: gpu.func @st_attn_strided_dkv3(
 // p^T from the staged lse2 of the query rows: one 8-byte load for the
 // lane's two rows, then one fma a score, no per-score scaling.
 // CHECK: %[[PAIR:.*]] = vector.load %{{.*}} {alignment = 8 : i64} : memref<2x64xf32, #gpu.address_space<workgroup>>, vector<2xf32>
@@ -114,11 +113,11 @@
 // CHECK-NEXT: %[[X:.*]] = math.fma %{{.*}}, %{{.*}}, %[[L2]] : f32
 // CHECK-NEXT: llvm.call_intrinsic "llvm.nvvm.ex2.approx.ftz.f"(%[[X]])
 // CHECK-NEXT: math.fma %{{.*}}, %{{.*}}, %[[L2B]] : f32
-// CHECK: gpu.func @st_attn_strided_dkv5(
-// The column dK/dV kernel stages lse2 and delta from the class-major
-// copies (%arg12, %arg13), one row a thread, adjacent rows:
-// CHECK: nvgpu.device_async_copy %arg12[%[[SI:.*]]], %{{.*}}, 1 : memref<?xf32>
-// CHECK-NEXT: nvgpu.device_async_copy %arg13[%[[SI]]], %{{.*}}, 1 : memref<?xf32>
+// CHECK: gpu.func @st_attn_strided_pair4(
+// The pair's dK/dV tiles stage lse2 and delta from the class-major copies
+// (%arg16, %arg17), one row a thread, adjacent rows:
+// CHECK: nvgpu.device_async_copy %arg16[%[[SI:.*]]], %{{.*}}, 1 : memref<?xf32>
+// CHECK-NEXT: nvgpu.device_async_copy %arg17[%[[SI]]], %{{.*}}, 1 : memref<?xf32>
 // CHECK-NOT: gpu.func
 // NVVM: llvm.func @st_attn_strided_fwd0
 // NVVM: nvvm.mma.sync

@@ -8,8 +8,10 @@
 // chain. The launch waits for the dQ kernel (delta, lse2) on the second
 // stream, as the own-block kernel did. Off by default; other layouts
 // (strided: residue classes) and per-head summaries keep their kernels.
-// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=128 mixed-dkv=1" | FileCheck %s
-// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=128" | FileCheck %s --check-prefix=OFF
+// paired-backward=0 throughout: the column dQ and dK/dV as separate
+// kernels (paired-backward.mlir tests their pair, the default).
+// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=128 mixed-dkv=1 paired-backward=0" | FileCheck %s
+// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=128 paired-backward=0" | FileCheck %s --check-prefix=OFF
 
 // CHECK: st.gpu_manifest
 // CHECK-SAME: \22args\22:[\22q\22,\22k\22,\22v\22,\22dout\22,\22lse2\22,\22delta\22,\22dk\22,\22dv\22,\22dk_acc\22,\22dk_acc_scale\22,\22dv_acc\22,\22dv_acc_scale\22,\22mix_flags_dkv\22,\22N\22,\22H\22]

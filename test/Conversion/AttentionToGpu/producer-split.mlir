@@ -5,13 +5,15 @@
 // producer warpgroup; the split forward walks 128-key tiles (three stages
 // of 128 x 128). Strided's kernels (short walks), every d = 64 kernel and
 // the dK/dV kernels (dkv-producer=0) keep one warpgroup a block.
-// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64,128" | FileCheck %s
-// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64,128 forward-producer=0 dq-producer=0" | FileCheck %s --check-prefix=OFF
+// paired-backward=0 throughout: the column dQ and dK/dV as separate
+// kernels (paired-backward.mlir tests their pair, the default).
+// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64,128 paired-backward=0" | FileCheck %s
+// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64,128 forward-producer=0 dq-producer=0 paired-backward=0" | FileCheck %s --check-prefix=OFF
 // dkv-producer: the dK/dV kernel's producer copies the query tiles, Q and
 // dO, and their rows' lse2 and delta (4-byte copies) after waiting for the
 // first dQ kernel (which writes them); it gives the consumers all it can
 // (24 registers; 240 each for the two 64 x d accumulators).
-// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64,128 dkv-producer=1" | FileCheck %s --check-prefix=DKV
+// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64,128 dkv-producer=1 paired-backward=0" | FileCheck %s --check-prefix=DKV
 
 // CHECK-LABEL: gpu.func @st_attn_fixed128_fwd0(
 // CHECK-SAME: known_block_size = array<i32: 384, 1, 1>, nvvm.minctasm = 1

@@ -5,10 +5,12 @@
 // and dQ's second kernels are reversed; the dK/dV chain starts reversed
 // (it runs beside the second dQ kernel) and its second kernel is not.
 // It is the default; off, no kernel reads gridDim.
-// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64" | FileCheck %s
-// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64 serpentine-heads=false" | FileCheck %s --check-prefix=OFF
-// RUN: st-opt %s --st-gpu-kernels="chip=sm_90a" | FileCheck %s --check-prefix=PTX
-// RUN: st-opt %s --st-gpu-kernels="chip=sm_90a serpentine-heads=false" | FileCheck %s --check-prefix=OFF
+// paired-backward=0 throughout: the column dQ and dK/dV as separate
+// kernels (paired-backward.mlir tests their pair, the default).
+// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64 paired-backward=0" | FileCheck %s
+// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64 serpentine-heads=false paired-backward=0" | FileCheck %s --check-prefix=OFF
+// RUN: st-opt %s --st-gpu-kernels="chip=sm_90a paired-backward=0" | FileCheck %s --check-prefix=PTX
+// RUN: st-opt %s --st-gpu-kernels="chip=sm_90a serpentine-heads=false paired-backward=0" | FileCheck %s --check-prefix=OFF
 
 // CHECK-LABEL: gpu.func @st_attn_f_fwd0(
 // CHECK-NOT: gpu.grid_dim

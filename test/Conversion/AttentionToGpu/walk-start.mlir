@@ -5,8 +5,10 @@
 // continues the band's chain; its first dQ kernel reads O and dO for
 // delta. The backward's later kernels (the column dQ and dK/dV) load their
 // chains first.
-// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64" | FileCheck %s
-// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64 walk-start=false" | FileCheck %s --check-prefix=OFF
+// paired-backward=0 throughout: the column dQ and dK/dV as separate
+// kernels (paired-backward.mlir tests their pair, the default).
+// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64 paired-backward=0" | FileCheck %s
+// RUN: st-opt %s --convert-st-attention-to-gpu="wgmma-head-dims=64 walk-start=false paired-backward=0" | FileCheck %s --check-prefix=OFF
 
 // The column forward: after the wait for the band's kernel, a barrier and
 // the first key tile's copies (k, v), then its rows' lse and the o_acc
