@@ -92,15 +92,20 @@ static KernelEmitter::WgmmaOperands dsKeyProduct(KernelEmitter &k,
   return w;
 }
 
-BandCarries bandBackwardCarries(const ga::GpuPart &part, int64_t d, Type elt) {
-  const lay::Factor &f = part.factor;
-  if (part.queryView.kind != ga::ViewKind::Identity ||
-      part.keyView.kind != ga::ViewKind::Identity || !part.excluded.empty() ||
+std::optional<int64_t> bandHalo(const ga::GpuPart &p) {
+  const lay::Factor &f = p.factor;
+  if (p.queryView.kind != ga::ViewKind::Identity ||
+      p.keyView.kind != ga::ViewKind::Identity || !p.excluded.empty() ||
       f.getKind() != lay::FactorKind::Band || f.isDenseCausal())
+    return std::nullopt;
+  return (f.getPeriod() + kBlockRows - 2) / kBlockRows;
+}
+
+BandCarries bandBackwardCarries(const ga::GpuPart &part, int64_t d, Type elt) {
+  std::optional<int64_t> halo = bandHalo(part);
+  if (!halo || *halo < 1)
     return {};
-  int64_t span = (f.getPeriod() + 62) / kBlockRows + 1;
-  if (span < 2)
-    return {};
+  int64_t span = *halo + 1;
   // What KernelEmitter::begin gives the kernel: `stages` stages of Q and
   // dO with their statistics, K and V as row operands, the dS tile and
   // the carries, aligned.

@@ -58,6 +58,9 @@ private:
                  bool split, llvm::json::Array &list,
                  function_ref<void(KernelEmitter &)> emit,
                  StringRef variant = "", bool tickets = false);
+  /// A ticketed launch's flags: the buffer and its zeroed scratch (see
+  /// the definition).
+  void addTicketFlags(Buffers &bufs, StringRef name, llvm::json::Value perHead);
   /// The span-ordered kernel of a band body and a column body (see the
   /// definition).
   void addSpanKernel(StringRef kind, Buffers bufs, bool rowStats,

@@ -22,21 +22,20 @@ namespace gpu_kernels {
 
 namespace json = llvm::json;
 
-namespace {
-
-/// paired-backward=2: the query tiles after its own that a key tile of
-/// band part `p` meets (its queries lie within the window after its keys),
-/// where `p` is a bounded band over identity views with no exclusions.
-std::optional<int64_t> bandHalo(const ga::GpuPart &p) {
-  const lay::Factor &f = p.factor;
-  if (p.queryView.kind != ga::ViewKind::Identity ||
-      p.keyView.kind != ga::ViewKind::Identity || !p.excluded.empty() ||
-      f.getKind() != lay::FactorKind::Band || f.isDenseCausal())
-    return std::nullopt;
-  return (f.getPeriod() + kBlockRows - 2) / kBlockRows;
+/// The flags of a launch whose blocks take tickets: buffer `name` in
+/// `bufs`, and its zeroed scratch, a ticket counter, then a flag for each
+/// of the `perHead` units (spans, tiles) of each (batch, head).
+void EntrySchedule::addTicketFlags(Buffers &bufs, StringRef name,
+                                   json::Value perHead) {
+  bufs.push_back({name, b.getI32Type()});
+  scratch.push_back(json::Object{
+      {"name", name},
+      {"bytes",
+       exOp("mul",
+            exOp("add", ex(1), exOp("mul", ex("BH"), std::move(perHead))),
+            ex(4))},
+      {"zeroed", true}});
 }
-
-} // namespace
 
 /// span-forward, span-dq, span-dkv: a pass's chain of a band kernel and a
 /// column kernel (one pattern for every head, kernels of 64 rows a block,
@@ -68,7 +67,9 @@ void EntrySchedule::addSpanKernel(StringRef kind, Buffers bufs, bool rowStats,
                                   StringRef flags, int64_t stride, int64_t lag,
                                   function_ref<void(KernelEmitter &)> band,
                                   function_ref<void(KernelEmitter &)> columns) {
-  bufs.push_back({flags, b.getI32Type()});
+  json::Value spans =
+      exOp("ceildiv", exOp("ceildiv", ex("N"), ex(stride)), ex(kBlockRows));
+  addTicketFlags(bufs, flags, spans);
   addKernel(
       kind, bufs, rowStats, view, /*reversedHeads=*/false,
       /*split=*/false, list,
@@ -78,15 +79,8 @@ void EntrySchedule::addSpanKernel(StringRef kind, Buffers bufs, bool rowStats,
             [&] { columns(k); });
       },
       /*variant=*/"", /*tickets=*/true);
-  json::Value spans =
-      exOp("ceildiv", exOp("ceildiv", ex("N"), ex(stride)), ex(kBlockRows));
   (*list.back().getAsObject())["grid"] = json::Array{
       exOp("mul", ex("BH"), exOp("mul", ex(2 * stride), spans)), ex(1), ex(1)};
-  scratch.push_back(json::Object{
-      {"name", flags},
-      {"bytes",
-       exOp("mul", exOp("add", ex(1), exOp("mul", ex("BH"), spans)), ex(4))},
-      {"zeroed", true}});
 }
 
 /// span-dkv: the dK/dV pair (band keys first, then the key residue
@@ -142,7 +136,7 @@ bool EntrySchedule::mixedDkvPair() {
   addChain(bufs, "dk_acc");
   addChain(bufs, "dv_acc");
   StringRef flags = "mix_flags_dkv";
-  bufs.push_back({flags, b.getI32Type()});
+  addTicketFlags(bufs, flags, gridX(own.front().keyView, kBlockRows));
   SmallVector<ga::View> later = {summaryView};
   addKernel(
       "dkv", bufs, /*rowStats=*/true, own.front().keyView,
@@ -164,14 +158,6 @@ bool EntrySchedule::mixedDkvPair() {
                   ex(1), ex(1)};
   dkv["stream"] = 1;
   dkv["waits"] = json::Array{firstDq};
-  scratch.push_back(json::Object{
-      {"name", flags},
-      {"bytes",
-       exOp("mul",
-            exOp("add", ex(1),
-                 exOp("mul", ex("BH"), gridX(own.front().keyView, kBlockRows))),
-            ex(4))},
-      {"zeroed", true}});
   return true;
 }
 
@@ -196,7 +182,8 @@ bool EntrySchedule::pairedBandKernel() {
   if (classFromFirst)
     bufs.append({{"lse2_c", f32}, {"delta_c", f32}});
   StringRef flags = "pair_flags_bwd";
-  bufs.push_back({flags, b.getI32Type()});
+  json::Value tiles = exOp("ceildiv", ex("N"), ex(kBlockRows));
+  addTicketFlags(bufs, flags, tiles);
   const auto &dqGroup = fwd.front(), &dkvGroup = bwd.front();
   addKernel(
       "pair", bufs, /*rowStats=*/true, band.keyView, /*reversedHeads=*/false,
@@ -208,17 +195,11 @@ bool EntrySchedule::pairedBandKernel() {
             [&] { emitDkv(k, dkvGroup, /*first=*/true, laterKeys); });
       },
       /*variant=*/"", /*tickets=*/true);
-  json::Value tiles = exOp("ceildiv", ex("N"), ex(kBlockRows));
   (*backward.back().getAsObject())["grid"] =
       json::Array{exOp("mul", ex("BH"),
                        exOp("add", exOp("mul", ex(2), tiles),
                             ex(*halo + opt.pairedBandLag))),
                   ex(1), ex(1)};
-  scratch.push_back(json::Object{
-      {"name", flags},
-      {"bytes",
-       exOp("mul", exOp("add", ex(1), exOp("mul", ex("BH"), tiles)), ex(4))},
-      {"zeroed", true}});
   ownWriter = firstDq;
   return true;
 }
