@@ -29,8 +29,7 @@
 # whose tiles, taken by ticket, mix the two in each head.
 # ST_GPU_PAIRED_BACKWARD=0 runs strided's column dQ and dK/dV as two kernels
 # (default 1: one kernel whose blocks alternate the two kinds of tile of a
-# class); =2 also the band's first dQ and dK/dV, whose dK/dV tiles trail the
-# dQ tiles by the halo and ST_GPU_PAIRED_BAND_LAG query tiles (default 128).
+# class).
 # ST_GPU_BAND_BACKWARD=S (S > 0) computes a band part's dQ and dK/dV in one
 # kernel of S key tiles a block (strided's band, local; off: 0).
 # ST_GPU_WHOLE_SUMMARY_KEYS=1 gives fixed's summary dK/dV kernel the summary
@@ -102,8 +101,7 @@ for pair in WGMMA_HEAD_DIMS:wgmma-head-dims WGMMA_KEY_TILE:wgmma-key-tile \
   SPLIT_FORWARD_MIN_N:split-forward-min-n SPAN_FORWARD:span-forward \
   SPAN_DQ:span-dq SPAN_DKV:span-dkv MIXED_DKV:mixed-dkv \
   WHOLE_SUMMARY_KEYS:whole-summary-keys BAND_BACKWARD:band-backward \
-  DISCARD_CHAIN:discard-chain PAIRED_BACKWARD:paired-backward \
-  PAIRED_BAND_LAG:paired-band-lag; do
+  DISCARD_CHAIN:discard-chain PAIRED_BACKWARD:paired-backward; do
   var="ST_GPU_${pair%%:*}"
   if [ -n "${!var:-}" ]; then
     pipeline+=" ${pair#*:}=${!var}"

@@ -20,10 +20,7 @@
 // renumbering of blockIdx (groupedBlock), and MixedTicketsNameEveryTileOnce
 // for the mixed dK/dV kernel's tickets (decodeMixTicket): every own-block
 // and summary tile of every head once, and the own-block tiles that hold a
-// summary tile's keys before it in the same head, and
-// BandPairTicketsNameEveryTileOnce for the paired band backward's tickets
-// (decodeBandPairTicket): every dQ and dK/dV tile of every head once, and
-// the dQ tiles of a key tile's band before it. ExcludedKeysCounted
+// summary tile's keys before it in the same head. ExcludedKeysCounted
 // checks the count of excluded keys in a key range (excludedKeysIn, Walks.h)
 // by which the dK/dV kernels of a part with key-only exclusions decide
 // whether a key tile can skip its mask.
@@ -53,8 +50,6 @@
 
 using namespace mlir;
 using mlir::st::attention_loops::IndexMath;
-using mlir::st::gpu_kernels::BandPairTicket;
-using mlir::st::gpu_kernels::decodeBandPairTicket;
 using mlir::st::gpu_kernels::decodeMixTicket;
 using mlir::st::gpu_kernels::decodeSpanTicket;
 using mlir::st::gpu_kernels::MixTicket;
@@ -343,78 +338,6 @@ TEST_F(SpanOrder, MixedTicketsNameEveryTileOnce) {
                 << positions[x] << ")";
         }
       }
-    }
-  }
-}
-
-/// The paired band backward's tickets (decodeBandPairTicket, as
-/// emitPairedBand calls it: 64-row tiles, the band's halo in tiles and a
-/// lag beyond it), run over every ticket of launches of bands of several
-/// windows: every dQ
-/// and dK/dV tile of the sequence once a head (dQ tiles past the sequence
-/// are empty), and the dQ tiles that hold the queries of a key tile's
-/// band (its tile to `halo` after it) come before it in its head.
-TEST_F(SpanOrder, BandPairTicketsNameEveryTileOnce) {
-  constexpr int64_t tile = 64, heads = 3, fields = 4;
-  for (auto [window, lag] : {std::pair<int64_t, int64_t>{2, 0},
-                             {64, 0},
-                             {65, 3},
-                             {128, 0},
-                             {128, 128}, // paired-band-lag's default
-                             {256, 5},
-                             {300, 0}}) {
-    int64_t halo = (window + tile - 2) / tile, ahead = halo + lag;
-    // pair(out, tiles, count): each ticket's head, kind and tiles.
-    OwningOpRef<ModuleOp> module = hostLoop(
-        "pair", 2, [](IndexMath &, ValueRange a) { return a[1]; },
-        [&](IndexMath &m, Value out, ValueRange a, Value t) {
-          BandPairTicket pt = decodeBandPairTicket(m, t, a[0], ahead);
-          storeFields(
-              m, out, t,
-              {pt.head,
-               arith::ExtUIOp::create(m.b, m.loc, m.b.getI64Type(), pt.isDq),
-               pt.dqTile, pt.dkvTile});
-        });
-    auto engine = mlir::st::compileForCpu(*module, {});
-    ASSERT_TRUE(succeeded(engine));
-    auto fn = (*engine)->lookup("_mlir_ciface_pair");
-    ASSERT_TRUE(!!fn);
-    using Fn = void (*)(StridedMemRefType<int64_t, 1> *, int64_t, int64_t);
-    for (int64_t n : {int64_t(1), int64_t(64), int64_t(100), int64_t(129),
-                      int64_t(1000), int64_t(4096), int64_t(65536)}) {
-      SCOPED_TRACE("window=" + std::to_string(window) +
-                   " lag=" + std::to_string(lag) + " n=" + std::to_string(n));
-      int64_t tiles = (n + tile - 1) / tile;
-      int64_t count = heads * (2 * tiles + ahead);
-      std::vector<int64_t> out(count * fields, -7);
-      StridedMemRefType<int64_t, 1> desc = descriptor(out);
-      reinterpret_cast<Fn> (*fn)(&desc, tiles, count);
-      // (head, tile) -> ticket, dQ and dK/dV tiles apart.
-      std::map<std::pair<int64_t, int64_t>, int64_t> dq, dkv;
-      for (int64_t t = 0; t < count; ++t) {
-        const int64_t *f = &out[t * fields];
-        ASSERT_TRUE(f[0] >= 0 && f[0] < heads) << "ticket " << t;
-        if (f[1]) {
-          ASSERT_TRUE(f[2] >= 0 && f[2] < tiles + ahead) << "ticket " << t;
-          ASSERT_TRUE(dq.insert({{f[0], f[2]}, t}).second)
-              << "ticket " << t << " names dQ tile " << f[2] << " twice";
-        } else {
-          ASSERT_TRUE(f[3] >= 0 && f[3] < tiles) << "ticket " << t;
-          ASSERT_TRUE(dkv.insert({{f[0], f[3]}, t}).second)
-              << "ticket " << t << " names dK/dV tile " << f[3] << " twice";
-        }
-      }
-      ASSERT_EQ(int64_t(dkv.size()), heads * tiles);
-      for (int64_t h = 0; h < heads; ++h)
-        for (int64_t j = 0; j < tiles; ++j) {
-          int64_t at = dkv.at({h, j});
-          // Key tile j's last key attends the queries up to window - 1
-          // after it.
-          int64_t lastQuery = std::min(n - 1, j * tile + tile - 1 + window - 1);
-          for (int64_t q = j; q <= lastQuery / tile; ++q)
-            EXPECT_LT(dq.at({h, q}), at)
-                << "key tile " << j << " query tile " << q;
-        }
     }
   }
 }

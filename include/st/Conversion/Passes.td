@@ -326,29 +326,17 @@ def ConvertStAttentionToGpu
            "H100 (fwd+bwd 1.04-1.06x at d = 64, 1.19-1.22x at d = 128 "
            "with f16 carries for two blocks an SM; docs/performance.md, "
            "session 22). 0: off">,
-    Option<"pairedBackward", "paired-backward", "int64_t", /*default=*/"1",
-           "1 (default): where the last dQ kernel and the last dK/dV "
-           "kernel walk one residue part (strided's columns), one kernel "
-           "whose blocks alternate a dQ tile and a dK/dV tile of the same "
-           "class, so that the class's Q, K, V and dO are read from DRAM "
-           "once for both instead of once a kernel; the band's dQ kernel "
-           "then writes the class-major statistics (class-stats). 2: also "
-           "the first dQ and dK/dV kernels of a band part (strided's band, "
-           "local) as one kernel "
-           "whose dK/dV tiles wait for the dQ tiles that write their "
-           "queries' delta and lse2 (SpanOrder.cpp, \"Paired\"). H100, "
-           "strided fwd+bwd against 0 (docs/performance.md, session 24): "
-           "1 takes 0.95-0.96 of the time at n = 4096 and 16384, the same "
-           "at 65536; 2 takes 1.03-1.08 (the band's pair saves DRAM bytes "
-           "but not L2 bytes, and its tiles wait). 0: off">,
-    Option<"pairedBandLag", "paired-band-lag", "int64_t", /*default=*/"128",
-           "paired-backward=2: the query tiles beyond its band's halo that "
-           "a dK/dV tile of the band's pair trails its dQ tiles by "
-           "(decodeBandPairTicket). 128 (2 x 128 tickets) is about the "
-           "blocks that an H100 runs at once at two blocks an SM: the dQ "
-           "tiles a dK/dV tile waits for were started a wave of blocks "
-           "before it, and their rows are still in L2. Smaller lags wait "
-           "longer on the flags, larger ones find fewer rows in L2">,
+    Option<"pairedBackward", "paired-backward", "bool", /*default=*/"true",
+           "Where the last dQ kernel and the last dK/dV kernel walk one "
+           "residue part (strided's columns), one kernel whose blocks "
+           "alternate a dQ tile and a dK/dV tile of the same class, so that "
+           "the class's Q, K, V and dO are read from DRAM once for both "
+           "instead of once a kernel; the band's dQ kernel then writes the "
+           "class-major statistics (class-stats). H100, strided fwd+bwd "
+           "against off (docs/performance.md, session 24): 0.95-0.96 of the "
+           "time at n = 4096 and 16384, the same at 65536. (The band's "
+           "first dQ and dK/dV as such a pair, with waits on flags, was "
+           "1.03-1.08 of the time and was removed in session 25.)">,
     Option<"discardChain", "discard-chain", "bool", /*default=*/"true",
            "With span-forward, span-dq or span-dkv: the column tiles "
            "discard the chain rows' L2 lines once read "

@@ -79,12 +79,9 @@
   X(bool, wholeSummaryKeys, "whole-summary-keys",                              \
     "Fixed's summary dK/dV kernel takes the summary keys' whole columns, "     \
     "the own-block kernel leaves them out: no chain, two streams")             \
-  X(int64_t, pairedBackward, "paired-backward",                                \
-    "1: the column part's dQ and dK/dV as one kernel whose blocks alternate "  \
-    "the two kinds of tile of a class; 2: also the band part's")               \
-  X(int64_t, pairedBandLag, "paired-band-lag",                                 \
-    "paired-backward=2: the query tiles beyond its band's halo that a dK/dV "  \
-    "tile of the band's pair trails its dQ tiles by")                          \
+  X(bool, pairedBackward, "paired-backward",                                   \
+    "The column part's dQ and dK/dV as one kernel whose blocks alternate "     \
+    "the two kinds of tile of a class")                                        \
   X(bool, discardChain, "discard-chain",                                       \
     "With span-forward, span-dq or span-dkv: the chain's L2 lines are "        \
     "discarded once read")                                                     \

@@ -87,7 +87,6 @@ struct ConvertStAttentionToGpuPass
     o.bandBackward = bandBackward;
     o.discardChain = discardChain;
     o.pairedBackward = pairedBackward;
-    o.pairedBandLag = pairedBandLag;
     return o;
   }
 

@@ -590,7 +590,7 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
   SmallVector<Value> state;
   // The mixed kernel's summary tiles add the chain after their walk
   // (emitMixedDkv): its rows come from own-block tiles that may still run.
-  bool chainAfterWalk = !first && k.chainTileFlags && !k.tileFlagsFirst;
+  bool chainAfterWalk = !first && k.chainTileFlags;
   if (first || chainAfterWalk) {
     KernelEmitter::flatten(k.zeros(dTiles), state);
     KernelEmitter::flatten(k.zeros(dTiles), state);

@@ -381,8 +381,6 @@ void KernelEmitter::awaitPredecessors() {
     NVVM::GriddepcontrolOp::create(b, loc, NVVM::GridDepActionKind::wait);
   if (chainFlag)
     awaitChainFlag();
-  if (chainTileFlags && tileFlagsFirst)
-    awaitTileFlags();
 }
 
 void KernelEmitter::releaseDependents() {

@@ -231,10 +231,6 @@ public:
   /// awaitTileFlags has seen the words `chainTileLo` .. `chainTileHi`
   /// (inclusive) set by the tiles that write its chain rows.
   Value chainTileFlags, chainTileLo, chainTileHi;
-  /// With `chainTileFlags`: awaitPredecessors waits for those words before
-  /// the walk instead (the paired band's dK/dV tiles, whose queries' delta
-  /// and lse2 the dQ tiles of the same kernel write: emitPairedBand).
-  bool tileFlagsFirst = false;
   void awaitTileFlags();
   /// Lets the next kernel's blocks be scheduled once every block of this
   /// one has got here or exited (griddepcontrol.launch_dependents): after
@@ -692,8 +688,8 @@ public:
   Value smem[2];
   Value statMem[2]; // staged lse2 and delta, when the kernel has them
   /// Whether walks stage their tiles' statistics where the kernel has them
-  /// (statMem): the paired kernels' dQ tiles walk keys, whose statistics
-  /// they do not read (emitPairedTiles, emitPairedBand).
+  /// (statMem): the paired kernel's dQ tiles walk keys, whose statistics
+  /// they do not read (emitPairedTiles).
   bool walkStats = true;
   Value rowMem[2];  // wgmma: the row operands' tiles (rowOperands())
   int64_t stages = 1;

@@ -59,21 +59,6 @@ void emitMixedDkv(KernelEmitter &k, const ga::View &summaryView,
 /// chains they finish were written by earlier kernels.
 void emitPairedTiles(KernelEmitter &k, function_ref<void()> dq,
                      function_ref<void()> dkv);
-/// The paired band backward (paired-backward=2; SpanOrder.cpp, "Paired"):
-/// a band part's first dQ kernel (`dq`: delta, lse2, the start of dq_acc)
-/// and first dK/dV kernel (`dkv`: the start of dk_acc, dv_acc) as one, its
-/// blocks taking tickets (decodeBandPairTicket) that alternate a dQ tile
-/// and a dK/dV tile `halo` + `lag` tiles behind it (`halo`: the query
-/// tiles after its own that a key tile's band reaches; `lag`: the option
-/// paired-band-lag), so that the two read the band's rows of Q, K, V and
-/// dO from DRAM once. A dQ tile releases its
-/// flag after its stores; a dK/dV tile acquires the flags of the dQ tiles
-/// of its band before it walks them. Needs begin() with ticketSlot, and
-/// the zeroed scratch `flagsName` (a ticket counter, then a flag a query
-/// tile a head).
-void emitPairedBand(KernelEmitter &k, StringRef flagsName, int64_t halo,
-                    int64_t lag, function_ref<void()> dq,
-                    function_ref<void()> dkv);
 /// The dK/dV that a split dQ kernel computes for the key group `parts`
 /// (dq-own-block-dkv): blocks inside its 128 query rows, which it walks
 /// last; `later` are the key views of the dK/dV kernels after it (as
@@ -110,8 +95,8 @@ void emitBandBackward(KernelEmitter &k, const ga::GpuPart &part,
 /// The query tiles after its own that a key tile of band part `p` meets
 /// (its queries lie within the window after its keys), (w + 62) / 64 for a
 /// window of w, where `p` is a bounded band over identity views with no
-/// exclusions; otherwise none. The fused band backward's carries and the
-/// paired band backward's tickets both follow from it.
+/// exclusions; otherwise none. The fused band backward's carries follow
+/// from it.
 std::optional<int64_t> bandHalo(const ga::GpuPart &p);
 /// The dQ carries of emitBandBackward (KernelEmitter::bandCarrySlots and
 /// bandCarryHalf).

@@ -138,16 +138,6 @@ LogicalResult EntrySchedule::checkOptions() {
            << "band-backward must be 0 (off) or a number of key tiles a "
               "block (got "
            << opt.bandBackward << ")";
-  if (opt.pairedBackward < 0 || opt.pairedBackward > 2)
-    return op.emitOpError()
-           << "paired-backward must be 0 (off), 1 (the column part) or 2 "
-              "(the column and the band part) (got "
-           << opt.pairedBackward << ")";
-  if (opt.pairedBandLag < 0)
-    return op.emitOpError()
-           << "paired-band-lag must be a number of query tiles, at least 0 "
-              "(got "
-           << opt.pairedBandLag << ")";
   if (opt.forwardPingPong && !(opt.forwardProducer && opt.pipelinedForward))
     return op.emitOpError() << "forward-ping-pong takes forward-producer and "
                                "pipelined-forward";
@@ -171,8 +161,7 @@ LogicalResult EntrySchedule::lower(json::Array &entries) {
   // paired-backward: decided before the class-major statistics, which the
   // paired kernel's dK/dV tiles cannot read (its own dQ tiles would write
   // them).
-  if (opt.pairedBackward > 0 && cycle == 1 && opt.spanDq == 0 &&
-      opt.spanDkv == 0) {
+  if (opt.pairedBackward && cycle == 1 && opt.spanDq == 0 && opt.spanDkv == 0) {
     std::vector<ga::GpuPart> parts = ga::gpuParts(layout.forHead(0));
     auto byQuery = ga::groupParts(parts, /*byKeyView=*/false);
     auto byKey = ga::groupParts(parts, /*byKeyView=*/true);
@@ -482,7 +471,7 @@ void EntrySchedule::forwardKernels() {
 }
 
 /// The buffers of a kernel that is a head group's first dQ and first
-/// dK/dV kernel (the fused and the paired band backward), with the chains
+/// dK/dV kernel (the fused band backward), with the chains
 /// that later kernels continue.
 Buffers EntrySchedule::firstBackwardBuffers(bool lastDq) {
   Buffers bufs = {{"q", elt},    {"k", elt},     {"v", elt},  {"dout", elt},
@@ -537,12 +526,11 @@ void EntrySchedule::dqKernels() {
       bandFused = true;
     }
   }
-  bool bandPaired = !bandFused && pairedBandKernel();
   // span-dq: dQ's band and column kernels as one span-ordered kernel (the
   // column tiles read the band tiles' delta and lse2 as well as the chain
   // dq_acc). The dK/dV kernels then wait for all of dQ.
   if (auto pair = spanPair(fwd, /*byKeyView=*/false, opt.dqProducer);
-      pair && opt.spanDq > 0 && ownDq < 0 && !bandFused && !bandPaired) {
+      pair && opt.spanDq > 0 && ownDq < 0 && !bandFused) {
     auto [bandAt, stride] = *pair;
     const auto &band = fwd[bandAt], &columns = fwd[1 - bandAt];
     needDqAcc = true;
@@ -567,8 +555,7 @@ void EntrySchedule::dqKernels() {
   }
   for (auto entry : llvm::enumerate(fwd)) {
     size_t i = entry.index();
-    if ((i == 0 && (bandFused || bandPaired)) ||
-        (i + 1 == fwd.size() && pairColumns))
+    if ((i == 0 && bandFused) || (i + 1 == fwd.size() && pairColumns))
       continue;
     std::vector<ga::GpuPart> group = entry.value();
     bool first = i == 0, last = i + 1 == fwd.size();

@@ -100,9 +100,6 @@ private:
   bool mixedDkvPair();
   bool wholeSummaryKeyPair();
   void chainedDkv();
-  /// paired-backward=2: the band part's first dQ and dK/dV kernels as
-  /// one (emitPairedBand); whether it was emitted.
-  bool pairedBandKernel();
   /// paired-backward: the column part's dQ and dK/dV kernel as one
   /// (emitPairedTiles), on the second stream after the band's dK/dV.
   void pairedColumnKernel();

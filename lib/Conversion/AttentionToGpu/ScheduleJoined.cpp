@@ -161,55 +161,12 @@ bool EntrySchedule::mixedDkvPair() {
   return true;
 }
 
-/// paired-backward=2: where the first query group and the first key group
-/// are one band part (bandHalo), its first dQ kernel and first dK/dV
-/// kernel as one (emitPairedBand), on the first stream; it then stands
-/// for both (ownWriter: the later kernels continue its chains). Returns
-/// whether it was emitted.
-bool EntrySchedule::pairedBandKernel() {
-  if (opt.pairedBackward < 2 || cycle != 1 || ownDq >= 0 || opt.spanDq > 0 ||
-      opt.spanDkv > 0 || fwd.front().size() != 1 || bwd.front().size() != 1 ||
-      !fwd.front().front().sameAs(bwd.front().front()) ||
-      splits(opt.dqProducer, fwd.front()) ||
-      splits(opt.dkvProducer, bwd.front()))
-    return false;
-  const ga::GpuPart &band = bwd.front().front();
-  std::optional<int64_t> halo = bandHalo(band);
-  if (!halo)
-    return false;
-  bool lastDq = fwd.size() == 1;
-  Buffers bufs = firstBackwardBuffers(lastDq);
-  if (classFromFirst)
-    bufs.append({{"lse2_c", f32}, {"delta_c", f32}});
-  StringRef flags = "pair_flags_bwd";
-  json::Value tiles = exOp("ceildiv", ex("N"), ex(kBlockRows));
-  addTicketFlags(bufs, flags, tiles);
-  const auto &dqGroup = fwd.front(), &dkvGroup = bwd.front();
-  addKernel(
-      "pair", bufs, /*rowStats=*/true, band.keyView, /*reversedHeads=*/false,
-      /*split=*/false, backward,
-      [&](KernelEmitter &k) {
-        emitPairedBand(
-            k, flags, *halo, opt.pairedBandLag,
-            [&] { emitDq(k, dqGroup, /*first=*/true, lastDq, nullptr); },
-            [&] { emitDkv(k, dkvGroup, /*first=*/true, laterKeys); });
-      },
-      /*variant=*/"", /*tickets=*/true);
-  (*backward.back().getAsObject())["grid"] =
-      json::Array{exOp("mul", ex("BH"),
-                       exOp("add", exOp("mul", ex(2), tiles),
-                            ex(*halo + opt.pairedBandLag))),
-                  ex(1), ex(1)};
-  ownWriter = firstDq;
-  return true;
-}
-
 /// The paired kernel takes the dQ tiles of the last query group (which
 /// finishes dq_acc) and the dK/dV tiles of the last key group (which
 /// finishes dk_acc and dv_acc), block by block (emitPairedTiles). It runs
 /// on the second stream after the band's dK/dV kernel, which waited for
-/// the band's dQ (delta, lse2, dq_acc); where the fused or paired band
-/// backward wrote all of them, it follows that kernel on the first.
+/// the band's dQ (delta, lse2, dq_acc); where the fused band backward
+/// wrote all of them, it follows that kernel on the first.
 void EntrySchedule::pairedColumnKernel() {
   const auto &dqGroup = fwd.back(), &dkvGroup = bwd.back();
   const ga::View &view = dqGroup.front().queryView;
@@ -223,8 +180,7 @@ void EntrySchedule::pairedColumnKernel() {
     bufs.append({{"lse2_c", f32}, {"delta_c", f32}});
   // After the band's dK/dV kernel on the second stream (reversed heads:
   // serpentine), or on the first after the kernel that wrote every chain
-  // and statistic it reads (the fused or paired band backward: heads in
-  // order).
+  // and statistic it reads (the fused band backward: heads in order).
   bool afterBandDkv = ownWriter < 0;
   addKernel("pair", bufs, /*rowStats=*/true, view,
             /*reversedHeads=*/!afterBandDkv,

@@ -91,14 +91,6 @@
 // which wrote them in the column dQ kernel, now run beside their
 // readers).
 //
-// The band's pair (`paired-backward=2`, emitPairedBand): the band's
-// first dQ kernel (delta, lse2, dq_acc) and first dK/dV kernel as one,
-// whose dK/dV tiles read the delta and lse2 of their queries: tickets
-// (decodeBandPairTicket) put each dK/dV tile after the dQ tiles of its
-// band and a wave of blocks more (paired-band-lag), and it acquires their
-// flags before its walk (KernelEmitter::tileFlagsFirst). Deadlock-free
-// as the span order: it waits only for smaller tickets.
-//
 //===----------------------------------------------------------------------===//
 
 #include "SpanOrder.h"
@@ -224,24 +216,6 @@ MixTicket decodeMixTicket(attention_loops::IndexMath &m, Value ticket,
   mt.ownTile = m.add(m.mul(r, m.c(perRound)), slot);
   mt.summaryTile = r;
   return mt;
-}
-
-BandPairTicket decodeBandPairTicket(attention_loops::IndexMath &m, Value ticket,
-                                    Value tiles, int64_t ahead) {
-  OpBuilder &b = m.b;
-  BandPairTicket pt;
-  Value perHead = m.add(m.mul(tiles, m.c(2)), m.c(ahead));
-  Value at = m.rem(ticket, perHead);
-  pt.head = m.div(ticket, perHead);
-  Value lead = m.cmp(arith::CmpIPredicate::slt, at, m.c(ahead));
-  // Within the rounds (0 in the lead, selected away there).
-  Value u = m.max(m.sub(at, m.c(ahead)), m.c(0));
-  Value r = m.div(u, m.c(2));
-  pt.isDq =
-      m.ori(lead, m.cmp(arith::CmpIPredicate::eq, m.rem(u, m.c(2)), m.c(0)));
-  pt.dqTile = arith::SelectOp::create(b, m.loc, lead, at, m.add(r, m.c(ahead)));
-  pt.dkvTile = r;
-  return pt;
 }
 
 // head-groups' order (KernelEmitter::groupHeads) is plain index arithmetic
@@ -447,48 +421,6 @@ void emitMixedDkv(KernelEmitter &k, const ga::View &summaryView,
   k.chainTileLo = flagOf(x0);
   k.chainTileHi = flagOf(x1);
   summaries();
-  k.chainTileFlags = k.chainTileLo = k.chainTileHi = Value();
-  k.tileOverride.reset();
-  b.setInsertionPointAfter(which);
-}
-
-void emitPairedBand(KernelEmitter &k, StringRef flagsName, int64_t halo,
-                    int64_t lag, function_ref<void()> dq,
-                    function_ref<void()> dkv) {
-  OpBuilder &b = k.b;
-  Location loc = k.loc;
-  IndexMath &m = k.m;
-  assert(k.ticketMem && "begin() with ticketSlot");
-  Value flags = k.arg[flagsName];
-  Value zero = m.c(0);
-  Value tiles = m.ceilDiv(k.n, m.c(k.rowsPerBlock()));
-  BandPairTicket pt =
-      decodeBandPairTicket(m, blockTicket(k, flags), tiles, halo + lag);
-  Value flagBase = m.add(m.c(1), m.mul(pt.head, tiles));
-  k.setHead(pt.head);
-
-  auto which = scf::IfOp::create(b, loc, pt.isDq, true);
-  b.setInsertionPoint(which.getThenRegion().front().getTerminator());
-  // The last rounds' dQ tiles lie past the sequence: no body, no flag.
-  auto inside = scf::IfOp::create(
-      b, loc, m.cmp(arith::CmpIPredicate::slt, pt.dqTile, tiles), false);
-  b.setInsertionPoint(inside.getThenRegion().front().getTerminator());
-  k.tileOverride = {zero, pt.dqTile};
-  k.walkStats = false;
-  dq();
-  k.walkStats = true;
-  b.setInsertionPoint(inside.getThenRegion().front().getTerminator());
-  releaseFlag(k, flags, m.add(flagBase, pt.dqTile));
-
-  b.setInsertionPoint(which.getElseRegion().front().getTerminator());
-  k.tileOverride = {zero, pt.dkvTile};
-  k.chainTileFlags = flags;
-  k.chainTileLo = m.add(flagBase, pt.dkvTile);
-  k.chainTileHi = m.add(
-      flagBase, m.min(m.add(pt.dkvTile, m.c(halo)), m.sub(tiles, m.c(1))));
-  k.tileFlagsFirst = true;
-  dkv();
-  k.tileFlagsFirst = false;
   k.chainTileFlags = k.chainTileLo = k.chainTileHi = Value();
   k.tileOverride.reset();
   b.setInsertionPointAfter(which);

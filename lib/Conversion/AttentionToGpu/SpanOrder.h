@@ -52,22 +52,6 @@ struct MixTicket {
 MixTicket decodeMixTicket(attention_loops::IndexMath &m, Value ticket,
                           Value summaryTiles, int64_t perRound);
 
-/// What ticket `t` of a paired band launch names (SpanOrder.cpp,
-/// "Paired"): each head's 2 `tiles` + `ahead` tickets are `ahead` dQ
-/// tiles, then rounds of the dQ tile r + ahead (empty past the sequence)
-/// and the dK/dV tile r, so that the dQ tiles r .. r + ahead come before
-/// it: those that hold the queries of key tile r's band (its halo) and
-/// more, so that they have finished when it starts (`ahead`: the halo and
-/// the option paired-band-lag).
-struct BandPairTicket {
-  Value head;    // batch * H + head
-  Value isDq;    // i1: a dQ tile (else a dK/dV tile)
-  Value dqTile;  // its query tile (may be past the sequence)
-  Value dkvTile; // its key tile
-};
-BandPairTicket decodeBandPairTicket(attention_loops::IndexMath &m, Value ticket,
-                                    Value tiles, int64_t ahead);
-
 /// Block (bx, by) of a launch of gx tiles by gy head rows, renumbered to
 /// take the (tile, head row) pairs tile-major within groups of G = max(1,
 /// ceil(resident / gx)) head rows (the last group: what is left). Returns
