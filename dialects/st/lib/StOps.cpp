@@ -15,13 +15,36 @@ using namespace mlir::st;
 #include "st/Dialect/StOps.cpp.inc"
 
 //===----------------------------------------------------------------------===//
+// Shared by AttentionOp and AttentionRowOp
+//===----------------------------------------------------------------------===//
+
+/// The softmax scale: the op's `scale`, else 1 / sqrt(head_dim).
+static double scaleValue(std::optional<llvm::APFloat> scale, int64_t headDim) {
+  if (scale)
+    return scale->convertToDouble();
+  return 1.0 / std::sqrt(double(headDim));
+}
+
+/// The checks after the operand types': a positive `scale`, and the
+/// layout's against the key length `n` where it is static.
+static LogicalResult verifyScaleAndLayout(Operation *op,
+                                          std::optional<llvm::APFloat> scale,
+                                          LayoutAttrInterface layout,
+                                          int64_t n) {
+  if (scale && !(scale->convertToDouble() > 0.0))
+    return op->emitOpError()
+           << "scale must be positive, got " << scale->convertToDouble();
+  if (ShapedType::isDynamic(n))
+    return success();
+  return layout.verifyForLength(n, [&] { return op->emitOpError(); });
+}
+
+//===----------------------------------------------------------------------===//
 // AttentionOp
 //===----------------------------------------------------------------------===//
 
 double AttentionOp::getScaleValue() {
-  if (std::optional<llvm::APFloat> s = getScale())
-    return s->convertToDouble();
-  return 1.0 / std::sqrt(double(getHeadDim()));
+  return scaleValue(getScale(), getHeadDim());
 }
 
 LogicalResult AttentionOp::verify() {
@@ -52,14 +75,7 @@ LogicalResult AttentionOp::verify() {
       return emitOpError() << "lse " << lseType << " is not [B, H, N] of "
                            << qType;
   }
-  if (std::optional<llvm::APFloat> s = getScale();
-      s && !(s->convertToDouble() > 0.0))
-    return emitOpError() << "scale must be positive, got "
-                         << s->convertToDouble();
-  int64_t n = getSeqLen();
-  if (ShapedType::isDynamic(n))
-    return success();
-  return getLayout().verifyForLength(n, [&] { return emitOpError(); });
+  return verifyScaleAndLayout(*this, getScale(), getLayout(), getSeqLen());
 }
 
 //===----------------------------------------------------------------------===//
@@ -67,9 +83,7 @@ LogicalResult AttentionOp::verify() {
 //===----------------------------------------------------------------------===//
 
 double AttentionRowOp::getScaleValue() {
-  if (std::optional<llvm::APFloat> s = getScale())
-    return s->convertToDouble();
-  return 1.0 / std::sqrt(double(getHeadDim()));
+  return scaleValue(getScale(), getHeadDim());
 }
 
 LogicalResult AttentionRowOp::verify() {
@@ -93,14 +107,7 @@ LogicalResult AttentionRowOp::verify() {
                            << " does not match the batch, heads and head dim "
                               "of the query "
                            << qType;
-  if (std::optional<llvm::APFloat> s = getScale();
-      s && !(s->convertToDouble() > 0.0))
-    return emitOpError() << "scale must be positive, got "
-                         << s->convertToDouble();
-  int64_t n = getCacheLength();
-  if (ShapedType::isDynamic(n))
-    return success();
-  return getLayout().verifyForLength(n, [&] { return emitOpError(); });
+  return verifyScaleAndLayout(*this, getScale(), getLayout(), getCacheLength());
 }
 
 //===----------------------------------------------------------------------===//
