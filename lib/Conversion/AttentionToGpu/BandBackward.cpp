@@ -92,7 +92,11 @@ static KernelEmitter::WgmmaOperands dsKeyProduct(KernelEmitter &k,
   return w;
 }
 
-std::optional<int64_t> bandHalo(const ga::GpuPart &p) {
+/// The query tiles after its own that a key tile of band part `p` meets
+/// (its queries lie within the window after its keys), (w + 62) / 64 for a
+/// window of w, where `p` is a bounded band over identity views with no
+/// exclusions; otherwise none.
+static std::optional<int64_t> bandHalo(const ga::GpuPart &p) {
   const lay::Factor &f = p.factor;
   if (p.queryView.kind != ga::ViewKind::Identity ||
       p.keyView.kind != ga::ViewKind::Identity || !p.excluded.empty() ||

@@ -92,12 +92,6 @@ void emitDkv(KernelEmitter &k, ArrayRef<ga::GpuPart> parts, bool first,
 /// emitDkv's with `later`.
 void emitBandBackward(KernelEmitter &k, const ga::GpuPart &part,
                       int64_t segment, bool lastDq, ArrayRef<ga::View> later);
-/// The query tiles after its own that a key tile of band part `p` meets
-/// (its queries lie within the window after its keys), (w + 62) / 64 for a
-/// window of w, where `p` is a bounded band over identity views with no
-/// exclusions; otherwise none. The fused band backward's carries follow
-/// from it.
-std::optional<int64_t> bandHalo(const ga::GpuPart &p);
 /// The dQ carries of emitBandBackward (KernelEmitter::bandCarrySlots and
 /// bandCarryHalf).
 struct BandCarries {
