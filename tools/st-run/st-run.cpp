@@ -12,11 +12,13 @@
 
 #include "st/Driver/Commands.h"
 
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringRef.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/raw_ostream.h"
 
-#include <cstring>
+#include <optional>
 #include <vector>
 
 using namespace llvm;
@@ -161,25 +163,64 @@ cl::opt<int64_t>
                cl::desc("WAV sample rate (0: that of --data, else 22050)"),
                cl::init(0), cl::sub(sampleCmd));
 
-/// Accepts `st-run MODEL SUBCOMMAND ...` as well as `st-run SUBCOMMAND MODEL
-/// ...` (llvm::cl wants the subcommand first).
-std::vector<const char *> reorder(int argc, char **argv) {
-  std::vector<const char *> args(argv, argv + argc);
-  static const char *subcommands[] = {"eval", "train", "sample"};
-  if (args.size() >= 3) {
-    for (const char *s : subcommands)
-      if (std::strcmp(args[2], s) == 0 && std::strcmp(args[1], s) != 0)
-        std::swap(args[1], args[2]);
+constexpr const char *kCommands[] = {"train", "eval", "sample"};
+constexpr const char *kUsage =
+    "usage: st-run MODEL.mlir train|eval|sample [options] (st-run COMMAND "
+    "--help lists a command's options)";
+
+bool isCommand(StringRef arg) { return llvm::is_contained(kCommands, arg); }
+
+/// The command closest to a mistyped one, if it is close at all.
+std::optional<StringRef> nearestCommand(StringRef arg) {
+  std::optional<StringRef> best;
+  unsigned bestDistance = 3;
+  for (StringRef c : kCommands) {
+    unsigned d = arg.edit_distance(c);
+    if (d < bestDistance) {
+      bestDistance = d;
+      best = c;
+    }
   }
-  return args;
+  return best;
+}
+
+/// Accepts `st-run MODEL COMMAND ...` as well as `st-run COMMAND MODEL ...`
+/// (llvm::cl wants the subcommand first). A missing or unknown command is an
+/// error here, naming the three commands, rather than llvm::cl's "Unknown
+/// subcommand" for the model's path or a suggestion of an LLVM flag for a
+/// command's option.
+std::optional<std::vector<const char *>> reorder(int argc, char **argv) {
+  std::vector<const char *> args(argv, argv + argc);
+  if (args.size() < 2 || isCommand(args[1]) ||
+      StringRef(args[1]).starts_with("-"))
+    return args;
+  if (args.size() >= 3 && isCommand(args[2])) {
+    std::swap(args[1], args[2]);
+    return args;
+  }
+  errs() << "st-run: error: ";
+  if (args.size() < 3 || StringRef(args[2]).starts_with("-")) {
+    errs() << "no command after '" << args[1] << "'";
+  } else {
+    errs() << "unknown command '" << args[2] << "'";
+    if (std::optional<StringRef> near = nearestCommand(args[2]))
+      errs() << " (did you mean '" << *near << "'?)";
+  }
+  errs() << "; " << kUsage << "\n";
+  return std::nullopt;
 }
 
 } // namespace
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
-  std::vector<const char *> args = reorder(argc, argv);
-  if (!cl::ParseCommandLineOptions(int(args.size()), args.data(),
+  std::optional<std::vector<const char *>> args = reorder(argc, argv);
+  if (!args)
+    return 1;
+  // The top level has no options of its own: keep LLVM's (code generation
+  // flags linked in with the JIT) out of `st-run --help`.
+  cl::HideUnrelatedOptions(ArrayRef<const cl::OptionCategory *>{});
+  if (!cl::ParseCommandLineOptions(int(args->size()), args->data(),
                                    "ST: train, evaluate and sample Sparse "
                                    "Transformers\n",
                                    &errs()))
@@ -237,7 +278,6 @@ int main(int argc, char **argv) {
     options.sampleRate = sampleRate;
     return mlir::st::runSample(options);
   }
-  errs() << "st-run: error: no command given (try: st-run MODEL.mlir eval "
-            "--data FILE; --help lists all)\n";
+  errs() << "st-run: error: no command; " << kUsage << "\n";
   return 1;
 }
