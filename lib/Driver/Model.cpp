@@ -58,8 +58,8 @@ FailureOr<rt::ParamSpec> specOf(ParamOp p) {
 FailureOr<std::pair<OwningOpRef<ModuleOp>, TransformerOp>>
 parseModel(MLIRContext &context, const std::string &path) {
   if (!llvm::sys::fs::exists(path))
-    return emitError(UnknownLoc::get(&context))
-           << "cannot open model file '" << path << "'";
+    return emitError(FileLineColLoc::get(&context, path, 0, 0))
+           << "no such model file";
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(path, &context);
   if (!module)
     return failure();

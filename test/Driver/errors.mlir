@@ -15,7 +15,7 @@
 // EMPTY: st-run: error: {{.*}}empty.txt: file is empty
 // SHORT: st-run: error: {{.*}}short.txt: context 64 longer than the data (40 bytes)
 // FLAG: Unknown command line argument '--bogus'
-// NOMODEL: error: cannot open model file '{{.*}}nomodel.mlir'
+// NOMODEL: nomodel.mlir:0:0: error: no such model file
 // INVALID: invalid-model.mlir:3:3: error: 'st.transformer' op width 30 is not a multiple of heads 4
 // INVALID-NOT: see current operation
 // RESUME: st-run: error: --resume needs --checkpoint
