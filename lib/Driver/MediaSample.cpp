@@ -104,16 +104,8 @@ std::optional<std::string> checkMediaFlags(const SampleCommandOptions &o) {
   if (o.length != 0)
     return std::string("--length is for text; images and audio fill the "
                        "model's context");
-  if (!(o.temperature >= 0.0) || !std::isfinite(o.temperature))
-    return llvm::formatv("--temperature must be a finite number >= 0, got {0}",
-                         o.temperature)
-        .str();
-  if (o.topK < 0)
-    return llvm::formatv("--top-k must be >= 0 (0: all bytes), got {0}", o.topK)
-        .str();
-  if (o.samples < 1)
-    return llvm::formatv("--samples must be at least 1, got {0}", o.samples)
-        .str();
+  if (std::optional<std::string> error = checkSamplingFlags(o))
+    return error;
   if (o.columns < 0)
     return llvm::formatv("--columns must be >= 0 (0: a square grid), got {0}",
                          o.columns)

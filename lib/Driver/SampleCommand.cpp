@@ -27,6 +27,21 @@ using namespace mlir;
 using namespace mlir::st;
 namespace rt = ::st::rt;
 
+std::optional<std::string>
+mlir::st::checkSamplingFlags(const SampleCommandOptions &o) {
+  if (!(o.temperature >= 0.0) || !std::isfinite(o.temperature))
+    return llvm::formatv("--temperature must be a finite number >= 0, got {0}",
+                         o.temperature)
+        .str();
+  if (o.topK < 0)
+    return llvm::formatv("--top-k must be >= 0 (0: all bytes), got {0}", o.topK)
+        .str();
+  if (o.samples < 1)
+    return llvm::formatv("--samples must be at least 1, got {0}", o.samples)
+        .str();
+  return std::nullopt;
+}
+
 namespace {
 
 int fail(const llvm::Twine &message) {
@@ -45,17 +60,7 @@ std::optional<std::string> checkFlags(const SampleCommandOptions &o) {
                          "context), got {0}",
                          o.length)
         .str();
-  if (!(o.temperature >= 0.0) || !std::isfinite(o.temperature))
-    return llvm::formatv("--temperature must be a finite number >= 0, got {0}",
-                         o.temperature)
-        .str();
-  if (o.topK < 0)
-    return llvm::formatv("--top-k must be >= 0 (0: all bytes), got {0}", o.topK)
-        .str();
-  if (o.samples < 1)
-    return llvm::formatv("--samples must be at least 1, got {0}", o.samples)
-        .str();
-  return std::nullopt;
+  return checkSamplingFlags(o);
 }
 
 /// The directory the output file will be written into must exist and be

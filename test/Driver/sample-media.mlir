@@ -41,12 +41,14 @@
 // RUN: not st-run %s sample --checkpoint %t/ck.safetensors --output %t/x.png --data %t/tone.wav 2>&1 | FileCheck %s --check-prefix=KIND
 // RUN: not st-run %s sample --checkpoint %t/ck.safetensors --output %t/x.png --data %t/test-idx3-ubyte --samples 11 2>&1 | FileCheck %s --check-prefix=FEW
 // RUN: not st-run %s sample --checkpoint %t/ck.safetensors --output %t/x.png --scale 0 2>&1 | FileCheck %s --check-prefix=SCALE
+// RUN: not st-run %s sample --checkpoint %t/ck.safetensors --output %t/x.wav --top-k -2 2>&1 | FileCheck %s --check-prefix=TOPK
 // RUN: %python %S/Inputs/make_images.py %t/big-idx3-ubyte 3 10 10
 // RUN: not st-run %s sample --checkpoint %t/ck.safetensors --output %t/x.png --data %t/big-idx3-ubyte 2>&1 | FileCheck %s --check-prefix=SIZE
 // PROMPT: st-run: error: --prompt and --prompt-file are for text; images and audio start from the start byte or from --data
 // KIND: st-run: error: {{.*}}tone.wav: wav data, but --output {{.*}}x.png asks for images
 // FEW: st-run: error: {{.*}}test-idx3-ubyte: 10 images, fewer than --samples 11
 // SCALE: st-run: error: --scale must be in 1..16, got 0
+// TOPK: st-run: error: --top-k must be >= 0 (0: all bytes), got -2
 // SIZE: st-run: error: {{.*}}big-idx3-ubyte: images are 10x10x1 = 100 bytes, expected 64 bytes each (the model's context)
 module {
   st.transformer @m vocab = 256, context = 64, width = 8, heads = 1,

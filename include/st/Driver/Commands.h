@@ -4,6 +4,7 @@
 #define ST_DRIVER_COMMANDS_H
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace mlir {
@@ -81,6 +82,10 @@ struct SampleCommandOptions {
   /// WAV sample rate (0: that of --data, else 22050 Hz).
   int64_t sampleRate = 0;
 };
+
+/// The checks of `st-run sample`'s flags that text and media share
+/// (--temperature, --top-k, --samples): the first failure's message.
+std::optional<std::string> checkSamplingFlags(const SampleCommandOptions &o);
 
 /// `st-run MODEL train`: trains on text, images or audio with AdamW, reports
 /// progress, validates, checkpoints and resumes bit for bit.
