@@ -574,10 +574,15 @@ void EntrySchedule::dqKernels() {
     bool owns = int64_t(i) == ownDq;
     OwnBlockDkv own{bwd.front(), laterKeys};
     if (owns) {
-      // The own part last: its K and V tiles stay in the last stages.
+      // The own part last: its K and V tiles stay in the last stages. (Not
+      // std::stable_partition: libstdc++ 12's temporary buffer for it is
+      // deprecated.)
       const ga::GpuPart &p = own.parts.front();
-      std::stable_partition(group.begin(), group.end(),
-                            [&](const ga::GpuPart &q) { return !q.sameAs(p); });
+      std::vector<ga::GpuPart> others, same;
+      for (ga::GpuPart &q : group)
+        (q.sameAs(p) ? same : others).push_back(std::move(q));
+      llvm::append_range(others, same);
+      group = std::move(others);
       bufs.append({{"dk", elt}, {"dv", elt}});
       if (!laterKeys.empty()) {
         addChain(bufs, "dk_acc");
