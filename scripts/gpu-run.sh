@@ -5,8 +5,8 @@
 #   scripts/gpu-run.sh KERNELS [KERNELS...]
 #
 # KERNELS are kernel library directories (or directories of them), or
-# .tar.xz archives of them (a full library is ~32 MB of PTX, ~1.5 MB packed:
-# `tar -C PARENT -cJf lib.tar.xz LIB`), unpacked into $OUT/kernels first.
+# .tar.xz archives of them (a full library is ~32 MB of PTX, ~1.7 MB packed
+# by scripts/gpu-pack.sh LIB LIB.tar.xz), unpacked into $OUT/kernels first.
 # Steps, in order, each logged to $OUT/<step>.log with its time:
 #   lib        libst_cuda.so: $ST_CUDA_LIB, else a carried build-cuda/ whose
 #              library loads, else built here with cmake into
