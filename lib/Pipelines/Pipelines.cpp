@@ -70,6 +70,10 @@ void mlir::st::buildStToLoopsPipeline(OpPassManager &pm,
 void mlir::st::buildStToCpuPipeline(OpPassManager &pm,
                                     const CpuPipelineOptions &options) {
   buildStToLoopsPipeline(pm, options);
+  // After the last CSE: one empty tensor a destination keeps One-Shot
+  // Bufferize's alias sets small (its time grew tenfold per doubling of a
+  // model's layers without it; Passes.td).
+  pm.addPass(createStSplitEmptyTensors());
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;
   bufferize.functionBoundaryTypeConversion =
@@ -113,7 +117,15 @@ void mlir::st::buildStToCpuPipeline(OpPassManager &pm,
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createConvertVectorToSCFPass());
-  pm.addPass(createSCFToControlFlowPass());
+  // Without rollback: each loop's conversion splits its block, and with
+  // rollback the conversion records every operation that a split moves, so
+  // a training step (one function of every layer's loops) took memory
+  // quadratic in the layers (2.5 GB at 32 layers of models/cifar10.mlir,
+  // out of memory at its 128). These patterns never fail once they match,
+  // so there is nothing to roll back; the output is the same.
+  SCFToControlFlowPassOptions scfToCf;
+  scfToCf.allowPatternRollback = false;
+  pm.addPass(createSCFToControlFlowPass(scfToCf));
   if (options.parallel)
     pm.addPass(createConvertOpenMPToLLVMPass());
   pm.addPass(createConvertVectorToLLVMPass());
