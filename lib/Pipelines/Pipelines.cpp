@@ -108,6 +108,8 @@ void mlir::st::buildStToCpuPipeline(OpPassManager &pm,
     pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createStApproximateMath());
   if (options.parallel) {
+    // Each parallel region is extracted from a small function (Passes.td).
+    pm.addPass(createStOutlineParallelLoops());
     pm.addPass(createConvertSCFToOpenMPPass());
     // Inlines the alloca scopes around loop bodies that allocate nothing.
     pm.addPass(createCanonicalizerPass());

@@ -104,6 +104,24 @@ def StSplitEmptyTensors : Pass<"st-split-empty-tensors"> {
   }];
 }
 
+def StOutlineParallelLoops
+    : Pass<"st-outline-parallel-loops", "::mlir::ModuleOp"> {
+  let summary = "Each outermost scf.parallel of a function becomes a call";
+  let description = [{
+    Translating `omp.parallel` to LLVM IR outlines each region with LLVM's
+    CodeExtractor, which first scans the whole enclosing function: time
+    quadratic in a function's parallel loops. A training step holds every
+    layer's loops, and at 128 layers (models/cifar10.mlir) the translation
+    had not finished after 18 minutes. This pass moves each outermost
+    `scf.parallel` of a `func.func` into its own private function
+    (`<function>_parallel_<i>`, the values it uses from outside as
+    arguments) and calls it, so that each region is extracted from a small
+    function. Run it before `convert-scf-to-openmp`.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::scf::SCFDialect"];
+}
+
 def StCopiesToLinalg : Pass<"st-copies-to-linalg"> {
   let summary = "Rewrite memref.copy as linalg.copy";
   let description = [{
